@@ -1,0 +1,131 @@
+"""Every figure Callboard shows, defined once. ``docs/metrics.md`` explains the same definitions.
+
+The database returns counts (``db/queries/live.sql``); this module turns counts into the
+figures shown on screen and served by the API. Rates are fractions in [0, 1]; a rate whose
+denominator is zero is ``None`` (shown as "–"), never 0. Durations are seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+SCORE_COMPONENTS = ("on_time_rate", "csat", "resolution_rate", "hold_discipline", "callbacks_on_time_rate")
+
+
+@dataclasses.dataclass(frozen=True)
+class Thresholds:
+    answer_target_s: float = 15.0
+    hold_limit_s: float = 60.0
+    short_abandon_s: float = 5.0
+    score_weights: Mapping[str, float] = dataclasses.field(default_factory=lambda: {
+        "on_time_rate": 25, "csat": 25, "resolution_rate": 25, "hold_discipline": 15, "callbacks_on_time_rate": 10,
+    })
+
+
+@dataclasses.dataclass(frozen=True)
+class Definition:
+    label: str
+    formula: str
+
+
+def definitions(t: Thresholds) -> dict[str, Definition]:
+    """How each figure is defined, with the thresholds in force (for tooltips and docs)."""
+    target, limit, short = _seconds(t.answer_target_s), _seconds(t.hold_limit_s), _seconds(t.short_abandon_s)
+    return {
+        "waiting": Definition("Waiting", "calls queued and not yet answered, abandoned or ended"),
+        "longest_wait_s": Definition("Longest wait", "now − queue time of the oldest waiting call"),
+        "offered": Definition("Offered", "calls queued in the window"),
+        "asa_s": Definition("ASA", "mean of (answered − queued) over calls answered in the window"),
+        "on_time_rate": Definition("On time", f"answered within {target} / answered"),
+        "service_level": Definition(
+            "Service level", f"answered within {target} / (answered + abandoned − abandoned within {short})"),
+        "abandon_rate": Definition(
+            "Abandoned", f"(abandoned − abandoned within {short}) / (answered + abandoned − abandoned within {short})"),
+        "hold_s": Definition("Hold", f"time on hold so far; shown here once past {limit}"),
+        "seconds_left": Definition("Time left", "promised callback time − now; negative when overdue"),
+        "csat": Definition("CSAT", "surveys scored 4 or 5 / surveys"),
+        "resolution_rate": Definition("Resolved", "ended calls marked resolved / ended calls that say either way"),
+        "hold_discipline": Definition("Hold discipline", f"1 − holds over {limit} / holds"),
+        "callbacks_on_time_rate": Definition(
+            "Callbacks kept", "callbacks made by the promised time / callbacks made or past due"),
+        "agent_hangup_rate": Definition("Agent hung up", "calls released by the agent / calls the agent ended"),
+        "score": Definition("Score", "weighted mean of the rates above ("
+                            + ", ".join(f"{k} {w:g}" for k, w in t.score_weights.items())
+                            + "); rates with no data are left out and the weights renormalised"),
+    }
+
+
+def rate(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def queue_figures(queue: str | None, counts: Mapping[str, Any], waiting: int,
+                  oldest_queued_at: datetime | None, now: datetime) -> dict[str, Any]:
+    """One queue's (or, with ``queue=None``, all queues') live tile from its counts."""
+    answered, abandoned, short = counts["answered"], counts["abandoned"], counts["short_abandoned"]
+    counted = answered + abandoned - short
+    figures = {
+        "waiting": waiting,
+        "longest_wait_s": max(0.0, (now - oldest_queued_at).total_seconds()) if oldest_queued_at else None,
+        "offered": counts["offered"],
+        "answered": answered,
+        "abandoned": abandoned,
+        "short_abandoned": short,
+        "asa_s": rate(counts["answer_seconds"], answered),
+        "on_time_rate": rate(counts["answered_on_time"], answered),
+        "service_level": rate(counts["answered_on_time"], counted),
+        "abandon_rate": rate(abandoned - short, counted),
+    }
+    return figures if queue is None else {"queue": queue, **figures}
+
+
+QUEUE_COUNT_FIELDS = ("offered", "answered", "answered_on_time", "answer_seconds", "abandoned", "short_abandoned")
+
+
+def add_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    totals = dict.fromkeys(QUEUE_COUNT_FIELDS, 0)
+    for row in rows:
+        for field in QUEUE_COUNT_FIELDS:
+            totals[field] += row[field]
+    return totals
+
+
+def agent_figures(counts: Mapping[str, Any], t: Thresholds) -> dict[str, Any]:
+    """One agent's scores from the counts of ``live.agent_counts``."""
+    figures = {
+        "agent": counts["agent"],
+        "name": counts["name"],
+        "team": counts["team"],
+        "answered": counts["answered"],
+        "asa_s": rate(counts["answer_seconds"], counts["answered"]),
+        "on_time_rate": rate(counts["answered_on_time"], counts["answered"]),
+        "surveys": counts["surveys"],
+        "csat": rate(counts["satisfied"], counts["surveys"]),
+        "handled": counts["handled"],
+        "resolution_rate": rate(counts["resolved"], counts["resolution_known"]),
+        "holds": counts["holds"],
+        "holds_over_limit": counts["holds_over_limit"],
+        "hold_discipline": None if not counts["holds"] else 1 - counts["holds_over_limit"] / counts["holds"],
+        "callbacks_due": counts["callbacks_due"],
+        "callbacks_on_time": counts["callbacks_on_time"],
+        "callbacks_on_time_rate": rate(counts["callbacks_on_time"], counts["callbacks_due"]),
+        "agent_hangup_rate": rate(counts["agent_released"], counts["handled"]),
+    }
+    figures["score"] = agent_score(figures, t.score_weights)
+    return figures
+
+
+def agent_score(components: Mapping[str, float | None], weights: Mapping[str, float]) -> float | None:
+    """0–100: the weighted mean of the components that have data; ``None`` if none has."""
+    present = {name: components[name] for name in weights if components.get(name) is not None}
+    total_weight = sum(weights[name] for name in present)
+    if not total_weight:
+        return None
+    return 100 * sum(weights[name] * value for name, value in present.items()) / total_weight
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"

@@ -1,0 +1,190 @@
+"""Configuration, read once from ``CALLBOARD_*`` variables, ``DATABASE_URL`` and a TOML file.
+
+Precedence: environment variable, then the TOML file named by ``CALLBOARD_CONFIG``, then the
+default. Every setting also accepts ``NAME_FILE`` (a path whose contents are the value), for
+secrets kept out of the environment. The README's configuration table is printed by
+``callboard config``, from :data:`SETTINGS` below, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import zoneinfo
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from .exceptions import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    env: str
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+
+    @property
+    def key(self) -> str:
+        """The TOML key: the variable's name without the prefix, in lower case."""
+        return self.env.removeprefix("CALLBOARD_").lower()
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ValueError("must be a TCP port, 0-65535")
+    return value
+
+
+def _zone(text: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(text)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {text!r} (use an IANA name such as Asia/Shanghai)") from exc
+
+
+def _feed_url(text: str) -> str:
+    if not text.startswith(("ws://", "wss://")):
+        raise ValueError("must start with ws:// or wss://")
+    return text
+
+
+def _text(text: str) -> str:
+    return text
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", None, _text,
+            "PostgreSQL to use, e.g. postgresql://user@host/callboard. Unset: an embedded "
+            "server keeps its data in CALLBOARD_DATA_DIR."),
+    Setting("CALLBOARD_DATA_DIR", None, _text,
+            "Where the embedded PostgreSQL and local files live. Default: the per-user data "
+            "directory (~/.local/share/callboard on Linux)."),
+    Setting("CALLBOARD_TIMEZONE", "UTC", _zone,
+            "The site's IANA time zone; 'today' and shift boundaries are counted in it."),
+    Setting("CALLBOARD_ANSWER_TARGET_S", 15.0, _positive_float,
+            "Answer target T in seconds (\"three rings\"): on-time answer rate and service level."),
+    Setting("CALLBOARD_HOLD_LIMIT_S", 60.0, _positive_float,
+            "A hold longer than this many seconds is over the limit."),
+    Setting("CALLBOARD_SHORT_ABANDON_S", 5.0, _positive_float,
+            "Callers who hang up sooner than this are short abandons, left out of service level."),
+    Setting("CALLBOARD_FEED_URL", None, _feed_url,
+            "Websocket URL of the telephony event feed that `callboard ingest` subscribes to."),
+    Setting("CALLBOARD_FEED_NAME", None, _text,
+            "Name of the feed; event ids are unique per feed. Default: the feed URL's host:port."),
+    Setting("CALLBOARD_FEED_TOKEN", None, _text,
+            "Bearer token sent to the feed (use CALLBOARD_FEED_TOKEN_FILE to read it from a file)."),
+    Setting("CALLBOARD_DASHBOARD_HOST", "127.0.0.1", _text,
+            "Address the dashboard listens on."),
+    Setting("CALLBOARD_DASHBOARD_PORT", 8050, _port,
+            "Port the dashboard listens on."),
+    Setting("CALLBOARD_REFRESH_S", 1.0, _positive_float,
+            "How often an open page fetches the shared live snapshot, in seconds."),
+    Setting("CALLBOARD_STALE_AFTER_S", 30.0, _positive_float,
+            "The dashboard says its data is stale when the ingest has written nothing for this long."),
+    Setting("CALLBOARD_BATCH_MAX", 2000, _positive_int,
+            "Most events the ingest writes in one transaction."),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    data_dir: Path
+    timezone: zoneinfo.ZoneInfo
+    answer_target_s: float
+    hold_limit_s: float
+    short_abandon_s: float
+    feed_url: str | None
+    feed_name: str | None
+    feed_token: str | None
+    dashboard_host: str
+    dashboard_port: int
+    refresh_s: float
+    stale_after_s: float
+    batch_max: int
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _field_name(setting: Setting) -> str:
+    return "database_url" if setting.env == "DATABASE_URL" else setting.key
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read every setting once; raise :class:`ConfigError` naming the first bad one."""
+    environ = os.environ if environ is None else environ
+    file_values = _read_toml(environ.get("CALLBOARD_CONFIG"))
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = _raw_value(setting, environ, file_values)
+        if raw is None:
+            raw = setting.default
+        try:
+            value = None if raw is None else setting.parse(str(raw))
+        except ValueError as exc:
+            raise ConfigError(f"{setting.env}={raw!r} is not valid: {exc}") from None
+        values[_field_name(setting)] = value
+    if values["data_dir"] is None:
+        values["data_dir"] = platformdirs.user_data_path("callboard")
+    values["data_dir"] = Path(values["data_dir"]).expanduser()
+    return Settings(**values)
+
+
+def _raw_value(setting: Setting, environ: Mapping[str, str], file_values: Mapping[str, Any]) -> Any:
+    if setting.env in environ and environ[setting.env] != "":
+        return environ[setting.env]
+    secret_path = environ.get(f"{setting.env}_FILE")
+    if secret_path:
+        try:
+            return Path(secret_path).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"{setting.env}_FILE={secret_path!r} cannot be read: {exc}") from None
+    return file_values.get(setting.key)
+
+
+def _read_toml(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(f"CALLBOARD_CONFIG={path!r} cannot be read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"CALLBOARD_CONFIG={path!r} is not valid TOML: {exc}") from None
+    known = {setting.key for setting in SETTINGS}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown settings {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return data
+
+
+def markdown_table() -> str:
+    """The configuration table for the README."""
+    rows = ["| Variable | TOML key | Default | Meaning |", "|---|---|---|---|"]
+    for setting in SETTINGS:
+        default = "" if setting.default is None else f"`{setting.default}`"
+        key = "" if setting.env == "DATABASE_URL" else f"`{setting.key}`"
+        rows.append(f"| `{setting.env}` | {key} | {default} | {setting.help} |")
+    return "\n".join(rows)

@@ -1,0 +1,115 @@
+"""The dashboard's one door to the database: named queries in, figures (via metrics) out."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+import asyncpg
+
+from callboard import metrics
+from db.queries import QUERIES
+
+AGENT_STATES = ("available", "on_call", "after_call_work", "break", "not_ready")
+
+
+def start_of_day(now: datetime, zone: tzinfo) -> datetime:
+    local = now.astimezone(zone)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+class LiveData:
+    def __init__(self, pool: asyncpg.Pool, thresholds: metrics.Thresholds, zone: tzinfo,
+                 stale_after_s: float) -> None:
+        self._pool = pool
+        self._t = thresholds
+        self._zone = zone
+        self._stale_after = timedelta(seconds=stale_after_s)
+
+    async def snapshot(self, since: datetime | None = None, now: datetime | None = None) -> dict[str, Any]:
+        """Everything the live views show, as of ``now``, counting calls decided since ``since``."""
+        now = now or datetime.now(UTC)
+        since = since or start_of_day(now, self._zone)
+        t = self._t
+        async with self._pool.acquire() as conn:
+            counts = await conn.fetch(QUERIES["live.queue_counts"], since, now, t.answer_target_s, t.short_abandon_s)
+            waiting = await conn.fetch(QUERIES["live.waiting"])
+            holds = await conn.fetch(QUERIES["live.open_holds"])
+            complaints = await conn.fetch(QUERIES["live.open_complaints"])
+            states = await conn.fetch(QUERIES["live.agent_states_now"])
+            agent_counts = await conn.fetch(QUERIES["live.agent_counts"], since, now, t.answer_target_s,
+                                            t.hold_limit_s)
+            freshness = await conn.fetchrow(QUERIES["live.freshness"])
+
+        counts_by_queue = {row["queue"]: row for row in counts}
+        waiting_by_queue = {row["queue"]: row for row in waiting}
+        empty = dict.fromkeys(metrics.QUEUE_COUNT_FIELDS, 0)
+        queues = []
+        for queue in sorted(counts_by_queue.keys() | waiting_by_queue.keys()):
+            wait = waiting_by_queue.get(queue)
+            queues.append(metrics.queue_figures(
+                queue, counts_by_queue.get(queue, empty),
+                wait["waiting"] if wait else 0, wait["oldest_queued_at"] if wait else None, now))
+        oldest = min((row["oldest_queued_at"] for row in waiting), default=None)
+        totals = metrics.queue_figures(None, metrics.add_counts(counts), sum(r["waiting"] for r in waiting),
+                                       oldest, now)
+
+        limit = t.hold_limit_s
+        holds_over_limit = [
+            {"call_id": h["call_id"], "agent": h["agent"], "queue": h["queue"],
+             "started_at": h["started_at"].isoformat(), "hold_s": (now - h["started_at"]).total_seconds()}
+            for h in holds if (now - h["started_at"]).total_seconds() > limit
+        ]
+        complaints_open = [
+            {"complaint_id": c["complaint_id"], "agent": c["agent"], "due": c["due"].isoformat(),
+             "severity": c["severity"], "seconds_left": (c["due"] - now).total_seconds(),
+             "overdue": c["due"] <= now}
+            for c in complaints
+        ]
+        scores = {row["agent"]: metrics.agent_figures(row, t) for row in agent_counts}
+        agents = []
+        for s in sorted(states, key=lambda r: (r["name"], r["agent"])):
+            figures = scores.get(s["agent"]) or metrics.agent_figures(_no_counts(s), t)
+            agents.append({**figures, "state": s["state"], "reason": s["reason"],
+                           "state_since": s["started_at"].isoformat(),
+                           "state_s": max(0.0, (now - s["started_at"]).total_seconds())})
+        last_commit = freshness["last_commit_at"]
+        return {
+            "as_of": now.isoformat(),
+            "since": since.isoformat(),
+            "data_updated_at": last_commit.isoformat() if last_commit else None,
+            "stale": last_commit is None or now - last_commit > self._stale_after or not freshness["feeds_connected"],
+            "queues": queues,
+            "totals": totals,
+            "holds_over_limit": sorted(holds_over_limit, key=lambda h: -h["hold_s"]),
+            "complaints_open": complaints_open,
+            "agents": agents,
+        }
+
+
+def _no_counts(state_row: asyncpg.Record) -> dict[str, Any]:
+    zero = dict.fromkeys((
+        "answered", "answered_on_time", "answer_seconds", "handled", "resolution_known", "resolved",
+        "agent_released", "surveys", "satisfied", "holds", "holds_over_limit", "callbacks_due",
+        "callbacks_on_time"), 0)
+    return {**zero, "agent": state_row["agent"], "name": state_row["name"], "team": state_row["team"]}
+
+
+class SharedSnapshot:
+    """One snapshot shared by every open page: refreshed at most once per ``max_age_s``."""
+
+    def __init__(self, live: LiveData, max_age_s: float = 0.5) -> None:
+        self._live = live
+        self._max_age = max_age_s
+        self._lock = asyncio.Lock()
+        self._value: dict[str, Any] | None = None
+        self._taken = 0.0
+
+    async def get(self) -> dict[str, Any]:
+        async with self._lock:
+            if self._value is None or time.monotonic() - self._taken > self._max_age:
+                self._value = await self._live.snapshot()
+                self._taken = time.monotonic()
+            return self._value

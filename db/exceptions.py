@@ -1,0 +1,13 @@
+"""Errors raised by the database layer."""
+
+
+class DatabaseError(Exception):
+    """Base class of the database layer's errors."""
+
+
+class QueryNotFound(DatabaseError):
+    """A named query was asked for that no ``db/queries/*.sql`` file defines."""
+
+
+class MigrationError(DatabaseError):
+    """A migration failed; the message names the file. Nothing of that migration was applied."""

@@ -1,0 +1,153 @@
+-- Writes made by the ingest service, all inside one transaction per batch.
+-- Derived-state writes take a JSON array of events ($1) and are written so that repeating an
+-- event, or applying events in another order, leaves the same rows: the earliest timestamp wins.
+
+-- name: insert_events
+-- Append new events to the log, skipping (feed, event_id) pairs already stored; returns the new ids.
+INSERT INTO event_log (feed, event_id, seq, type, ts, call_id, received_at, body)
+SELECT $1, e.event_id, e.seq, e.type, e.ts, e.body ->> 'call_id', e.received_at, e.body
+FROM unnest($2::text[], $3::bigint[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::jsonb[])
+     AS e(event_id, seq, type, ts, received_at, body)
+ON CONFLICT (feed, event_id) DO NOTHING
+RETURNING event_id;
+
+-- name: insert_dead_letters
+-- Keep rejected input verbatim with the reason it was rejected.
+INSERT INTO dead_letters (feed, received_at, kind, reason, event_id, raw)
+SELECT $1, d.received_at, d.kind, d.reason, d.event_id, d.raw
+FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[])
+     AS d(received_at, kind, reason, event_id, raw);
+
+-- name: record_commit
+-- Remember the feed's highest stored sequence number and when the ingest last committed.
+INSERT INTO feeds AS f (feed, last_seq, last_commit_at)
+VALUES ($1, $2, now())
+ON CONFLICT (feed) DO UPDATE
+SET last_seq = greatest(f.last_seq, excluded.last_seq),
+    last_commit_at = excluded.last_commit_at;
+
+-- name: record_connection
+-- Note that the feed connection went up or down (shown by the dashboard).
+INSERT INTO feeds AS f (feed, connected, status_changed_at)
+VALUES ($1, $2, now())
+ON CONFLICT (feed) DO UPDATE
+SET connected = excluded.connected,
+    status_changed_at = excluded.status_changed_at;
+
+-- name: resume_position
+-- The highest sequence number stored for a feed, to resume after.
+SELECT last_seq FROM feeds WHERE feed = $1;
+
+-- name: notify_changes
+-- Tell listeners (the dashboard) that floor state changed; delivered at commit.
+SELECT pg_notify('callboard_changes', $1);
+
+-- name: apply_call_queued
+INSERT INTO calls AS c (call_id, queue, caller, queued_at)
+SELECT DISTINCT ON (e.call_id) e.call_id, e.queue, e.caller, e.ts
+FROM jsonb_to_recordset($1::jsonb) AS e(call_id text, queue text, caller text, ts timestamptz)
+ORDER BY e.call_id, e.ts
+ON CONFLICT (call_id) DO UPDATE
+SET queue     = CASE WHEN c.queued_at IS NULL OR excluded.queued_at < c.queued_at
+                     THEN excluded.queue ELSE c.queue END,
+    caller    = CASE WHEN c.queued_at IS NULL OR excluded.queued_at < c.queued_at
+                     THEN excluded.caller ELSE c.caller END,
+    queued_at = least(c.queued_at, excluded.queued_at);
+
+-- name: apply_call_answered
+INSERT INTO calls AS c (call_id, answered_at, answered_by)
+SELECT DISTINCT ON (e.call_id) e.call_id, e.ts, e.agent
+FROM jsonb_to_recordset($1::jsonb) AS e(call_id text, agent text, ts timestamptz)
+ORDER BY e.call_id, e.ts
+ON CONFLICT (call_id) DO UPDATE
+SET answered_by = CASE WHEN c.answered_at IS NULL OR excluded.answered_at < c.answered_at
+                       THEN excluded.answered_by ELSE c.answered_by END,
+    answered_at = least(c.answered_at, excluded.answered_at);
+
+-- name: apply_call_abandoned
+INSERT INTO calls AS c (call_id, abandoned_at)
+SELECT e.call_id, min(e.ts)
+FROM jsonb_to_recordset($1::jsonb) AS e(call_id text, ts timestamptz)
+GROUP BY e.call_id
+ON CONFLICT (call_id) DO UPDATE
+SET abandoned_at = least(c.abandoned_at, excluded.abandoned_at);
+
+-- name: apply_call_ended
+INSERT INTO calls AS c (call_id, ended_at, last_agent, released_by, resolved, disposition)
+SELECT DISTINCT ON (e.call_id) e.call_id, e.ts, e.agent, e.released_by, e.resolved, e.disposition
+FROM jsonb_to_recordset($1::jsonb)
+     AS e(call_id text, agent text, released_by text, resolved boolean, disposition text, ts timestamptz)
+ORDER BY e.call_id, e.ts
+ON CONFLICT (call_id) DO UPDATE
+SET last_agent  = CASE WHEN c.ended_at IS NULL OR excluded.ended_at < c.ended_at THEN excluded.last_agent ELSE c.last_agent END,
+    released_by = CASE WHEN c.ended_at IS NULL OR excluded.ended_at < c.ended_at THEN excluded.released_by ELSE c.released_by END,
+    resolved    = CASE WHEN c.ended_at IS NULL OR excluded.ended_at < c.ended_at THEN excluded.resolved ELSE c.resolved END,
+    disposition = CASE WHEN c.ended_at IS NULL OR excluded.ended_at < c.ended_at THEN excluded.disposition ELSE c.disposition END,
+    ended_at = least(c.ended_at, excluded.ended_at);
+
+-- name: apply_hold_events
+INSERT INTO hold_events (call_id, ts, kind, agent)
+SELECT e.call_id, e.ts, CASE e.type WHEN 'call.hold_started' THEN 'start' ELSE 'end' END, e.agent
+FROM jsonb_to_recordset($1::jsonb) AS e(call_id text, type text, agent text, ts timestamptz)
+ON CONFLICT DO NOTHING;
+
+-- name: apply_agent_directory
+-- List every agent seen; keep the name and team from the latest event that carries them.
+INSERT INTO agents AS a (agent, name, team)
+SELECT DISTINCT ON (e.agent) e.agent, e.name, e.team
+FROM jsonb_to_recordset($1::jsonb) AS e(agent text, name text, team text, ts timestamptz)
+ORDER BY e.agent, (e.name IS NOT NULL OR e.team IS NOT NULL) DESC, e.ts DESC
+ON CONFLICT (agent) DO UPDATE
+SET name = coalesce(excluded.name, a.name),
+    team = coalesce(excluded.team, a.team);
+
+-- name: apply_agent_states
+INSERT INTO agent_states (agent, started_at, state, reason)
+SELECT e.agent, e.ts, e.state, e.reason
+FROM jsonb_to_recordset($1::jsonb) AS e(agent text, state text, reason text, ts timestamptz)
+ON CONFLICT DO NOTHING;
+
+-- name: apply_complaint_opened
+INSERT INTO complaints AS c (complaint_id, agent, call_id, customer, severity, opened_at, due)
+SELECT DISTINCT ON (e.complaint_id) e.complaint_id, e.agent, e.call_id, e.customer, e.severity, e.ts, e.due
+FROM jsonb_to_recordset($1::jsonb)
+     AS e(complaint_id text, agent text, call_id text, customer text, severity text,
+          ts timestamptz, due timestamptz)
+ORDER BY e.complaint_id, e.ts
+ON CONFLICT (complaint_id) DO UPDATE
+SET agent     = CASE WHEN c.opened_at IS NULL OR excluded.opened_at < c.opened_at THEN excluded.agent ELSE c.agent END,
+    call_id   = CASE WHEN c.opened_at IS NULL OR excluded.opened_at < c.opened_at THEN excluded.call_id ELSE c.call_id END,
+    customer  = CASE WHEN c.opened_at IS NULL OR excluded.opened_at < c.opened_at THEN excluded.customer ELSE c.customer END,
+    severity  = CASE WHEN c.opened_at IS NULL OR excluded.opened_at < c.opened_at THEN excluded.severity ELSE c.severity END,
+    due       = CASE WHEN c.opened_at IS NULL OR excluded.opened_at < c.opened_at THEN excluded.due ELSE c.due END,
+    opened_at = least(c.opened_at, excluded.opened_at);
+
+-- name: apply_complaint_callback
+INSERT INTO complaints AS c (complaint_id, callback_at, callback_agent)
+SELECT DISTINCT ON (e.complaint_id) e.complaint_id, e.ts, e.agent
+FROM jsonb_to_recordset($1::jsonb) AS e(complaint_id text, agent text, ts timestamptz)
+ORDER BY e.complaint_id, e.ts
+ON CONFLICT (complaint_id) DO UPDATE
+SET callback_agent = CASE WHEN c.callback_at IS NULL OR excluded.callback_at < c.callback_at
+                          THEN excluded.callback_agent ELSE c.callback_agent END,
+    callback_at = least(c.callback_at, excluded.callback_at);
+
+-- name: apply_complaint_closed
+INSERT INTO complaints AS c (complaint_id, closed_at, resolved)
+SELECT DISTINCT ON (e.complaint_id) e.complaint_id, e.ts, e.resolved
+FROM jsonb_to_recordset($1::jsonb) AS e(complaint_id text, resolved boolean, ts timestamptz)
+ORDER BY e.complaint_id, e.ts
+ON CONFLICT (complaint_id) DO UPDATE
+SET resolved  = CASE WHEN c.closed_at IS NULL OR excluded.closed_at < c.closed_at
+                     THEN excluded.resolved ELSE c.resolved END,
+    closed_at = least(c.closed_at, excluded.closed_at);
+
+-- name: apply_surveys
+INSERT INTO surveys AS s (call_id, agent, score, ts)
+SELECT DISTINCT ON (e.call_id) e.call_id, e.agent, e.score, e.ts
+FROM jsonb_to_recordset($1::jsonb) AS e(call_id text, agent text, score smallint, ts timestamptz)
+ORDER BY e.call_id, e.ts
+ON CONFLICT (call_id) DO UPDATE
+SET agent = CASE WHEN excluded.ts < s.ts THEN excluded.agent ELSE s.agent END,
+    score = CASE WHEN excluded.ts < s.ts THEN excluded.score ELSE s.score END,
+    ts = least(s.ts, excluded.ts);

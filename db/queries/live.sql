@@ -1,0 +1,133 @@
+-- Reads behind the live views and the JSON API. They return counts and timestamps; rates and
+-- scores are formed from them in callboard/metrics.py (see docs/metrics.md).
+-- Parameters named in each description; windows are [from, to).
+
+-- name: queue_counts
+-- Per queue, calls decided in [$1, $2): offered (by queue time), answered and abandoned (by the
+-- time of the deciding event), answered within $3 seconds, summed answer seconds, short abandons
+-- (waited less than $4 seconds).
+SELECT queue,
+       count(*) FILTER (WHERE queued_at >= $1 AND queued_at < $2)                      AS offered,
+       count(*) FILTER (WHERE answered_at >= $1 AND answered_at < $2)                  AS answered,
+       count(*) FILTER (WHERE answered_at >= $1 AND answered_at < $2
+                          AND answered_at - queued_at <= make_interval(secs => $3))    AS answered_on_time,
+       coalesce(sum(extract(epoch FROM answered_at - queued_at))
+                FILTER (WHERE answered_at >= $1 AND answered_at < $2), 0)::float8      AS answer_seconds,
+       count(*) FILTER (WHERE abandoned_at >= $1 AND abandoned_at < $2)                AS abandoned,
+       count(*) FILTER (WHERE abandoned_at >= $1 AND abandoned_at < $2
+                          AND abandoned_at - queued_at < make_interval(secs => $4))    AS short_abandoned
+FROM calls
+WHERE queue IS NOT NULL
+  AND queued_at IS NOT NULL
+  AND ((queued_at >= $1 AND queued_at < $2)
+    OR (answered_at >= $1 AND answered_at < $2)
+    OR (abandoned_at >= $1 AND abandoned_at < $2))
+GROUP BY queue;
+
+-- name: waiting
+-- Per queue, callers waiting now (queued, not yet answered, abandoned or ended) and the oldest
+-- queue time among them.
+SELECT queue, count(*) AS waiting, min(queued_at) AS oldest_queued_at
+FROM calls
+WHERE answered_at IS NULL AND abandoned_at IS NULL AND ended_at IS NULL AND queued_at IS NOT NULL
+GROUP BY queue;
+
+-- name: open_holds
+-- Holds running now on calls still in progress, oldest first: call, agent, queue, hold start.
+SELECT h.call_id, h.agent, c.queue, h.ts AS started_at
+FROM calls c
+CROSS JOIN LATERAL (
+    SELECT e.kind, e.agent, e.ts
+    FROM hold_events e
+    WHERE e.call_id = c.call_id
+    ORDER BY e.ts DESC, e.kind ASC
+    LIMIT 1
+) h
+WHERE c.answered_at IS NOT NULL AND c.ended_at IS NULL
+  AND h.kind = 'start'
+ORDER BY h.ts;
+
+-- name: open_complaints
+-- Complaints with no callback made and not closed, soonest due first.
+SELECT complaint_id, agent, due, severity, opened_at
+FROM complaints
+WHERE callback_at IS NULL AND closed_at IS NULL AND due IS NOT NULL
+ORDER BY due;
+
+-- name: agent_states_now
+-- Every agent who is not logged out: directory entry, current state, reason and since when.
+SELECT d.agent, coalesce(d.name, d.agent) AS name, d.team, s.state, s.reason, s.started_at
+FROM agents d
+CROSS JOIN LATERAL (
+    SELECT state, reason, started_at
+    FROM agent_states
+    WHERE agent = d.agent
+    ORDER BY started_at DESC
+    LIMIT 1
+) s
+WHERE s.state <> 'logged_out';
+
+-- name: agent_counts
+-- Per agent, the counts behind the agent scores for [$1, $2); $3 = answer target seconds,
+-- $4 = hold limit seconds. Each count is taken at the time of the event that decides it.
+WITH answered AS (
+    SELECT answered_by AS agent,
+           count(*) AS answered,
+           count(*) FILTER (WHERE answered_at - queued_at <= make_interval(secs => $3)) AS answered_on_time,
+           coalesce(sum(extract(epoch FROM answered_at - queued_at)), 0)::float8 AS answer_seconds
+    FROM calls
+    WHERE answered_at >= $1 AND answered_at < $2 AND queued_at IS NOT NULL AND answered_by IS NOT NULL
+    GROUP BY answered_by
+), ended AS (
+    SELECT last_agent AS agent,
+           count(*) AS handled,
+           count(*) FILTER (WHERE resolved IS NOT NULL) AS resolution_known,
+           count(*) FILTER (WHERE resolved) AS resolved,
+           count(*) FILTER (WHERE released_by = 'agent') AS agent_released
+    FROM calls
+    WHERE ended_at >= $1 AND ended_at < $2 AND last_agent IS NOT NULL
+    GROUP BY last_agent
+), rated AS (
+    SELECT agent, count(*) AS surveys, count(*) FILTER (WHERE score >= 4) AS satisfied
+    FROM surveys
+    WHERE ts >= $1 AND ts < $2
+    GROUP BY agent
+), held AS (
+    SELECT agent,
+           count(*) AS holds,
+           count(*) FILTER (WHERE coalesce(ended_at, least(now(), $2)) - started_at
+                                  > make_interval(secs => $4)) AS holds_over_limit
+    FROM hold_spans
+    WHERE started_at >= $1 AND started_at < $2
+    GROUP BY agent
+), promised AS (
+    SELECT agent,
+           count(*) AS callbacks_due,
+           count(*) FILTER (WHERE callback_at <= due) AS callbacks_on_time
+    FROM complaints
+    WHERE least(callback_at, due) >= $1 AND least(callback_at, due) < least(now(), $2)
+    GROUP BY agent
+), everyone AS (
+    SELECT agent FROM answered UNION SELECT agent FROM ended UNION SELECT agent FROM rated
+    UNION SELECT agent FROM held UNION SELECT agent FROM promised
+)
+SELECT e.agent, coalesce(d.name, e.agent) AS name, d.team,
+       coalesce(a.answered, 0) AS answered, coalesce(a.answered_on_time, 0) AS answered_on_time,
+       coalesce(a.answer_seconds, 0) AS answer_seconds,
+       coalesce(n.handled, 0) AS handled, coalesce(n.resolution_known, 0) AS resolution_known,
+       coalesce(n.resolved, 0) AS resolved, coalesce(n.agent_released, 0) AS agent_released,
+       coalesce(r.surveys, 0) AS surveys, coalesce(r.satisfied, 0) AS satisfied,
+       coalesce(h.holds, 0) AS holds, coalesce(h.holds_over_limit, 0) AS holds_over_limit,
+       coalesce(p.callbacks_due, 0) AS callbacks_due, coalesce(p.callbacks_on_time, 0) AS callbacks_on_time
+FROM everyone e
+LEFT JOIN agents d USING (agent)
+LEFT JOIN answered a USING (agent)
+LEFT JOIN ended n USING (agent)
+LEFT JOIN rated r USING (agent)
+LEFT JOIN held h USING (agent)
+LEFT JOIN promised p USING (agent);
+
+-- name: freshness
+-- When the ingest last committed, and whether every feed is connected.
+SELECT max(last_commit_at) AS last_commit_at, coalesce(bool_and(connected), false) AS feeds_connected
+FROM feeds;

@@ -1,0 +1,160 @@
+"""The ingest service: one feed in, batched transactions out, until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import random
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from db.pool import CONNECTION_ERRORS, create_pool
+from db.queries import QUERIES
+
+from .feed import FeedClient
+from .protocol import Rejected
+from .writer import EventWriter, Received
+
+logger = logging.getLogger(__name__)
+
+# Messages waiting for the writer; when full, the feed is not read (back-pressure).
+QUEUE_MESSAGES = 20_000
+RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+def default_feed_name(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.netloc or url
+
+
+class IngestService:
+    def __init__(self, pool: asyncpg.Pool, feed_url: str, feed_name: str, *, token: str | None = None,
+                 batch_max: int = 2000) -> None:
+        self._pool = pool
+        self._feed_name = feed_name
+        self._writer = EventWriter(pool, feed_name)
+        self._batch_max = batch_max
+        self._queue: asyncio.Queue[Received] = asyncio.Queue(QUEUE_MESSAGES)
+        self._client = FeedClient(feed_url, deliver=self._queue.put, on_connection=self._record_connection,
+                                  token=token)
+        self.stored = 0
+        self.dead_lettered = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set, then write what was received and return."""
+        self._client.last_seq = await self._with_retry(self._resume_position)
+        receiving = asyncio.create_task(self._client.run(), name="feed")
+        writing = asyncio.create_task(self._write_forever(), name="writer")
+        stopping = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({receiving, writing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        receiving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await receiving
+        await self._queue.join()
+        writing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writing
+        for task in done - {stopping}:
+            task.result()  # a crashed task re-raises here
+        stopping.cancel()
+        with contextlib.suppress(Exception):
+            await self._record_connection(False)
+        logger.info("ingest stopped", extra={"action": "ingest_stopped", "stored": self.stored,
+                                             "dead_lettered": self.dead_lettered})
+
+    async def _resume_position(self) -> int | None:
+        async with self._pool.acquire() as conn:
+            return await conn.fetchval(QUERIES["ingest.resume_position"], self._feed_name)
+
+    async def _record_connection(self, connected: bool) -> None:
+        try:
+            async with self._pool.acquire() as conn:
+                await conn.execute(QUERIES["ingest.record_connection"], self._feed_name, connected)
+        except CONNECTION_ERRORS:
+            pass  # the writer reports the database being down
+
+    async def _write_forever(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            count = len(batch[0].events) + len(batch[0].rejects)
+            while count < self._batch_max and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+                count += len(batch[-1].events) + len(batch[-1].rejects)
+            await self._write(batch)
+            for _ in batch:
+                self._queue.task_done()
+
+    async def _write(self, batch: list[Received]) -> None:
+        try:
+            result = await self._with_retry(lambda: self._writer.write(batch))
+        except asyncpg.PostgresError as exc:
+            # Something in the batch is unstorable: write event by event so only it is lost to the log.
+            logger.warning("batch refused by the database; writing its events one by one",
+                           extra={"action": "batch_split", "error": str(exc)})
+            for received in batch:
+                for single in _one_per_event(received):
+                    await self._write_single(single)
+            return
+        self.stored += result.stored
+        self.dead_lettered += result.dead_lettered
+
+    async def _write_single(self, received: Received) -> None:
+        try:
+            result = await self._with_retry(lambda: self._writer.write([received]))
+        except asyncpg.PostgresError as exc:
+            event = received.events[0]
+            reason = f"{event.type}: the database refused it: {exc}"
+            logger.warning("event refused by the database; dead-lettered",
+                           extra={"action": "event_dead_lettered", "kind": "storage", "event_type": event.type})
+            raw = Rejected("storage", reason, json.dumps(event.body, ensure_ascii=False), event.id)
+            result = await self._with_retry(lambda: self._writer.write([Received(received.received_at, [], [raw])]))
+        self.stored += result.stored
+        self.dead_lettered += result.dead_lettered
+
+    async def _with_retry(self, attempt):
+        for tries in itertools.count():
+            try:
+                return await attempt()
+            except CONNECTION_ERRORS as exc:
+                delay = RETRY_DELAYS[min(tries, len(RETRY_DELAYS) - 1)] * (0.5 + random.random())
+                if tries in (0, 10) or tries % 60 == 0:
+                    logger.warning(
+                        "database unreachable; holding events and retrying (check that PostgreSQL is up)",
+                        extra={"action": "db_retry", "error": str(exc) or type(exc).__name__,
+                               "retry_in_s": round(delay, 2), "waiting_messages": self._queue.qsize()},
+                    )
+                await asyncio.sleep(delay)
+
+
+def _one_per_event(received: Received) -> list[Received]:
+    singles = [Received(received.received_at, [event], []) for event in received.events]
+    if received.rejects:
+        singles.append(Received(received.received_at, [], received.rejects))
+    return singles
+
+
+async def run(database_url: str, feed_url: str, feed_name: str | None, token: str | None, batch_max: int,
+              stop: asyncio.Event) -> None:
+    pool = await _connect_with_retry(database_url)
+    try:
+        service = IngestService(pool, feed_url, feed_name or default_feed_name(feed_url), token=token,
+                                batch_max=batch_max)
+        await service.run(stop)
+    finally:
+        await pool.close()
+
+
+async def _connect_with_retry(database_url: str) -> asyncpg.Pool:
+    delay = 0.2
+    while True:
+        try:
+            return await create_pool(database_url, min_size=1, max_size=2)
+        except CONNECTION_ERRORS as exc:
+            logger.warning("database unreachable at start; retrying",
+                           extra={"action": "db_retry", "error": str(exc), "retry_in_s": delay})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)

