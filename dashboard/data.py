@@ -56,15 +56,15 @@ class LiveData:
         totals = metrics.queue_figures(None, metrics.add_counts(counts), sum(r["waiting"] for r in waiting),
                                        oldest, now)
 
-        limit = t.hold_limit_s
-        holds_over_limit = [
-            {"call_id": h["call_id"], "agent": h["agent"], "queue": h["queue"],
-             "started_at": h["started_at"].isoformat(), "hold_s": (now - h["started_at"]).total_seconds()}
-            for h in holds if (now - h["started_at"]).total_seconds() > limit
+        local = self._local
+        holds_open = [
+            {"call_id": h["call_id"], "agent": h["agent"], "agent_name": h["agent_name"], "queue": h["queue"],
+             "started_at": local(h["started_at"]), "hold_s": (now - h["started_at"]).total_seconds()}
+            for h in holds
         ]
         complaints_open = [
-            {"complaint_id": c["complaint_id"], "agent": c["agent"], "due": c["due"].isoformat(),
-             "severity": c["severity"], "seconds_left": (c["due"] - now).total_seconds(),
+            {"complaint_id": c["complaint_id"], "agent": c["agent"], "agent_name": c["agent_name"],
+             "due": local(c["due"]), "severity": c["severity"], "seconds_left": (c["due"] - now).total_seconds(),
              "overdue": c["due"] <= now}
             for c in complaints
         ]
@@ -73,20 +73,26 @@ class LiveData:
         for s in sorted(states, key=lambda r: (r["name"], r["agent"])):
             figures = scores.get(s["agent"]) or metrics.agent_figures(_no_counts(s), t)
             agents.append({**figures, "state": s["state"], "reason": s["reason"],
-                           "state_since": s["started_at"].isoformat(),
+                           "state_since": local(s["started_at"]),
                            "state_s": max(0.0, (now - s["started_at"]).total_seconds())})
         last_commit = freshness["last_commit_at"]
         return {
-            "as_of": now.isoformat(),
-            "since": since.isoformat(),
-            "data_updated_at": last_commit.isoformat() if last_commit else None,
+            "as_of": local(now),
+            "since": local(since),
+            "data_updated_at": local(last_commit) if last_commit else None,
             "stale": last_commit is None or now - last_commit > self._stale_after or not freshness["feeds_connected"],
             "queues": queues,
             "totals": totals,
-            "holds_over_limit": sorted(holds_over_limit, key=lambda h: -h["hold_s"]),
+            "holds_over_limit": [h for h in holds_open if h["hold_s"] > t.hold_limit_s],
+            "holds_open": holds_open,
             "complaints_open": complaints_open,
             "agents": agents,
+            "thresholds": {"answer_target_s": t.answer_target_s, "hold_limit_s": t.hold_limit_s,
+                           "short_abandon_s": t.short_abandon_s},
         }
+
+    def _local(self, moment: datetime) -> str:
+        return moment.astimezone(self._zone).isoformat()
 
 
 def _no_counts(state_row: asyncpg.Record) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import asyncpg
 
 from .exceptions import MigrationError
+from .pool import connect
 
 logger = logging.getLogger(__name__)
 
@@ -82,3 +83,11 @@ async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATION_DIR) -> 
         return applied
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+
+
+async def migrate_url(url: str) -> list[Migration]:
+    conn = await connect(url)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()

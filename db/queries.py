@@ -43,7 +43,7 @@ class Queries(Mapping[str, str]):
 def _parse(area: str, text: str) -> dict[str, str]:
     blocks = {}
     matches = list(_NAME_LINE.finditer(text))
-    for match, following in zip(matches, matches[1:] + [None]):
+    for match, following in zip(matches, matches[1:] + [None], strict=False):
         end = following.start() if following else len(text)
         body = text[match.end():end].strip()
         blocks[f"{area}.{match['name']}"] = body

@@ -103,3 +103,46 @@ async def pool(database_url):
     pool = await create_pool(database_url)
     yield pool
     await pool.close()
+
+
+# --- Headless Chromium -------------------------------------------------------------------------
+# Browser tests skip where no Chromium is installed, unless CALLBOARD_REQUIRE_BROWSER=1 (CI sets
+# it), which turns that skip into a failure.
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-dev-shm-usage", "--disable-component-update", "--disable-sync",
+                  "--no-first-run", "--window-size=1920,1080")
+
+
+def _find(*names: str) -> str | None:
+    import shutil
+
+    return next((path for name in names if (path := shutil.which(name))), None)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    chromium = os.environ.get("CALLBOARD_CHROMIUM") or _find("chromium", "chromium-browser", "google-chrome")
+    driver_path = os.environ.get("CALLBOARD_CHROMEDRIVER") or _find("chromedriver")
+    if not chromium or not driver_path:
+        message = "no Chromium/chromedriver on this machine (apt-get install chromium chromium-driver)"
+        if os.environ.get("CALLBOARD_REQUIRE_BROWSER") == "1":
+            pytest.fail(message + "; CALLBOARD_REQUIRE_BROWSER=1 forbids skipping")
+        pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def browser_errors(driver) -> list[str]:
+    """Console errors logged since the last call (warnings and info are not errors)."""
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]

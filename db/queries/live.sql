@@ -34,7 +34,7 @@ GROUP BY queue;
 
 -- name: open_holds
 -- Holds running now on calls still in progress, oldest first: call, agent, queue, hold start.
-SELECT h.call_id, h.agent, c.queue, h.ts AS started_at
+SELECT c.call_id, h.agent, coalesce(d.name, h.agent) AS agent_name, c.queue, h.ts AS started_at
 FROM calls c
 CROSS JOIN LATERAL (
     SELECT e.kind, e.agent, e.ts
@@ -43,16 +43,18 @@ CROSS JOIN LATERAL (
     ORDER BY e.ts DESC, e.kind ASC
     LIMIT 1
 ) h
+LEFT JOIN agents d ON d.agent = h.agent
 WHERE c.answered_at IS NOT NULL AND c.ended_at IS NULL
   AND h.kind = 'start'
 ORDER BY h.ts;
 
 -- name: open_complaints
 -- Complaints with no callback made and not closed, soonest due first.
-SELECT complaint_id, agent, due, severity, opened_at
-FROM complaints
-WHERE callback_at IS NULL AND closed_at IS NULL AND due IS NOT NULL
-ORDER BY due;
+SELECT k.complaint_id, k.agent, coalesce(d.name, k.agent) AS agent_name, k.due, k.severity, k.opened_at
+FROM complaints k
+LEFT JOIN agents d ON d.agent = k.agent
+WHERE k.callback_at IS NULL AND k.closed_at IS NULL AND k.due IS NOT NULL
+ORDER BY k.due;
 
 -- name: agent_states_now
 -- Every agent who is not logged out: directory entry, current state, reason and since when.

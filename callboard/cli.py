@@ -1,0 +1,145 @@
+"""The ``callboard`` command: one sub-command per role, plus ``demo`` that runs them all."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from . import logs
+from . import settings as settings_module
+from .database import database_url
+from .exceptions import CallboardError, ConfigError
+from .runner import run_until_signal
+
+logger = logging.getLogger("callboard")
+
+DESCRIPTION = """\
+Callboard: a live supervisor dashboard for telephone customer-service centres.
+
+Every command reads its configuration from CALLBOARD_* environment variables, DATABASE_URL
+and the TOML file named by CALLBOARD_CONFIG (see `callboard config`). Without DATABASE_URL,
+commands share an embedded PostgreSQL kept in CALLBOARD_DATA_DIR.
+"""
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT, e.g. 127.0.0.1:8765")
+    return host or "127.0.0.1", int(port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="callboard", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo", help="run everything: database, simulated call floor, ingest and dashboard",
+        description="Start the whole product on this machine: the database (embedded unless "
+                    "DATABASE_URL is set), migrations, a simulated call floor on a loopback websocket, "
+                    "the ingest service subscribed to it, and the dashboard. Ctrl-C stops it all.")
+    demo.add_argument("--host", help="dashboard address (default: CALLBOARD_DASHBOARD_HOST)")
+    demo.add_argument("--port", type=int, help="dashboard port (default: CALLBOARD_DASHBOARD_PORT)")
+    _simulation_options(demo)
+    demo.set_defaults(backfill_minutes=60)
+
+    db = commands.add_parser("db", help="database administration",
+                             description="Database administration.")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    db_commands.add_parser("migrate", help="apply pending schema migrations",
+                           description="Apply every pending migration in db/migrations, in order. Safe to run "
+                                       "again, and from several processes at once.")
+
+    ingest = commands.add_parser(
+        "ingest", help="subscribe to a telephony event feed and write it to the database",
+        description="Subscribe to a websocket event feed (protocol: docs/events.md), write every event "
+                    "to PostgreSQL once, and keep going through disconnections and bad input.")
+    ingest.add_argument("--feed", metavar="URL", help="ws:// or wss:// URL of the feed (default: CALLBOARD_FEED_URL)")
+    ingest.add_argument("--feed-name", help="name the feed's events are stored under (default: host:port of the URL)")
+
+    dashboard = commands.add_parser("dashboard", help="serve the live dashboard and the JSON API",
+                                    description="Serve the wallboard, the floor view and /api/v1 over HTTP.")
+    dashboard.add_argument("--host", help="address to listen on (default: CALLBOARD_DASHBOARD_HOST)")
+    dashboard.add_argument("--port", type=int, help="port to listen on (default: CALLBOARD_DASHBOARD_PORT)")
+
+    simulate = commands.add_parser(
+        "simulate", help="serve a simulated call floor as an event feed",
+        description="Serve a realistic, deterministic simulated call floor over a websocket, speaking the "
+                    "event protocol of docs/events.md. Useful for demos and as a reference feed.")
+    simulate.add_argument("--serve", type=_host_port, default=("127.0.0.1", 8765), metavar="HOST:PORT",
+                          help="where to listen (default: 127.0.0.1:8765)")
+    _simulation_options(simulate)
+
+    commands.add_parser("config", help="print the configuration settings and their current values",
+                        description="Print every setting: variable, TOML key, default, meaning, then the "
+                                    "values in force.")
+    return parser
+
+
+def _simulation_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives the same floor")
+    parser.add_argument("--agents", type=int, default=60, help="agents on the roster, 20-200 (default 60)")
+    parser.add_argument("--speed", type=float, default=1.0,
+                        help="simulated seconds per real second (default 1: real time)")
+    parser.add_argument("--backfill-minutes", type=float, default=0,
+                        help="also simulate this many minutes before now, sent at once on connect")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logs.configure(args.log_level)
+    try:
+        settings = settings_module.load()
+        _dispatch(args, settings)
+    except CallboardError as exc:
+        logger.error(str(exc), extra={"action": "command_failed", "command": args.command})
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> None:
+    if args.command == "config":
+        print(settings_module.markdown_table())
+        print()
+        for field, value in sorted(vars(settings).items()):
+            shown = "(set)" if field in ("feed_token", "database_url") and value else value
+            print(f"{field} = {shown}")
+        return
+    if args.command == "simulate":
+        from simulator.serve import run_simulator
+
+        host, port = args.serve
+        run_until_signal(lambda stop: run_simulator(host, port, args.seed, args.agents, args.speed,
+                                                    args.backfill_minutes, stop, local_tz=settings.timezone))
+        return
+    if args.command == "demo":
+        from .demo import run_demo
+
+        sys.exit(run_demo(settings, args))
+    with database_url(settings) as url:
+        if args.command == "db":
+            from db.migrate import migrate_url
+
+            asyncio.run(migrate_url(url))
+        elif args.command == "ingest":
+            from ingest import service
+
+            feed = args.feed or settings.feed_url
+            if not feed:
+                raise ConfigError("no feed: pass --feed URL or set CALLBOARD_FEED_URL")
+            if not feed.startswith(("ws://", "wss://")):
+                raise ConfigError(f"--feed {feed!r} must start with ws:// or wss://")
+            run_until_signal(lambda stop: service.run(url, feed, args.feed_name or settings.feed_name,
+                                                      settings.feed_token, settings.batch_max, stop))
+        elif args.command == "dashboard":
+            from dashboard.server import serve
+
+            host = args.host or settings.dashboard_host
+            port = settings.dashboard_port if args.port is None else args.port
+            run_until_signal(lambda stop: serve(settings, url, host, port, stop))

@@ -1,0 +1,20 @@
+"""Run one async role until SIGINT or SIGTERM asks it to stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+
+
+def run_until_signal(role: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run ``role(stop)``; the first SIGINT/SIGTERM sets ``stop``, the role finishes its work and returns."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await role(stop)
+
+    asyncio.run(main())

@@ -1,0 +1,65 @@
+"""The JSON API (``/api/v1``) and the health checks, served beside the pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from db.pool import CONNECTION_ERRORS
+
+router = APIRouter()
+
+
+class BadParameter(Exception):
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+async def bad_parameter_handler(_request: Request, exc: BadParameter) -> JSONResponse:
+    return JSONResponse(status_code=400, content={"error": str(exc), "parameter": exc.parameter})
+
+
+def _timestamp(parameter: str, text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadParameter(parameter, f"{parameter}={text!r} is not an RFC 3339 timestamp") from None
+    if value.tzinfo is None:
+        raise BadParameter(parameter, f"{parameter}={text!r} needs a UTC offset, e.g. 2026-01-31T00:00:00+08:00")
+    return value
+
+
+@router.get("/api/v1/live")
+async def live(request: Request, since: str | None = None) -> dict:
+    """Live figures per queue and in total, holds over the limit, open complaints and agents."""
+    start = _timestamp("since", since)
+    state = request.app.state
+    if start is None and state.hub.snapshot is not None:
+        return state.hub.snapshot
+    return await state.live.snapshot(since=start)
+
+
+@router.get("/healthz")
+async def healthz() -> dict:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """The database answers and the data is fresh."""
+    try:
+        async with request.app.state.pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+    except CONNECTION_ERRORS as exc:
+        return JSONResponse(status_code=503, content={"status": "database unreachable", "error": str(exc)})
+    snapshot = request.app.state.hub.snapshot
+    if snapshot is None or snapshot.get("stale"):
+        return JSONResponse(status_code=503, content={
+            "status": "stale", "data_updated_at": snapshot and snapshot.get("data_updated_at")})
+    return JSONResponse({"status": "ready", "data_updated_at": snapshot["data_updated_at"]})

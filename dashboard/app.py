@@ -1,0 +1,83 @@
+"""The Dash application: the shell every page shares, the live push, and the browser-side timers."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import dash
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, html, set_props
+from dash.exceptions import PreventUpdate
+from fastapi import FastAPI
+
+from . import ids
+from .hub import SnapshotHub
+from .timers import timer_specs
+
+PAGES = Path(__file__).with_name("pages")
+ASSETS = Path(__file__).with_name("assets")
+
+
+def create_app(server: FastAPI) -> Dash:
+    """Mount the pages on ``server``; ``server.state.hub`` must exist once it is serving."""
+    app = Dash(
+        __name__,
+        server=server,
+        use_pages=True,
+        pages_folder=str(PAGES),
+        assets_folder=str(ASSETS),
+        title="Callboard",
+        update_title=None,
+        websocket_callbacks=True,
+        websocket_inactivity_timeout=0,
+    )
+    app.layout = shell
+
+    @app.callback(websocket=True, persistent=True)
+    async def push_snapshots() -> None:
+        """Send each page every new snapshot as soon as the hub has it."""
+        socket = ctx.websocket
+        if socket is None:
+            raise PreventUpdate
+        hub: SnapshotHub = server.state.hub
+        version = 0
+        while not socket.is_shutdown:
+            version, snapshot = await hub.wait_newer(version)
+            set_props(ids.LIVE_STORE, {"data": snapshot})
+        raise PreventUpdate
+
+    @app.callback(Output(ids.TIMER_SPECS, "data"), Input(ids.LIVE_STORE, "data"))
+    def describe_timers(snapshot):
+        return timer_specs(snapshot)
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="callboard", function_name="tick"),
+        Output({"type": ids.TIMER, "index": ALL}, "children"),
+        Output({"type": ids.TIMER, "index": ALL}, "className"),
+        Input(ids.TICK, "n_intervals"),
+        Input(ids.TIMER_SPECS, "data"),
+        State({"type": ids.TIMER, "index": ALL}, "id"),
+    )
+    return app
+
+
+async def prepare(app: Dash) -> None:
+    """Do now what Dash would do on the first request for "/" or "/_dash-*".
+
+    Dash 4.4's FastAPI backend finds assets/ and registers the page router (with its inline
+    scripts) only then; a wall display whose first request is /wall would get a page without
+    our CSS and scripts, and a console error. Run its first-request hooks at start-up instead.
+    """
+    for hook in app.backend._before_request_funcs:
+        result = hook()
+        if inspect.isawaitable(result):
+            await result
+
+
+def shell() -> html.Div:
+    return html.Div(className="shell", children=[
+        dcc.Store(id=ids.LIVE_STORE),
+        dcc.Store(id=ids.TIMER_SPECS),
+        dcc.Interval(id=ids.TICK, interval=500),
+        dash.page_container,
+    ])

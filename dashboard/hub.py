@@ -1,0 +1,96 @@
+"""One live snapshot for every open page, refreshed when the ingest reports a change.
+
+The ingest sends ``NOTIFY callboard_changes`` with each commit. The hub listens on a dedicated
+connection, waits a short debounce so a burst of commits costs one refresh, recomputes the
+snapshot once, and wakes every page waiting for a newer one. A heartbeat refresh keeps the
+freshness figures honest when nothing happens, and a failed refresh keeps the last good
+snapshot, marked stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from db.pool import CONNECTION_ERRORS, connect
+
+from .data import LiveData
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "callboard_changes"
+
+
+class SnapshotHub:
+    def __init__(self, live: LiveData, database_url: str, *, debounce_s: float = 0.05,
+                 heartbeat_s: float = 2.0) -> None:
+        self._live = live
+        self._url = database_url
+        self._debounce = debounce_s
+        self._heartbeat = heartbeat_s
+        self._changed = asyncio.Event()
+        self._published = asyncio.Condition()
+        self.snapshot: dict[str, Any] | None = None
+        self.version = 0
+        self.refreshes = 0
+
+    async def run(self) -> None:
+        listener = asyncio.create_task(self._listen(), name="hub-listen")
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), self._heartbeat)
+                    await asyncio.sleep(self._debounce)
+                self._changed.clear()
+                await self._refresh()
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def wait_newer(self, version: int) -> tuple[int, dict[str, Any]]:
+        """Return the first snapshot newer than ``version`` (at once if there is one)."""
+        async with self._published:
+            await self._published.wait_for(lambda: self.version > version and self.snapshot is not None)
+            return self.version, self.snapshot
+
+    async def _refresh(self) -> None:
+        try:
+            snapshot = await self._live.snapshot()
+            self.refreshes += 1
+        except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
+            if self.snapshot is None or not self.snapshot.get("database_error"):
+                logger.warning("live snapshot failed; pages keep the last one, marked stale (is PostgreSQL up?)",
+                               extra={"action": "snapshot_failed", "error": str(exc) or type(exc).__name__})
+            if self.snapshot is None:
+                return
+            snapshot = {**self.snapshot, "stale": True, "database_error": str(exc) or type(exc).__name__,
+                        "checked_at": datetime.now(UTC).isoformat()}
+        async with self._published:
+            self.snapshot = snapshot
+            self.version += 1
+            self._published.notify_all()
+
+    async def _listen(self) -> None:
+        """Keep a LISTEN connection open; check it now and then and reconnect when it breaks."""
+        while True:
+            conn = None
+            try:
+                conn = await connect(self._url)
+                await conn.add_listener(CHANNEL, lambda *_: self._changed.set())
+                self._changed.set()  # something may have changed while we were not listening
+                while True:
+                    await asyncio.sleep(self._heartbeat)
+                    await conn.fetchval("SELECT 1")
+            except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
+                logger.info("change listener lost its connection; reconnecting",
+                            extra={"action": "listen_reconnect", "error": str(exc) or type(exc).__name__})
+                await asyncio.sleep(self._heartbeat / 2)
+            finally:
+                if conn is not None:
+                    conn.terminate()

@@ -1,0 +1,10 @@
+"""Every component id the dashboard uses, in one place."""
+
+# App shell
+LIVE_STORE = "live-store"          # the latest pushed snapshot
+TIMER_SPECS = "timer-specs"        # what each ticking timer counts from, written by the page
+TICK = "tick"                      # browser-side interval that drives the timers
+TIMER = "timer"                    # pattern-matching type: {"type": TIMER, "index": key}
+
+# Wall display: {"type": WALL_PART, "part": "status" | "queues" | "holds" | "callbacks" | "agents"}
+WALL_PART = "wall-part"

@@ -1,0 +1,65 @@
+"""Serve the dashboard: one FastAPI app holding the pool, the snapshot hub, the API and the pages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import uvicorn
+from fastapi import FastAPI
+
+from callboard import metrics
+from callboard.settings import Settings
+from db.pool import create_pool
+
+from .api import BadParameter, bad_parameter_handler, router
+from .app import create_app, prepare
+from .data import LiveData
+from .hub import SnapshotHub
+
+logger = logging.getLogger(__name__)
+
+
+def thresholds(settings: Settings) -> metrics.Thresholds:
+    return metrics.Thresholds(answer_target_s=settings.answer_target_s, hold_limit_s=settings.hold_limit_s,
+                              short_abandon_s=settings.short_abandon_s)
+
+
+def build(settings: Settings, database_url: str) -> FastAPI:
+    """The ASGI app; the database pool and the hub start with it and stop with it."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = await create_pool(database_url, min_size=1, max_size=4)
+        app.state.live = LiveData(app.state.pool, thresholds(settings), settings.timezone, settings.stale_after_s)
+        app.state.hub = SnapshotHub(app.state.live, database_url)
+        running = asyncio.create_task(app.state.hub.run(), name="snapshot-hub")
+        await prepare(dash_app)
+        try:
+            yield
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            await app.state.pool.close()
+
+    server = FastAPI(title="Callboard", lifespan=lifespan)
+    server.include_router(router)
+    server.add_exception_handler(BadParameter, bad_parameter_handler)
+    dash_app = create_app(server)
+    return server
+
+
+async def serve(settings: Settings, database_url: str, host: str, port: int, stop: asyncio.Event) -> None:
+    config = uvicorn.Config(build(settings, database_url), host=host, port=port, log_config=None,
+                            timeout_graceful_shutdown=3)
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    server.should_exit = True
+    await serving
+    stopping.cancel()
+    logger.info("dashboard stopped", extra={"action": "dashboard_stopped"})

@@ -1,0 +1,64 @@
+"""Timers that tick in the browser: which moment each one counts from, and when it changes colour.
+
+Pages render a timer as ``html.Span(id={"type": ids.TIMER, "index": key})`` with a key from
+the functions below; :func:`timer_specs` describes every timer a snapshot can show, and the
+browser (``assets/callboard.js``) recomputes their text and colour twice a second.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from dash import html
+
+from . import format as fmt
+from . import ids
+
+# A promised callback turns amber this long before it is due (red once overdue).
+CALLBACK_AMBER_S = 30 * 60
+
+
+def wait_key(queue: str | None) -> str:
+    return f"wait:{queue or '*'}"
+
+
+def hold_key(call_id: str) -> str:
+    return f"hold:{call_id}"
+
+
+def callback_key(complaint_id: str) -> str:
+    return f"callback:{complaint_id}"
+
+
+def state_key(agent: str) -> str:
+    return f"state:{agent}"
+
+
+def timer(key: str, seconds: float | None) -> html.Span:
+    """A ticking duration, first drawn with the snapshot's value."""
+    return html.Span(fmt.duration(seconds), id={"type": ids.TIMER, "index": key}, className="timer")
+
+
+def timer_specs(snapshot: dict[str, Any] | None) -> dict[str, Any]:
+    if not snapshot:
+        return {}
+    limits = snapshot["thresholds"]
+    as_of = datetime.fromisoformat(snapshot["as_of"])
+    specs: dict[str, dict[str, Any]] = {}
+    for queue in [*snapshot["queues"], {**snapshot["totals"], "queue": None}]:
+        if queue["longest_wait_s"] is not None:
+            oldest = as_of - timedelta(seconds=queue["longest_wait_s"])
+            specs[wait_key(queue["queue"])] = {
+                "from": oldest.isoformat(), "mode": "up",
+                "amber": limits["answer_target_s"], "red": 4 * limits["answer_target_s"]}
+    for hold in snapshot["holds_open"]:
+        specs[hold_key(hold["call_id"])] = {
+            "from": hold["started_at"], "mode": "up", "red": limits["hold_limit_s"],
+            "hide_below": limits["hold_limit_s"]}
+    for complaint in snapshot["complaints_open"]:
+        specs[callback_key(complaint["complaint_id"])] = {
+            "from": complaint["due"], "mode": "down", "amber": CALLBACK_AMBER_S, "red": 0}
+    for agent in snapshot["agents"]:
+        specs[state_key(agent["agent"])] = {"from": agent["state_since"], "mode": "up"}
+    return {"as_of": snapshot["as_of"], "timers": specs}
