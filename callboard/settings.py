@@ -97,10 +97,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Address the dashboard listens on."),
     Setting("CALLBOARD_DASHBOARD_PORT", 8050, _port,
             "Port the dashboard listens on."),
-    Setting("CALLBOARD_REFRESH_S", 1.0, _positive_float,
-            "How often an open page fetches the shared live snapshot, in seconds."),
     Setting("CALLBOARD_STALE_AFTER_S", 30.0, _positive_float,
-            "The dashboard says its data is stale when the ingest has written nothing for this long."),
+            "Every view says its data is stale when the ingest has not checked in for this many seconds "
+            "or its feed is down."),
     Setting("CALLBOARD_BATCH_MAX", 2000, _positive_int,
             "Most events the ingest writes in one transaction."),
 )
@@ -119,7 +118,6 @@ class Settings:
     feed_token: str | None
     dashboard_host: str
     dashboard_port: int
-    refresh_s: float
     stale_after_s: float
     batch_max: int
 

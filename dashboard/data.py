@@ -80,7 +80,7 @@ class LiveData:
             "as_of": local(now),
             "since": local(since),
             "data_updated_at": local(last_commit) if last_commit else None,
-            "stale": last_commit is None or now - last_commit > self._stale_after or not freshness["feeds_connected"],
+            "stale": _is_stale(freshness, now, self._stale_after),
             "queues": queues,
             "totals": totals,
             "holds_over_limit": [h for h in holds_open if h["hold_s"] > t.hold_limit_s],
@@ -93,6 +93,13 @@ class LiveData:
 
     def _local(self, moment: datetime) -> str:
         return moment.astimezone(self._zone).isoformat()
+
+
+def _is_stale(freshness: asyncpg.Record, now: datetime, stale_after: timedelta) -> bool:
+    """See docs/metrics.md, Freshness: no data yet, a feed down, or the ingest silent too long."""
+    heartbeat = freshness["heartbeat_at"]
+    return (freshness["last_commit_at"] is None or not freshness["feeds_connected"]
+            or heartbeat is None or now - heartbeat > stale_after)
 
 
 def _no_counts(state_row: asyncpg.Record) -> dict[str, Any]:

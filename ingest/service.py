@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 # Messages waiting for the writer; when full, the feed is not read (back-pressure).
 QUEUE_MESSAGES = 20_000
 RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+# How often the ingest tells the dashboard it is alive; well under CALLBOARD_STALE_AFTER_S.
+HEARTBEAT_S = 5.0
 
 
 def default_feed_name(url: str) -> str:
@@ -49,8 +51,10 @@ class IngestService:
         self._client.last_seq = await self._with_retry(self._resume_position)
         receiving = asyncio.create_task(self._client.run(), name="feed")
         writing = asyncio.create_task(self._write_forever(), name="writer")
+        beating = asyncio.create_task(self._heartbeat(), name="heartbeat")
         stopping = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({receiving, writing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        beating.cancel()
         receiving.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await receiving
@@ -76,6 +80,15 @@ class IngestService:
                 await conn.execute(QUERIES["ingest.record_connection"], self._feed_name, connected)
         except CONNECTION_ERRORS:
             pass  # the writer reports the database being down
+
+    async def _heartbeat(self) -> None:
+        while True:
+            try:
+                async with self._pool.acquire() as conn:
+                    await conn.execute(QUERIES["ingest.record_heartbeat"], self._feed_name)
+            except CONNECTION_ERRORS:
+                pass  # the writer reports the database being down
+            await asyncio.sleep(HEARTBEAT_S)
 
     async def _write_forever(self) -> None:
         while True:

@@ -391,8 +391,9 @@ class CallFloor:
         begins = self._offset(datetime.combine(day, shift.start, tzinfo=self._tz))
         ends = begins + round(shift.hours * _HOUR)
         if begins < self._now:
-            # Already under way when the floor opens: log in over the first minutes.
-            login = self._now + rng.randrange(5 * _SECOND, 3 * _MINUTE)
+            # Already under way when the floor opens: log in within seconds, so a wall
+            # display started with the floor fills up at once.
+            login = self._now + rng.randrange(1 * _SECOND, 20 * _SECOND)
         else:
             login = begins + rng.randrange(-3 * _MINUTE, 4 * _MINUTE)
         self._at(max(self._now, login), self._login, agent, begins, ends)

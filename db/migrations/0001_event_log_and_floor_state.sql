@@ -32,13 +32,14 @@ CREATE TABLE dead_letters (
 );
 CREATE INDEX dead_letters_received_idx ON dead_letters (received_at);
 
--- One row per feed: where to resume and whether it is connected.
+-- One row per feed: where to resume, whether it is connected, and the ingest's heartbeat.
 CREATE TABLE feeds (
     feed              text        PRIMARY KEY,
     last_seq          bigint,
     last_commit_at    timestamptz,
     connected         boolean     NOT NULL DEFAULT false,
-    status_changed_at timestamptz NOT NULL DEFAULT now()
+    status_changed_at timestamptz NOT NULL DEFAULT now(),
+    heartbeat_at      timestamptz
 );
 
 -- One row per call. Each column is set by the event that decides it; when events repeat or

@@ -34,6 +34,13 @@ ON CONFLICT (feed) DO UPDATE
 SET connected = excluded.connected,
     status_changed_at = excluded.status_changed_at;
 
+-- name: record_heartbeat
+-- The ingest is alive and still watching this feed (quiet floors send no events for a while).
+INSERT INTO feeds AS f (feed, heartbeat_at)
+VALUES ($1, now())
+ON CONFLICT (feed) DO UPDATE
+SET heartbeat_at = excluded.heartbeat_at;
+
 -- name: resume_position
 -- The highest sequence number stored for a feed, to resume after.
 SELECT last_seq FROM feeds WHERE feed = $1;

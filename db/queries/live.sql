@@ -130,6 +130,9 @@ LEFT JOIN held h USING (agent)
 LEFT JOIN promised p USING (agent);
 
 -- name: freshness
--- When the ingest last committed, and whether every feed is connected.
-SELECT max(last_commit_at) AS last_commit_at, coalesce(bool_and(connected), false) AS feeds_connected
+-- When the ingest last committed events, its oldest heartbeat across feeds, and whether every
+-- feed is connected.
+SELECT max(last_commit_at) AS last_commit_at,
+       min(heartbeat_at) AS heartbeat_at,
+       coalesce(bool_and(connected), false) AS feeds_connected
 FROM feeds;
