@@ -32,6 +32,12 @@ def _host_port(text: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+def _roster_size(text: str) -> int:
+    if not text.isdigit() or not 20 <= int(text) <= 200:
+        raise argparse.ArgumentTypeError(f"{text!r}: the simulated roster has 20 to 200 agents")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callboard", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -83,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _simulation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives the same floor")
-    parser.add_argument("--agents", type=int, default=60, help="agents on the roster, 20-200 (default 60)")
+    parser.add_argument("--agents", type=_roster_size, default=100,
+                        help="agents on the roster, 20-200; about half are on shift at a time (default 100)")
     parser.add_argument("--speed", type=float, default=1.0,
                         help="simulated seconds per real second (default 1: real time)")
     parser.add_argument("--backfill-minutes", type=float, default=0,

@@ -43,6 +43,7 @@ class IngestService:
         self._queue: asyncio.Queue[Received] = asyncio.Queue(QUEUE_MESSAGES)
         self._client = FeedClient(feed_url, deliver=self._queue.put, on_connection=self._record_connection,
                                   token=token)
+        self._reported_kinds: set[str] = set()
         self.stored = 0
         self.dead_lettered = 0
 
@@ -58,7 +59,8 @@ class IngestService:
         receiving.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await receiving
-        await self._queue.join()
+        if writing not in done:
+            await self._queue.join()  # write everything already received
         writing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await writing
@@ -102,6 +104,7 @@ class IngestService:
                 self._queue.task_done()
 
     async def _write(self, batch: list[Received]) -> None:
+        self._report_rejects(batch)
         try:
             result = await self._with_retry(lambda: self._writer.write(batch))
         except asyncpg.PostgresError as exc:
@@ -114,6 +117,18 @@ class IngestService:
             return
         self.stored += result.stored
         self.dead_lettered += result.dead_lettered
+
+    def _report_rejects(self, batch: list[Received]) -> None:
+        """Log the first reject of each kind; the reason stays in dead_letters (it may quote personal data)."""
+        for received in batch:
+            for reject in received.rejects:
+                if reject.kind not in self._reported_kinds:
+                    self._reported_kinds.add(reject.kind)
+                    logger.warning(
+                        "bad input from the feed dead-lettered; later ones of this kind are only counted "
+                        "(see the dead_letters table)",
+                        extra={"action": "dead_lettered", "kind": reject.kind, "event_id": reject.event_id},
+                    )
 
     async def _write_single(self, received: Received) -> None:
         try:
