@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 
 from websockets.asyncio.client import connect
+from websockets.client import backoff
 from websockets.exceptions import ConnectionClosed
 
 from .protocol import parse_message
@@ -18,6 +19,16 @@ logger = logging.getLogger(__name__)
 # Messages up to this size are read and judged (a huge one is dead-lettered, not a reason to drop
 # the connection and fetch it again forever).
 MAX_MESSAGE_BYTES = 64 * 2**20
+# Reconnection back-off: a random first wait up to this (so a crowd of clients does not return at
+# once), then from the minimum growing by half each time, capped. Seconds.
+RECONNECT_FIRST_MAX_S = 1.0
+RECONNECT_MIN_S = 0.5
+RECONNECT_MAX_S = 30.0
+
+
+def reconnect_delays() -> Iterator[float]:
+    return backoff(initial_delay=RECONNECT_FIRST_MAX_S, min_delay=RECONNECT_MIN_S, max_delay=RECONNECT_MAX_S,
+                   factor=1.5)
 
 
 class FeedClient:
@@ -53,6 +64,7 @@ class FeedClient:
             max_size=MAX_MESSAGE_BYTES,
             ping_interval=self._ping_interval,
             ping_timeout=self._ping_interval,
+            reconnect_delays=reconnect_delays,
         ):
             logger.info("connected to feed", extra={"action": "feed_connected", "url": self.url,
                                                     "after_seq": self.last_seq})

@@ -99,11 +99,13 @@ FROM jsonb_to_recordset($1::jsonb) AS e(call_id text, type text, agent text, ts 
 ON CONFLICT DO NOTHING;
 
 -- name: apply_agent_directory
--- List every agent seen; keep the name and team from the latest event that carries them.
+-- List every agent seen; name and team (each optional) come from the latest event carrying each.
 INSERT INTO agents AS a (agent, name, team)
-SELECT DISTINCT ON (e.agent) e.agent, e.name, e.team
+SELECT e.agent,
+       (array_agg(e.name ORDER BY e.ts DESC) FILTER (WHERE e.name IS NOT NULL))[1],
+       (array_agg(e.team ORDER BY e.ts DESC) FILTER (WHERE e.team IS NOT NULL))[1]
 FROM jsonb_to_recordset($1::jsonb) AS e(agent text, name text, team text, ts timestamptz)
-ORDER BY e.agent, (e.name IS NOT NULL OR e.team IS NOT NULL) DESC, e.ts DESC
+GROUP BY e.agent
 ON CONFLICT (agent) DO UPDATE
 SET name = coalesce(excluded.name, a.name),
     team = coalesce(excluded.team, a.team);

@@ -1,0 +1,105 @@
+"""The ingest against a real feed on loopback: reconnects, resumes, and bad input."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from websockets.asyncio.server import serve
+
+from ingest import feed as feed_module
+from simulator import demo_server
+
+from .conftest import wait_for
+from .live_stack import running_ingest
+from .proxy import CuttableProxy
+
+
+@pytest.fixture(autouse=True)
+def quick_reconnects(monkeypatch):
+    monkeypatch.setattr(feed_module, "RECONNECT_FIRST_MAX_S", 0.05)
+    monkeypatch.setattr(feed_module, "RECONNECT_MIN_S", 0.05)
+    monkeypatch.setattr(feed_module, "RECONNECT_MAX_S", 0.2)
+
+
+async def stored_seqs(pool) -> list[int]:
+    async with pool.acquire() as conn:
+        return [r["seq"] for r in await conn.fetch("SELECT seq FROM event_log ORDER BY seq")]
+
+
+async def test_dropped_connections_resume_without_gaps_or_duplicates(pool, database_url):
+    feed = demo_server(seed=5, agents=60, speed=40, backfill=timedelta(minutes=20), port=0,
+                       now=datetime.now(UTC))
+    async with feed:
+        proxy = CuttableProxy("127.0.0.1", feed.port)
+        port = await proxy.start()
+        async with running_ingest(database_url, f"ws://127.0.0.1:{port}"):
+            for _ in range(3):
+                before = len(await stored_seqs(pool))
+                await wait_for(lambda b=before: _more_than(pool, b + 50), 20, "events to arrive")
+                proxy.cut()
+            before = len(await stored_seqs(pool))
+            await wait_for(lambda: _more_than(pool, before + 50), 20, "events after the last cut")
+            await feed.close()  # the run ends; nothing more will come
+            last = feed.last_seq
+            await wait_for(lambda: _stored_up_to(pool, last), 20, "every event of the run")
+        await proxy.close()
+    seqs = await stored_seqs(pool)
+    assert proxy.connections >= 4
+    assert seqs == list(range(seqs[0], last + 1))  # every event, once, no gap
+
+
+async def _more_than(pool, count: int) -> bool:
+    return len(await stored_seqs(pool)) > count
+
+
+async def _stored_up_to(pool, seq: int) -> bool:
+    seqs = await stored_seqs(pool)
+    return bool(seqs) and seqs[-1] == seq
+
+
+GOOD = {"id": "g{n}", "seq": 0, "type": "call.queued", "ts": "2026-11-23T09:00:00+08:00",
+        "call_id": "c{n}", "queue": "billing", "caller": "+86 138 0000 0000"}
+
+
+def good_event(n: int) -> str:
+    event = {key: value.format(n=n) if isinstance(value, str) else value for key, value in GOOD.items()}
+    event["seq"] = n
+    return json.dumps(event)
+
+
+async def test_garbage_is_dead_lettered_while_good_events_keep_flowing(pool, database_url):
+    bad_messages = [
+        b"\x00\xff" * 500_000,                                      # 1 MB of binary garbage
+        "x" * 1_000_000,                                            # 1 MB of text that is not JSON
+        b'{"id": "u1", "type": "call.abandoned", "call_id": "\xc3\x28"}',  # invalid UTF-8
+        json.dumps([{"id": f"h{i}", "type": "call.abandoned", "ts": "soon", "call_id": "c"}
+                    for i in range(20_000)]),                       # a huge array of bad events
+        json.dumps({"id": "w1", "type": "survey.completed", "ts": "2026-11-23T09:00:00+08:00",
+                    "call_id": "c1", "agent": "a1", "score": "five"}),   # wrong type
+        json.dumps({"id": "w2", "type": "call.teleported", "ts": "2026-11-23T09:00:00+08:00"}),
+    ]
+
+    async def feed(websocket):
+        await websocket.recv()  # the resume request
+        for n in range(1, 7):
+            await websocket.send(good_event(n))
+            await websocket.send(bad_messages[n - 1])
+        await websocket.send(good_event(7))
+        await websocket.wait_closed()  # stay connected until the ingest leaves
+
+    async with serve(feed, "127.0.0.1", 0, max_size=None) as server:
+        port = server.sockets[0].getsockname()[1]
+        async with running_ingest(database_url, f"ws://127.0.0.1:{port}"):
+            await wait_for(lambda: _stored_up_to(pool, 7), 30, "the good events around the garbage")
+            async with pool.acquire() as conn:
+                await wait_for(lambda: _dead_letters_at_least(pool, 20_005), 30, "the dead letters")
+                kinds = dict(await conn.fetch("SELECT kind, count(*) FROM dead_letters GROUP BY kind"))
+    assert await stored_seqs(pool) == [1, 2, 3, 4, 5, 6, 7]
+    assert kinds == {"not_utf8": 2, "not_json": 1, "bad_timestamp": 20_000, "schema": 1, "unknown_type": 1}
+
+
+async def _dead_letters_at_least(pool, count: int) -> bool:
+    async with pool.acquire() as conn:
+        return await conn.fetchval("SELECT count(*) FROM dead_letters") >= count
