@@ -14,7 +14,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema_rs
+import orjson
 
 SCHEMA_PATH = Path(__file__).with_name("event_schema.json")
 
@@ -40,10 +41,8 @@ EVENT_TYPES = frozenset(json.loads(SCHEMA_PATH.read_text())["$defs"])
 
 
 @cache
-def _validator() -> jsonschema.Draft202012Validator:
-    schema = json.loads(SCHEMA_PATH.read_text())
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
+def _validator() -> jsonschema_rs.Draft202012Validator:
+    return jsonschema_rs.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
 
 
 def parse_message(message: str | bytes) -> tuple[list[Event], list[Rejected]]:
@@ -54,8 +53,8 @@ def parse_message(message: str | bytes) -> tuple[list[Event], list[Rejected]]:
             text = message.decode("utf-8", errors="replace")
             return [], [Rejected("not_utf8", f"message is not valid UTF-8 ({exc.reason} at byte {exc.start})", text)]
     try:
-        decoded = json.loads(message)
-    except ValueError as exc:
+        decoded = orjson.loads(message)
+    except orjson.JSONDecodeError as exc:
         return [], [Rejected("not_json", f"message is not JSON: {exc}", message)]
     items = decoded if isinstance(decoded, list) else [decoded]
     may_hold_nul = "\\u0000" in message
@@ -77,9 +76,10 @@ def parse_event(item: Any, raw: str | None = None, may_hold_nul: bool = True) ->
     event_id = item.get("id") if isinstance(item.get("id"), str) else None
     if isinstance(item.get("type"), str) and item["type"] not in EVENT_TYPES:
         return Rejected("unknown_type", f"unknown event type {item['type']!r}", raw, event_id)
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(item))
-    if error is not None:
-        where = "/".join(str(part) for part in error.absolute_path) or "event"
+    validator = _validator()
+    if not validator.is_valid(item):
+        error = next(validator.iter_errors(item))
+        where = "/".join(str(part) for part in error.instance_path) or "event"
         return Rejected("schema", f"{item.get('type', 'event')}: {where}: {error.message}", raw, event_id)
     try:
         ts = _timestamp(item["ts"])

@@ -104,7 +104,7 @@ async def test_bad_input_is_dead_lettered_and_good_events_still_stored(pool):
     async with pool.acquire() as conn:
         rows = await conn.fetch("SELECT kind, reason, event_id, raw FROM dead_letters ORDER BY id")
     assert [r["kind"] for r in rows] == ["not_json", "not_utf8", "schema", "unknown_type", "schema", "bad_timestamp"]
-    assert "'caller' is a required property" in rows[2]["reason"]
+    assert '"caller" is a required property' in rows[2]["reason"]
     assert "call.teleported" in rows[3]["reason"]
     assert rows[4]["event_id"] == "x3" and "score" in rows[4]["reason"]
     assert rows[0]["raw"] == "not json at all"
