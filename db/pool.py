@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -32,3 +33,8 @@ CONNECTION_ERRORS = (
     asyncpg.exceptions.ConnectionFailureError,
     asyncpg.exceptions.InterfaceError,
 )
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server and options as ``url``, another database."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))

@@ -13,13 +13,12 @@ import os
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
 from db.migrate import migrate
-from db.pool import connect, create_pool
+from db.pool import connect, create_pool, with_database
 
 TEMPLATE = "callboard_template"
 # Scale every wait in the tests on slow machines, e.g. CALLBOARD_TEST_TIMEOUT_FACTOR=3.
@@ -38,11 +37,6 @@ async def wait_for(condition: Callable[[], Awaitable[bool]], seconds: float = 10
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out after {timeout(seconds):.0f} s waiting for {message or condition}")
         await asyncio.sleep(0.02)
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 @pytest.fixture(scope="session")

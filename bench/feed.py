@@ -1,0 +1,58 @@
+"""A benchmark feed: serve simulated events, one per websocket frame, as fast as asked.
+
+Run by bench/ingest_throughput.py in its own process, so the feed's work does not count
+against the ingest. Prints "ready PORT" when listening.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+
+from websockets.asyncio.server import serve
+
+from simulator import CallFloor
+
+
+def frames(count: int, seed: int) -> list[str]:
+    """``count`` events of a busy simulated floor, each its own JSON frame, with fresh ids."""
+    start = datetime.now(UTC) - timedelta(days=30)
+    floor = CallFloor(seed, start, agents=200, run_started=datetime.now(UTC))
+    events: list[dict] = []
+    moment = start
+    while len(events) < count:
+        moment += timedelta(hours=6)
+        events.extend(floor.events_until(moment))
+    return [json.dumps(event, ensure_ascii=False) for event in events[:count]]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, required=True)
+    parser.add_argument("--rate", type=float, default=0, help="events per second; 0 = as fast as possible")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    prepared = frames(args.events, args.seed)
+
+    async def stream(websocket):
+        await websocket.recv()  # the ingest's resume request; a fresh database asks for everything
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        for n, frame in enumerate(prepared):
+            if args.rate:
+                delay = began + n / args.rate - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            await websocket.send(frame)
+        await websocket.wait_closed()
+
+    async with serve(stream, "127.0.0.1", 0, max_size=None) as server:
+        print("ready", server.sockets[0].getsockname()[1], flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the parent closes stdin
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
