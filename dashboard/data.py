@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -11,8 +9,6 @@ import asyncpg
 
 from callboard import metrics
 from db.queries import QUERIES
-
-AGENT_STATES = ("available", "on_call", "after_call_work", "break", "not_ready")
 
 
 def start_of_day(now: datetime, zone: tzinfo) -> datetime:
@@ -33,7 +29,8 @@ class LiveData:
         now = now or datetime.now(UTC)
         since = since or start_of_day(now, self._zone)
         t = self._t
-        async with self._pool.acquire() as conn:
+        # One consistent view of the floor, even while the ingest commits between these reads.
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             counts = await conn.fetch(QUERIES["live.queue_counts"], since, now, t.answer_target_s, t.short_abandon_s)
             waiting = await conn.fetch(QUERIES["live.waiting"])
             holds = await conn.fetch(QUERIES["live.open_holds"])
@@ -108,21 +105,3 @@ def _no_counts(state_row: asyncpg.Record) -> dict[str, Any]:
         "agent_released", "surveys", "satisfied", "holds", "holds_over_limit", "callbacks_due",
         "callbacks_on_time"), 0)
     return {**zero, "agent": state_row["agent"], "name": state_row["name"], "team": state_row["team"]}
-
-
-class SharedSnapshot:
-    """One snapshot shared by every open page: refreshed at most once per ``max_age_s``."""
-
-    def __init__(self, live: LiveData, max_age_s: float = 0.5) -> None:
-        self._live = live
-        self._max_age = max_age_s
-        self._lock = asyncio.Lock()
-        self._value: dict[str, Any] | None = None
-        self._taken = 0.0
-
-    async def get(self) -> dict[str, Any]:
-        async with self._lock:
-            if self._value is None or time.monotonic() - self._taken > self._max_age:
-                self._value = await self._live.snapshot()
-                self._taken = time.monotonic()
-            return self._value

