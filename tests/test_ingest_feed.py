@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -128,5 +132,33 @@ async def test_database_restart_mid_stream_loses_no_event(pool, database_url, po
         await feed.close()
         last = feed.last_seq
         await wait_for(lambda: _stored_up_to(pool, last), 30, "every event of the run")
+    seqs = await stored_seqs(pool)
+    assert seqs == list(range(seqs[0], last + 1))
+
+
+def start_ingest_process(database_url: str, feed_url: str) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.Popen([sys.executable, "-m", "callboard", "ingest", "--feed", feed_url, "--feed-name", "k9"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def test_kill_9_and_restart_stores_every_event_exactly_once(pool, database_url):
+    feed = demo_server(seed=7, agents=60, speed=40, backfill=timedelta(minutes=20), port=0,
+                       now=datetime.now(UTC))
+    async with feed:
+        ingest = start_ingest_process(database_url, feed.url)
+        try:
+            await wait_for(lambda: _more_than(pool, 200), 30, "events before the kill")
+            ingest.send_signal(signal.SIGKILL)  # no chance to flush anything
+            await asyncio.to_thread(ingest.wait)
+            killed_at = len(await stored_seqs(pool))
+            ingest = start_ingest_process(database_url, feed.url)
+            await wait_for(lambda: _more_than(pool, killed_at + 100), 30, "events after the restart")
+            await feed.close()
+            last = feed.last_seq
+            await wait_for(lambda: _stored_up_to(pool, last), 30, "every event of the run")
+        finally:
+            ingest.terminate()
+            await asyncio.to_thread(ingest.wait)
     seqs = await stored_seqs(pool)
     assert seqs == list(range(seqs[0], last + 1))
