@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "to PostgreSQL once, and keep going through disconnections and bad input.")
     ingest.add_argument("--feed", metavar="URL", help="ws:// or wss:// URL of the feed (default: CALLBOARD_FEED_URL)")
     ingest.add_argument("--feed-name", help="name the feed's events are stored under (default: host:port of the URL)")
+    ingest.add_argument("--host", help="address of /metrics, /healthz, /readyz (default: CALLBOARD_INGEST_HOST)")
+    ingest.add_argument("--port", type=int, help="port of /metrics, /healthz, /readyz (default: CALLBOARD_INGEST_PORT)")
 
     dashboard = commands.add_parser("dashboard", help="serve the live dashboard and the JSON API",
                                     description="Serve the wallboard, the floor view and /api/v1 over HTTP.")
@@ -142,8 +144,10 @@ def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> N
                 raise ConfigError("no feed: pass --feed URL or set CALLBOARD_FEED_URL")
             if not feed.startswith(("ws://", "wss://")):
                 raise ConfigError(f"--feed {feed!r} must start with ws:// or wss://")
+            host = args.host or settings.ingest_host
+            port = settings.ingest_port if args.port is None else args.port
             run_until_signal(lambda stop: service.run(url, feed, args.feed_name or settings.feed_name,
-                                                      settings.feed_token, settings.batch_max, stop))
+                                                      settings.feed_token, settings.batch_max, stop, host, port))
         elif args.command == "dashboard":
             from dashboard.server import serve
 

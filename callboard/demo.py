@@ -41,7 +41,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 def run_demo(settings: Settings, args: argparse.Namespace) -> int:
     host = args.host or settings.dashboard_host
     port = settings.dashboard_port if args.port is None else args.port
-    feed_port = free_port()
+    feed_port, ingest_port = free_port(), free_port()
     stop_requested = []
 
     def request_stop(signum, _frame):
@@ -59,7 +59,8 @@ def run_demo(settings: Settings, args: argparse.Namespace) -> int:
                     "simulate", "--serve", f"127.0.0.1:{feed_port}", "--seed", str(args.seed),
                     "--agents", str(args.agents), "--speed", str(args.speed),
                     "--backfill-minutes", str(backfill)],
-                "ingest": command + ["ingest", "--feed", f"ws://127.0.0.1:{feed_port}", "--feed-name", FEED_NAME],
+                "ingest": command + ["ingest", "--feed", f"ws://127.0.0.1:{feed_port}", "--feed-name", FEED_NAME,
+                                     "--port", str(ingest_port)],
                 "dashboard": command + ["dashboard", "--host", host, "--port", str(port)],
             }
             processes = {name: subprocess.Popen(argv, env=env, start_new_session=True)

@@ -93,6 +93,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Name of the feed; event ids are unique per feed. Default: the feed URL's host:port."),
     Setting("CALLBOARD_FEED_TOKEN", None, _text,
             "Bearer token sent to the feed (use CALLBOARD_FEED_TOKEN_FILE to read it from a file)."),
+    Setting("CALLBOARD_INGEST_HOST", "127.0.0.1", _text,
+            "Address of the ingest's /metrics, /healthz and /readyz."),
+    Setting("CALLBOARD_INGEST_PORT", 8051, _port,
+            "Port of the ingest's /metrics, /healthz and /readyz."),
     Setting("CALLBOARD_DASHBOARD_HOST", "127.0.0.1", _text,
             "Address the dashboard listens on."),
     Setting("CALLBOARD_DASHBOARD_PORT", 8050, _port,
@@ -116,6 +120,8 @@ class Settings:
     feed_url: str | None
     feed_name: str | None
     feed_token: str | None
+    ingest_host: str
+    ingest_port: int
     dashboard_host: str
     dashboard_port: int
     stale_after_s: float

@@ -8,6 +8,7 @@ import itertools
 import json
 import logging
 import random
+import time
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -16,7 +17,9 @@ from db.pool import CONNECTION_ERRORS, create_pool
 from db.queries import QUERIES
 
 from .feed import FeedClient
+from .health import serving
 from .protocol import Rejected
+from .telemetry import IngestTelemetry
 from .writer import EventWriter, Received
 
 logger = logging.getLogger(__name__)
@@ -35,13 +38,14 @@ def default_feed_name(url: str) -> str:
 
 class IngestService:
     def __init__(self, pool: asyncpg.Pool, feed_url: str, feed_name: str, *, token: str | None = None,
-                 batch_max: int = 2000) -> None:
+                 batch_max: int = 2000, telemetry: IngestTelemetry | None = None) -> None:
+        self.telemetry = telemetry or IngestTelemetry()
         self._pool = pool
         self._feed_name = feed_name
         self._writer = EventWriter(pool, feed_name)
         self._batch_max = batch_max
         self._queue: asyncio.Queue[Received] = asyncio.Queue(QUEUE_MESSAGES)
-        self._client = FeedClient(feed_url, deliver=self._queue.put, on_connection=self._record_connection,
+        self._client = FeedClient(feed_url, deliver=self._deliver, on_connection=self._record_connection,
                                   token=token)
         self._reported_kinds: set[str] = set()
         self.stored = 0
@@ -76,7 +80,13 @@ class IngestService:
         async with self._pool.acquire() as conn:
             return await conn.fetchval(QUERIES["ingest.resume_position"], self._feed_name)
 
+    async def _deliver(self, received: Received) -> None:
+        self.telemetry.on_received(received.events)
+        await self._queue.put(received)
+        self.telemetry.waiting_messages.set(self._queue.qsize())
+
     async def _record_connection(self, connected: bool) -> None:
+        self.telemetry.feed_status(connected)
         try:
             async with self._pool.acquire() as conn:
                 await conn.execute(QUERIES["ingest.record_connection"], self._feed_name, connected)
@@ -106,15 +116,34 @@ class IngestService:
     async def _write(self, batch: list[Received]) -> None:
         self._report_rejects(batch)
         try:
-            result = await self._with_retry(lambda: self._writer.write(batch))
+            await self._commit(batch)
         except asyncpg.PostgresError as exc:
             # Something in the batch is unstorable: write event by event so only it is lost to the log.
             logger.warning("batch refused by the database; writing its events one by one",
                            extra={"action": "batch_split", "error": str(exc)})
             for received in batch:
                 for single in _one_per_event(received):
-                    await self._write_single(single)
-            return
+                    await self._commit_or_dead_letter(single)
+
+    async def _commit_or_dead_letter(self, single: Received) -> None:
+        try:
+            await self._commit([single])
+        except asyncpg.PostgresError as exc:
+            event = single.events[0]
+            logger.warning("event refused by the database; dead-lettered",
+                           extra={"action": "event_dead_lettered", "kind": "storage", "event_type": event.type})
+            reason = f"{event.type}: the database refused it: {exc}"
+            reject = Rejected("storage", reason, json.dumps(event.body, ensure_ascii=False), event.id)
+            await self._commit([Received(single.received_at, [], [reject])])
+
+    async def _commit(self, batch: list[Received]) -> None:
+        began = time.monotonic()
+        result = await self._with_retry(lambda: self._writer.write(batch))
+        events = [event for received in batch for event in received.events]
+        rejects = [reject for received in batch for reject in received.rejects]
+        self.telemetry.on_committed(events, result.stored_by_type, result.duplicates, rejects,
+                                    time.monotonic() - began)
+        self.telemetry.waiting_messages.set(self._queue.qsize())
         self.stored += result.stored
         self.dead_lettered += result.dead_lettered
 
@@ -130,24 +159,12 @@ class IngestService:
                         extra={"action": "dead_lettered", "kind": reject.kind, "event_id": reject.event_id},
                     )
 
-    async def _write_single(self, received: Received) -> None:
-        try:
-            result = await self._with_retry(lambda: self._writer.write([received]))
-        except asyncpg.PostgresError as exc:
-            event = received.events[0]
-            reason = f"{event.type}: the database refused it: {exc}"
-            logger.warning("event refused by the database; dead-lettered",
-                           extra={"action": "event_dead_lettered", "kind": "storage", "event_type": event.type})
-            raw = Rejected("storage", reason, json.dumps(event.body, ensure_ascii=False), event.id)
-            result = await self._with_retry(lambda: self._writer.write([Received(received.received_at, [], [raw])]))
-        self.stored += result.stored
-        self.dead_lettered += result.dead_lettered
-
     async def _with_retry(self, attempt):
         for tries in itertools.count():
             try:
                 return await attempt()
             except CONNECTION_ERRORS as exc:
+                self.telemetry.database_status(False)
                 delay = RETRY_DELAYS[min(tries, len(RETRY_DELAYS) - 1)] * (0.5 + random.random())
                 if tries in (0, 10) or tries % 60 == 0:
                     logger.warning(
@@ -166,14 +183,17 @@ def _one_per_event(received: Received) -> list[Received]:
 
 
 async def run(database_url: str, feed_url: str, feed_name: str | None, token: str | None, batch_max: int,
-              stop: asyncio.Event) -> None:
-    pool = await _connect_with_retry(database_url)
-    try:
+              stop: asyncio.Event, host: str = "127.0.0.1", port: int | None = None) -> None:
+    """The ``callboard ingest`` process; with ``port``, also serve /metrics, /healthz and /readyz."""
+    telemetry = IngestTelemetry()
+    async with contextlib.AsyncExitStack() as stack:
+        if port is not None:
+            await stack.enter_async_context(serving(telemetry, host, port))
+        pool = await _connect_with_retry(database_url)
+        stack.push_async_callback(pool.close)
         service = IngestService(pool, feed_url, feed_name or default_feed_name(feed_url), token=token,
-                                batch_max=batch_max)
+                                batch_max=batch_max, telemetry=telemetry)
         await service.run(stop)
-    finally:
-        await pool.close()
 
 
 async def _connect_with_retry(database_url: str) -> asyncpg.Pool:

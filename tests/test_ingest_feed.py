@@ -8,13 +8,16 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from websockets.asyncio.server import serve
 
+from callboard.demo import free_port
 from ingest import feed as feed_module
+from ingest import service
 from simulator import demo_server
 
 from .conftest import wait_for
@@ -162,3 +165,36 @@ async def test_kill_9_and_restart_stores_every_event_exactly_once(pool, database
             await asyncio.to_thread(ingest.wait)
     seqs = await stored_seqs(pool)
     assert seqs == list(range(seqs[0], last + 1))
+
+
+async def test_ingest_reports_metrics_and_readiness_over_http(pool, database_url):
+    port = free_port()
+    feed = demo_server(seed=8, agents=40, speed=1, backfill=timedelta(minutes=20), port=0, now=datetime.now(UTC))
+    async with feed:
+        stop = asyncio.Event()
+        running = asyncio.create_task(service.run(database_url, feed.url, "m", None, 2000, stop, "127.0.0.1", port))
+        try:
+            await wait_for(lambda: _ready(port), 20, "/readyz to answer 200")
+            metrics = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/metrics")
+        finally:
+            stop.set()
+            await running
+    written = sum(float(line.split()[-1]) for line in metrics.splitlines()
+                  if line.startswith("callboard_ingest_events_written_total{"))
+    async with pool.acquire() as conn:
+        stored = await conn.fetchval("SELECT count(*) FROM event_log")
+    assert written > 0 and written <= stored
+    assert "callboard_ingest_lag_seconds_bucket" in metrics
+    assert "callboard_ingest_feed_connected 1.0" in metrics
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.read().decode()
+
+
+async def _ready(port: int) -> bool:
+    try:
+        return '"ready"' in await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/readyz")
+    except OSError:
+        return False

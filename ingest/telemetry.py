@@ -1,0 +1,74 @@
+"""What the ingest reports about itself: Prometheus metrics, one registry per service."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from .protocol import Event, Rejected
+
+_LAG_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
+
+
+class IngestTelemetry:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.received = Counter("callboard_ingest_events_received", "Events received from the feed, by type",
+                                ["type"], registry=r)
+        self.written = Counter("callboard_ingest_events_written", "Events stored for the first time, by type",
+                               ["type"], registry=r)
+        self.duplicates = Counter("callboard_ingest_events_duplicate", "Events received again and not stored twice",
+                                  registry=r)
+        self.dead_lettered = Counter("callboard_ingest_dead_lettered", "Input rejected into dead_letters, by kind",
+                                     ["kind"], registry=r)
+        self.batch_size = Histogram("callboard_ingest_batch_events", "Events per transaction", registry=r,
+                                    buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000))
+        self.commit_seconds = Histogram("callboard_ingest_commit_seconds", "Time to write one batch", registry=r,
+                                        buckets=_LAG_BUCKETS)
+        self.lag_seconds = Histogram("callboard_ingest_lag_seconds", "From an event's ts to its commit",
+                                     registry=r, buckets=_LAG_BUCKETS)
+        self.reconnects = Counter("callboard_ingest_reconnects", "Feed connections lost and retried", registry=r)
+        self.feed_connected = Gauge("callboard_ingest_feed_connected", "1 while the feed is connected", registry=r)
+        self.database_up = Gauge("callboard_ingest_database_up", "1 while the last write succeeded", registry=r)
+        self.waiting_messages = Gauge("callboard_ingest_waiting_messages", "Messages received, not yet written",
+                                      registry=r)
+        self.last_commit = Gauge("callboard_ingest_last_commit_timestamp_seconds", "When the last batch committed",
+                                 registry=r)
+        self.is_feed_connected = False
+        self.is_database_up = False
+
+    def feed_status(self, connected: bool) -> None:
+        if self.is_feed_connected and not connected:
+            self.reconnects.inc()
+        self.is_feed_connected = connected
+        self.feed_connected.set(int(connected))
+
+    def database_status(self, up: bool) -> None:
+        self.is_database_up = up
+        self.database_up.set(int(up))
+
+    def on_received(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.received.labels(event.type).inc()
+
+    def on_committed(self, events: list[Event], stored_by_type: dict[str, int], duplicates: int,
+                     rejects: Iterable[Rejected], seconds: float) -> None:
+        now = datetime.now(UTC)
+        for event_type, count in stored_by_type.items():
+            self.written.labels(event_type).inc(count)
+        self.duplicates.inc(duplicates)
+        for reject in rejects:
+            self.dead_lettered.labels(reject.kind).inc()
+        self.batch_size.observe(len(events))
+        self.commit_seconds.observe(seconds)
+        for event in events:
+            self.lag_seconds.observe(max(0.0, (now - event.ts).total_seconds()))
+        self.database_status(True)
+        self.last_commit.set(time.time())
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
