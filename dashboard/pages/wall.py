@@ -37,7 +37,7 @@ def layout(**_query: str) -> html.Div:
             html.Section(className="strip", children=[
                 html.H2("On hold too long"), _part("holds", className="strip-body")]),
             html.Section(className="strip", children=[
-                html.H2("Callbacks due"), _part("callbacks", className="strip-body")]),
+                _part("callbacks_title", className="strip-title"), _part("callbacks", className="strip-body")]),
         ]),
         html.Section(className="agents", children=[
             html.H2("Agents"), _part("agents", className="agent-grid")]),
@@ -54,13 +54,15 @@ def render(snapshot: dict[str, Any] | None) -> list:
 def wall_parts(snapshot: dict[str, Any] | None) -> dict[str, Any]:
     if not snapshot:
         waiting = html.Div("Waiting for data…", className="status-line")
-        return {"status": waiting, "queues": [], "holds": [], "callbacks": [], "agents": []}
+        return {"status": waiting, "queues": [], "holds": [], "callbacks_title": html.H2("Callbacks due"),
+                "callbacks": [], "agents": []}
     queues = [queue_tile(q["queue"], q) for q in snapshot["queues"]]
     queues.append(queue_tile("All queues", {**snapshot["totals"], "queue": None}))
     return {
         "status": status_line(snapshot),
         "queues": queues,
         "holds": hold_rows(snapshot["holds_open"]),
+        "callbacks_title": callbacks_title(snapshot["complaints_open"]),
         "callbacks": callback_rows(snapshot["complaints_open"], snapshot["as_of"]),
         "agents": agent_cards(snapshot["agents"]),
     }
@@ -111,6 +113,12 @@ def hold_rows(holds: list[dict[str, Any]]) -> list:
     return [*rows, html.Div("No holds over the limit", className="empty")]
 
 
+def callbacks_title(complaints: list[dict[str, Any]]) -> html.H2:
+    overdue = sum(c["overdue"] for c in complaints)
+    counts = f" · {len(complaints)} open" + (f" · {overdue} overdue" if overdue else "") if complaints else ""
+    return html.H2(["Callbacks due", html.Span(counts, className="overdue" if overdue else "")])
+
+
 def callback_rows(complaints: list[dict[str, Any]], as_of: str) -> list:
     snapshot_day = datetime.fromisoformat(as_of).date()
     rows = [
@@ -132,9 +140,9 @@ def agent_cards(agents: list[dict[str, Any]]) -> list:
             state = f"{state}: {agent['reason'].replace('_', ' ')}"
         cards.append(html.Div(className=f"agent state-{agent['state']}", **{"data-agent": agent["agent"]}, children=[
             html.Span(agent["name"], className="agent-name"),
-            timer(state_key(agent["agent"]), agent["state_s"]),
             html.Span(state, className="agent-state"),
-            html.Span(f"{agent['answered']} calls · score {fmt.score(agent['score'])}", className="agent-figures"),
+            timer(state_key(agent["agent"]), agent["state_s"]),
+            html.Span(fmt.score(agent["score"]), className="agent-score", title="score (see docs/metrics.md)"),
         ]))
     return cards or [html.Div("No agents logged in", className="empty")]
 
