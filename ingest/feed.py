@@ -48,13 +48,17 @@ class FeedClient:
         last_seq: int | None = None,
         token: str | None = None,
         ping_interval: float = 10.0,
+        ping_timeout: float = 30.0,
     ) -> None:
         self.url = url
         self.last_seq = last_seq
         self._deliver = deliver
         self._on_connection = on_connection
         self._headers = {"Authorization": f"Bearer {token}"} if token else None
+        # A pong can queue behind seconds of unread events while the database is slow; only a
+        # connection silent for ping_timeout is declared dead.
         self._ping_interval = ping_interval
+        self._ping_timeout = ping_timeout
         self.reconnects = 0
 
     async def run(self) -> None:
@@ -63,7 +67,7 @@ class FeedClient:
             additional_headers=self._headers,
             max_size=MAX_MESSAGE_BYTES,
             ping_interval=self._ping_interval,
-            ping_timeout=self._ping_interval,
+            ping_timeout=self._ping_timeout,
             reconnect_delays=reconnect_delays,
         ):
             logger.info("connected to feed", extra={"action": "feed_connected", "url": self.url,
