@@ -27,6 +27,7 @@ class Event:
     ts: datetime
     seq: int | None
     body: dict[str, Any]
+    raw: str  # the event's JSON text, stored as it came
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ def parse_message(message: str | bytes) -> tuple[list[Event], list[Rejected]]:
 def parse_event(item: Any, raw: str | None = None, may_hold_nul: bool = True) -> Event | Rejected:
     """Check one decoded JSON value; ``raw`` is its original text when known."""
     if raw is None:
-        raw = json.dumps(item, ensure_ascii=False)
+        raw = orjson.dumps(item).decode()
     if not isinstance(item, dict):
         return Rejected("not_an_event", f"expected a JSON object, got {type(item).__name__}", raw)
     if may_hold_nul and _holds_nul(item):
@@ -87,7 +88,7 @@ def parse_event(item: Any, raw: str | None = None, may_hold_nul: bool = True) ->
             _timestamp(item["due"])
     except ValueError as exc:
         return Rejected("bad_timestamp", f"{item['type']}: {exc}", raw, event_id)
-    return Event(item["id"], item["type"], ts, item.get("seq"), item)
+    return Event(item["id"], item["type"], ts, item.get("seq"), item, raw)
 
 
 def _holds_nul(value: Any) -> bool:

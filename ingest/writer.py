@@ -66,17 +66,17 @@ class EventWriter:
 
         async with self._pool.acquire() as conn, conn.transaction():
             fresh = await self._append(conn, list(unique.values()))
-            by_type: dict[str, list[dict]] = collections.defaultdict(list)
+            by_type: dict[str, list[str]] = collections.defaultdict(list)
             for event in fresh:
-                by_type[event.type].append(event.body)
-            for event_type, bodies in by_type.items():
+                by_type[event.type].append(event.id)
+            for event_type, event_ids in by_type.items():
                 for query in DERIVED_WRITES[event_type]:
-                    await conn.execute(QUERIES[query], bodies)
+                    await conn.execute(QUERIES[query], self._feed, event_ids)
             if rejects:
                 await self._dead_letter(conn, rejects)
             seqs = [event.seq for _, event in unique.values() if event.seq is not None]
             await conn.execute(QUERIES["ingest.record_commit"], self._feed, max(seqs, default=None))
-            stored_by_type = {event_type: len(bodies) for event_type, bodies in by_type.items()}
+            stored_by_type = {event_type: len(event_ids) for event_type, event_ids in by_type.items()}
             if fresh or rejects:
                 payload = {"feed": self._feed, "stored": stored_by_type, "dead_lettered": len(rejects)}
                 await conn.execute(QUERIES["ingest.notify_changes"], json.dumps(payload))
@@ -94,7 +94,7 @@ class EventWriter:
             [e.type for e in events],
             [e.ts for e in events],
             [received_at for received_at, _ in items],
-            [e.body for e in events],
+            [e.raw for e in events],
         )
         new_ids = {row["event_id"] for row in rows}
         return [e for e in events if e.id in new_ids]

@@ -1,13 +1,15 @@
 -- Writes made by the ingest service, all inside one transaction per batch.
--- Derived-state writes take a JSON array of events ($1) and are written so that repeating an
--- event, or applying events in another order, leaves the same rows: the earliest timestamp wins.
+-- Derived-state writes read the events just appended to the log ($1 feed, $2 their ids) and are
+-- written so that repeating an event, or applying events in another order, leaves the same rows:
+-- the earliest timestamp wins.
 
 -- name: insert_events
 -- Append new events to the log, skipping (feed, event_id) pairs already stored; returns the new ids.
 INSERT INTO event_log (feed, event_id, seq, type, ts, call_id, received_at, body)
-SELECT $1, e.event_id, e.seq, e.type, e.ts, e.body ->> 'call_id', e.received_at, e.body
-FROM unnest($2::text[], $3::bigint[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::jsonb[])
-     AS e(event_id, seq, type, ts, received_at, body)
+SELECT $1, e.event_id, e.seq, e.type, e.ts, j.body ->> 'call_id', e.received_at, j.body
+FROM unnest($2::text[], $3::bigint[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[])
+     AS e(event_id, seq, type, ts, received_at, raw)
+CROSS JOIN LATERAL (SELECT e.raw::jsonb) AS j(body)
 ON CONFLICT (feed, event_id) DO NOTHING
 RETURNING event_id;
 
@@ -51,9 +53,10 @@ SELECT pg_notify('callboard_changes', $1);
 
 -- name: apply_call_queued
 INSERT INTO calls AS c (call_id, queue, caller, queued_at)
-SELECT DISTINCT ON (e.call_id) e.call_id, e.queue, e.caller, e.ts
-FROM jsonb_to_recordset($1::jsonb) AS e(call_id text, queue text, caller text, ts timestamptz)
-ORDER BY e.call_id, e.ts
+SELECT DISTINCT ON (e.call_id) e.call_id, e.queue, e.caller, l.ts
+FROM event_log l, jsonb_to_record(l.body) AS e(call_id text, queue text, caller text)
+WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
+ORDER BY e.call_id, l.ts
 ON CONFLICT (call_id) DO UPDATE
 SET queue     = CASE WHEN c.queued_at IS NULL OR excluded.queued_at < c.queued_at
                      THEN excluded.queue ELSE c.queue END,
@@ -63,9 +66,10 @@ SET queue     = CASE WHEN c.queued_at IS NULL OR excluded.queued_at < c.queued_a
 
 -- name: apply_call_answered
 INSERT INTO calls AS c (call_id, answered_at, answered_by)
-SELECT DISTINCT ON (e.call_id) e.call_id, e.ts, e.agent
-FROM jsonb_to_recordset($1::jsonb) AS e(call_id text, agent text, ts timestamptz)
-ORDER BY e.call_id, e.ts
+SELECT DISTINCT ON (e.call_id) e.call_id, l.ts, e.agent
+FROM event_log l, jsonb_to_record(l.body) AS e(call_id text, agent text)
+WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
+ORDER BY e.call_id, l.ts
 ON CONFLICT (call_id) DO UPDATE
 SET answered_by = CASE WHEN c.answered_at IS NULL OR excluded.answered_at < c.answered_at
                        THEN excluded.answered_by ELSE c.answered_by END,
@@ -73,18 +77,20 @@ SET answered_by = CASE WHEN c.answered_at IS NULL OR excluded.answered_at < c.an
 
 -- name: apply_call_abandoned
 INSERT INTO calls AS c (call_id, abandoned_at)
-SELECT e.call_id, min(e.ts)
-FROM jsonb_to_recordset($1::jsonb) AS e(call_id text, ts timestamptz)
+SELECT e.call_id, min(l.ts)
+FROM event_log l, jsonb_to_record(l.body) AS e(call_id text)
+WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
 GROUP BY e.call_id
 ON CONFLICT (call_id) DO UPDATE
 SET abandoned_at = least(c.abandoned_at, excluded.abandoned_at);
 
 -- name: apply_call_ended
 INSERT INTO calls AS c (call_id, ended_at, last_agent, released_by, resolved, disposition)
-SELECT DISTINCT ON (e.call_id) e.call_id, e.ts, e.agent, e.released_by, e.resolved, e.disposition
-FROM jsonb_to_recordset($1::jsonb)
-     AS e(call_id text, agent text, released_by text, resolved boolean, disposition text, ts timestamptz)
-ORDER BY e.call_id, e.ts
+SELECT DISTINCT ON (e.call_id) e.call_id, l.ts, e.agent, e.released_by, e.resolved, e.disposition
+FROM event_log l,
+     jsonb_to_record(l.body) AS e(call_id text, agent text, released_by text, resolved boolean, disposition text)
+WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
+ORDER BY e.call_id, l.ts
 ON CONFLICT (call_id) DO UPDATE
 SET last_agent  = CASE WHEN c.ended_at IS NULL OR excluded.ended_at < c.ended_at THEN excluded.last_agent ELSE c.last_agent END,
     released_by = CASE WHEN c.ended_at IS NULL OR excluded.ended_at < c.ended_at THEN excluded.released_by ELSE c.released_by END,
@@ -94,17 +100,19 @@ SET last_agent  = CASE WHEN c.ended_at IS NULL OR excluded.ended_at < c.ended_at
 
 -- name: apply_hold_events
 INSERT INTO hold_events (call_id, ts, kind, agent)
-SELECT e.call_id, e.ts, CASE e.type WHEN 'call.hold_started' THEN 'start' ELSE 'end' END, e.agent
-FROM jsonb_to_recordset($1::jsonb) AS e(call_id text, type text, agent text, ts timestamptz)
+SELECT e.call_id, l.ts, CASE l.type WHEN 'call.hold_started' THEN 'start' ELSE 'end' END, e.agent
+FROM event_log l, jsonb_to_record(l.body) AS e(call_id text, agent text)
+WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
 ON CONFLICT DO NOTHING;
 
 -- name: apply_agent_directory
 -- List every agent seen; name and team (each optional) come from the latest event carrying each.
 INSERT INTO agents AS a (agent, name, team)
 SELECT e.agent,
-       (array_agg(e.name ORDER BY e.ts DESC) FILTER (WHERE e.name IS NOT NULL))[1],
-       (array_agg(e.team ORDER BY e.ts DESC) FILTER (WHERE e.team IS NOT NULL))[1]
-FROM jsonb_to_recordset($1::jsonb) AS e(agent text, name text, team text, ts timestamptz)
+       (array_agg(e.name ORDER BY l.ts DESC) FILTER (WHERE e.name IS NOT NULL))[1],
+       (array_agg(e.team ORDER BY l.ts DESC) FILTER (WHERE e.team IS NOT NULL))[1]
+FROM event_log l, jsonb_to_record(l.body) AS e(agent text, name text, team text)
+WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
 GROUP BY e.agent
 ON CONFLICT (agent) DO UPDATE
 SET name = coalesce(excluded.name, a.name),
@@ -112,17 +120,19 @@ SET name = coalesce(excluded.name, a.name),
 
 -- name: apply_agent_states
 INSERT INTO agent_states (agent, started_at, state, reason)
-SELECT e.agent, e.ts, e.state, e.reason
-FROM jsonb_to_recordset($1::jsonb) AS e(agent text, state text, reason text, ts timestamptz)
+SELECT e.agent, l.ts, e.state, e.reason
+FROM event_log l, jsonb_to_record(l.body) AS e(agent text, state text, reason text)
+WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
 ON CONFLICT DO NOTHING;
 
 -- name: apply_complaint_opened
 INSERT INTO complaints AS c (complaint_id, agent, call_id, customer, severity, opened_at, due)
-SELECT DISTINCT ON (e.complaint_id) e.complaint_id, e.agent, e.call_id, e.customer, e.severity, e.ts, e.due
-FROM jsonb_to_recordset($1::jsonb)
-     AS e(complaint_id text, agent text, call_id text, customer text, severity text,
-          ts timestamptz, due timestamptz)
-ORDER BY e.complaint_id, e.ts
+SELECT DISTINCT ON (e.complaint_id) e.complaint_id, e.agent, e.call_id, e.customer, e.severity, l.ts, e.due
+FROM event_log l,
+     jsonb_to_record(l.body)
+         AS e(complaint_id text, agent text, call_id text, customer text, severity text, due timestamptz)
+WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
+ORDER BY e.complaint_id, l.ts
 ON CONFLICT (complaint_id) DO UPDATE
 SET agent     = CASE WHEN c.opened_at IS NULL OR excluded.opened_at < c.opened_at THEN excluded.agent ELSE c.agent END,
     call_id   = CASE WHEN c.opened_at IS NULL OR excluded.opened_at < c.opened_at THEN excluded.call_id ELSE c.call_id END,
@@ -133,9 +143,10 @@ SET agent     = CASE WHEN c.opened_at IS NULL OR excluded.opened_at < c.opened_a
 
 -- name: apply_complaint_callback
 INSERT INTO complaints AS c (complaint_id, callback_at, callback_agent)
-SELECT DISTINCT ON (e.complaint_id) e.complaint_id, e.ts, e.agent
-FROM jsonb_to_recordset($1::jsonb) AS e(complaint_id text, agent text, ts timestamptz)
-ORDER BY e.complaint_id, e.ts
+SELECT DISTINCT ON (e.complaint_id) e.complaint_id, l.ts, e.agent
+FROM event_log l, jsonb_to_record(l.body) AS e(complaint_id text, agent text)
+WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
+ORDER BY e.complaint_id, l.ts
 ON CONFLICT (complaint_id) DO UPDATE
 SET callback_agent = CASE WHEN c.callback_at IS NULL OR excluded.callback_at < c.callback_at
                           THEN excluded.callback_agent ELSE c.callback_agent END,
@@ -143,9 +154,10 @@ SET callback_agent = CASE WHEN c.callback_at IS NULL OR excluded.callback_at < c
 
 -- name: apply_complaint_closed
 INSERT INTO complaints AS c (complaint_id, closed_at, resolved)
-SELECT DISTINCT ON (e.complaint_id) e.complaint_id, e.ts, e.resolved
-FROM jsonb_to_recordset($1::jsonb) AS e(complaint_id text, resolved boolean, ts timestamptz)
-ORDER BY e.complaint_id, e.ts
+SELECT DISTINCT ON (e.complaint_id) e.complaint_id, l.ts, e.resolved
+FROM event_log l, jsonb_to_record(l.body) AS e(complaint_id text, resolved boolean)
+WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
+ORDER BY e.complaint_id, l.ts
 ON CONFLICT (complaint_id) DO UPDATE
 SET resolved  = CASE WHEN c.closed_at IS NULL OR excluded.closed_at < c.closed_at
                      THEN excluded.resolved ELSE c.resolved END,
@@ -153,9 +165,10 @@ SET resolved  = CASE WHEN c.closed_at IS NULL OR excluded.closed_at < c.closed_a
 
 -- name: apply_surveys
 INSERT INTO surveys AS s (call_id, agent, score, ts)
-SELECT DISTINCT ON (e.call_id) e.call_id, e.agent, e.score, e.ts
-FROM jsonb_to_recordset($1::jsonb) AS e(call_id text, agent text, score smallint, ts timestamptz)
-ORDER BY e.call_id, e.ts
+SELECT DISTINCT ON (e.call_id) e.call_id, e.agent, e.score, l.ts
+FROM event_log l, jsonb_to_record(l.body) AS e(call_id text, agent text, score smallint)
+WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
+ORDER BY e.call_id, l.ts
 ON CONFLICT (call_id) DO UPDATE
 SET agent = CASE WHEN excluded.ts < s.ts THEN excluded.agent ELSE s.agent END,
     score = CASE WHEN excluded.ts < s.ts THEN excluded.score ELSE s.score END,
