@@ -8,6 +8,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
+import asyncpg
+
+from db.exceptions import DatabaseError
+
 from . import logs
 from . import settings as settings_module
 from .database import database_url
@@ -105,8 +109,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         settings = settings_module.load()
         _dispatch(args, settings)
-    except CallboardError as exc:
+    except (CallboardError, DatabaseError) as exc:
         logger.error(str(exc), extra={"action": "command_failed", "command": args.command})
+        sys.exit(2)
+    except (OSError, asyncpg.PostgresError) as exc:
+        logger.error("cannot use the database; check DATABASE_URL and that PostgreSQL is running",
+                     extra={"action": "database_unreachable", "command": args.command, "error": str(exc)})
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
@@ -131,6 +139,12 @@ def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> N
         from .demo import run_demo
 
         sys.exit(run_demo(settings, args))
+    feed = args.feed or settings.feed_url if args.command == "ingest" else None
+    if args.command == "ingest":
+        if not feed:
+            raise ConfigError("no feed: pass --feed URL or set CALLBOARD_FEED_URL")
+        if not feed.startswith(("ws://", "wss://")):
+            raise ConfigError(f"--feed {feed!r} must start with ws:// or wss://")
     with database_url(settings) as url:
         if args.command == "db":
             from db.migrate import migrate_url
@@ -139,11 +153,6 @@ def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> N
         elif args.command == "ingest":
             from ingest import service
 
-            feed = args.feed or settings.feed_url
-            if not feed:
-                raise ConfigError("no feed: pass --feed URL or set CALLBOARD_FEED_URL")
-            if not feed.startswith(("ws://", "wss://")):
-                raise ConfigError(f"--feed {feed!r} must start with ws:// or wss://")
             host = args.host or settings.ingest_host
             port = settings.ingest_port if args.port is None else args.port
             run_until_signal(lambda stop: service.run(url, feed, args.feed_name or settings.feed_name,
