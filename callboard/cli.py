@@ -156,7 +156,8 @@ def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> N
             host = args.host or settings.ingest_host
             port = settings.ingest_port if args.port is None else args.port
             run_until_signal(lambda stop: service.run(url, feed, args.feed_name or settings.feed_name,
-                                                      settings.feed_token, settings.batch_max, stop, host, port))
+                                                      settings.feed_token, settings.batch_max, stop, host, port,
+                                                      settings.never_queued_after_s))
         elif args.command == "dashboard":
             from dashboard.server import serve
 

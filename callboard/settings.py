@@ -93,6 +93,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Name of the feed; event ids are unique per feed. Default: the feed URL's host:port."),
     Setting("CALLBOARD_FEED_TOKEN", None, _text,
             "Bearer token sent to the feed (use CALLBOARD_FEED_TOKEN_FILE to read it from a file)."),
+    Setting("CALLBOARD_NEVER_QUEUED_AFTER_S", 600.0, _positive_float,
+            "Events of a call that was answered, held or ended but never queued are moved to dead_letters "
+            "after this many seconds."),
     Setting("CALLBOARD_INGEST_HOST", "127.0.0.1", _text,
             "Address of the ingest's /metrics, /healthz and /readyz."),
     Setting("CALLBOARD_INGEST_PORT", 8051, _port,
@@ -120,6 +123,7 @@ class Settings:
     feed_url: str | None
     feed_name: str | None
     feed_token: str | None
+    never_queued_after_s: float
     ingest_host: str
     ingest_port: int
     dashboard_host: str

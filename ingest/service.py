@@ -29,6 +29,8 @@ QUEUE_MESSAGES = 20_000
 RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 # How often the ingest tells the dashboard it is alive; well under CALLBOARD_STALE_AFTER_S.
 HEARTBEAT_S = 5.0
+# How often to look for calls that were answered, held or ended but never queued.
+SWEEP_S = 60.0
 
 
 def default_feed_name(url: str) -> str:
@@ -38,12 +40,14 @@ def default_feed_name(url: str) -> str:
 
 class IngestService:
     def __init__(self, pool: asyncpg.Pool, feed_url: str, feed_name: str, *, token: str | None = None,
-                 batch_max: int = 2000, telemetry: IngestTelemetry | None = None) -> None:
+                 batch_max: int = 2000, telemetry: IngestTelemetry | None = None,
+                 never_queued_after_s: float = 600.0) -> None:
         self.telemetry = telemetry or IngestTelemetry()
         self._pool = pool
         self._feed_name = feed_name
         self._writer = EventWriter(pool, feed_name)
         self._batch_max = batch_max
+        self._never_queued_after_s = never_queued_after_s
         self._queue: asyncio.Queue[Received] = asyncio.Queue(QUEUE_MESSAGES)
         self._client = FeedClient(feed_url, deliver=self._deliver, on_connection=self._record_connection,
                                   token=token)
@@ -57,9 +61,11 @@ class IngestService:
         receiving = asyncio.create_task(self._client.run(), name="feed")
         writing = asyncio.create_task(self._write_forever(), name="writer")
         beating = asyncio.create_task(self._heartbeat(), name="heartbeat")
+        sweeping = asyncio.create_task(self._sweep_forever(), name="sweep")
         stopping = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({receiving, writing, stopping}, return_when=asyncio.FIRST_COMPLETED)
         beating.cancel()
+        sweeping.cancel()
         receiving.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await receiving
@@ -101,6 +107,19 @@ class IngestService:
             except CONNECTION_ERRORS:
                 pass  # the writer reports the database being down
             await asyncio.sleep(HEARTBEAT_S)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            try:
+                dropped = await self._writer.dead_letter_calls_never_queued(self._never_queued_after_s)
+            except CONNECTION_ERRORS:
+                continue  # the writer reports the database being down
+            if dropped:
+                self.telemetry.dead_lettered.labels("impossible_transition").inc(len(dropped))
+                logger.warning("events for calls that were never queued moved to dead_letters; is the feed "
+                               "dropping call.queued events?",
+                               extra={"action": "calls_never_queued", "calls": len(dropped)})
 
     async def _write_forever(self) -> None:
         while True:
@@ -183,7 +202,8 @@ def _one_per_event(received: Received) -> list[Received]:
 
 
 async def run(database_url: str, feed_url: str, feed_name: str | None, token: str | None, batch_max: int,
-              stop: asyncio.Event, host: str = "127.0.0.1", port: int | None = None) -> None:
+              stop: asyncio.Event, host: str = "127.0.0.1", port: int | None = None,
+              never_queued_after_s: float = 600.0) -> None:
     """The ``callboard ingest`` process; with ``port``, also serve /metrics, /healthz and /readyz."""
     telemetry = IngestTelemetry()
     async with contextlib.AsyncExitStack() as stack:
@@ -192,7 +212,7 @@ async def run(database_url: str, feed_url: str, feed_name: str | None, token: st
         pool = await _connect_with_retry(database_url)
         stack.push_async_callback(pool.close)
         service = IngestService(pool, feed_url, feed_name or default_feed_name(feed_url), token=token,
-                                batch_max=batch_max, telemetry=telemetry)
+                                batch_max=batch_max, telemetry=telemetry, never_queued_after_s=never_queued_after_s)
         await service.run(stop)
 
 

@@ -82,6 +82,15 @@ class EventWriter:
                 await conn.execute(QUERIES["ingest.notify_changes"], json.dumps(payload))
         return WriteResult(len(fresh), seen - len(fresh), len(rejects), stored_by_type)
 
+    async def dead_letter_calls_never_queued(self, after_s: float) -> list[str]:
+        """Move the events of calls never queued within ``after_s`` seconds to dead_letters."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(QUERIES["ingest.dead_letter_calls_never_queued"], after_s)
+            if rows:
+                payload = {"feed": self._feed, "dead_lettered_calls": len(rows)}
+                await conn.execute(QUERIES["ingest.notify_changes"], json.dumps(payload))
+        return [row["call_id"] for row in rows]
+
     async def _append(self, conn: asyncpg.Connection, items: list[tuple[datetime, Event]]) -> list[Event]:
         if not items:
             return []

@@ -108,3 +108,24 @@ async def test_bad_input_is_dead_lettered_and_good_events_still_stored(pool):
     assert "call.teleported" in rows[3]["reason"]
     assert rows[4]["event_id"] == "x3" and "score" in rows[4]["reason"]
     assert rows[0]["raw"] == "not json at all"
+
+
+async def test_a_call_answered_but_never_queued_is_dead_lettered_after_the_grace_period(pool):
+    writer = EventWriter(pool, "pbx")
+    orphan = [
+        {"id": "o1", "seq": 20, "type": "call.answered", "ts": ts(30), "call_id": "ghost", "agent": "a1"},
+        {"id": "o2", "seq": 21, "type": "call.hold_started", "ts": ts(40), "call_id": "ghost", "agent": "a1"},
+        {"id": "o3", "seq": 22, "type": "call.ended", "ts": ts(90), "call_id": "ghost", "agent": "a1",
+         "released_by": "customer"},
+    ]
+    await writer.write([received(*CALL), received(*orphan)])
+    assert await writer.dead_letter_calls_never_queued(after_s=3600) == []  # still within the grace period
+    assert await writer.dead_letter_calls_never_queued(after_s=0) == ["ghost"]
+    async with pool.acquire() as conn:
+        letters = await conn.fetch("SELECT kind, reason, event_id FROM dead_letters ORDER BY event_id")
+        calls = [r["call_id"] for r in await conn.fetch("SELECT call_id FROM calls")]
+        logged = await conn.fetchval("SELECT count(*) FROM event_log WHERE call_id = 'ghost'")
+    assert [(r["kind"], r["event_id"]) for r in letters] == [
+        ("impossible_transition", "o1"), ("impossible_transition", "o2"), ("impossible_transition", "o3")]
+    assert letters[0]["reason"].startswith("call.answered for call ghost, which was never queued")
+    assert calls == ["c1"] and logged == 0  # the real call is untouched; the ghost is gone

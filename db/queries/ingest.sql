@@ -43,6 +43,37 @@ VALUES ($1, now())
 ON CONFLICT (feed) DO UPDATE
 SET heartbeat_at = excluded.heartbeat_at;
 
+-- name: dead_letter_calls_never_queued
+-- Calls whose first event arrived more than $1 seconds ago without a call.queued ever following
+-- are impossible: move their events from the log to dead_letters and forget the call.
+WITH orphan AS (
+    SELECT c.call_id
+    FROM calls c
+    WHERE c.queued_at IS NULL
+      AND (SELECT min(l.received_at) FROM event_log l WHERE l.call_id = c.call_id)
+          < now() - make_interval(secs => $1)
+), moved AS (
+    DELETE FROM event_log l
+    USING orphan o
+    WHERE l.call_id = o.call_id
+    RETURNING l.feed, l.received_at, l.event_id, l.type, l.call_id, l.body
+), lettered AS (
+    INSERT INTO dead_letters (feed, received_at, kind, reason, event_id, raw)
+    SELECT feed, received_at, 'impossible_transition',
+           type || ' for call ' || call_id || ', which was never queued (no call.queued within '
+                || $1 || ' s)',
+           event_id, body::text
+    FROM moved
+), forgotten_holds AS (
+    DELETE FROM hold_events h USING orphan o WHERE h.call_id = o.call_id
+), forgotten_surveys AS (
+    DELETE FROM surveys s USING orphan o WHERE s.call_id = o.call_id
+)
+DELETE FROM calls c
+USING orphan o
+WHERE c.call_id = o.call_id
+RETURNING c.call_id;
+
 -- name: resume_position
 -- The highest sequence number stored for a feed, to resume after.
 SELECT last_seq FROM feeds WHERE feed = $1;
