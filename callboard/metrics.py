@@ -12,8 +12,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-SCORE_COMPONENTS = ("on_time_rate", "csat", "resolution_rate", "hold_discipline", "callbacks_on_time_rate")
-
 
 @dataclasses.dataclass(frozen=True)
 class Thresholds:
@@ -23,39 +21,6 @@ class Thresholds:
     score_weights: Mapping[str, float] = dataclasses.field(default_factory=lambda: {
         "on_time_rate": 25, "csat": 25, "resolution_rate": 25, "hold_discipline": 15, "callbacks_on_time_rate": 10,
     })
-
-
-@dataclasses.dataclass(frozen=True)
-class Definition:
-    label: str
-    formula: str
-
-
-def definitions(t: Thresholds) -> dict[str, Definition]:
-    """How each figure is defined, with the thresholds in force (for tooltips and docs)."""
-    target, limit, short = _seconds(t.answer_target_s), _seconds(t.hold_limit_s), _seconds(t.short_abandon_s)
-    return {
-        "waiting": Definition("Waiting", "calls queued and not yet answered, abandoned or ended"),
-        "longest_wait_s": Definition("Longest wait", "now − queue time of the oldest waiting call"),
-        "offered": Definition("Offered", "calls queued in the window"),
-        "asa_s": Definition("ASA", "mean of (answered − queued) over calls answered in the window"),
-        "on_time_rate": Definition("On time", f"answered within {target} / answered"),
-        "service_level": Definition(
-            "Service level", f"answered within {target} / (answered + abandoned − abandoned within {short})"),
-        "abandon_rate": Definition(
-            "Abandoned", f"(abandoned − abandoned within {short}) / (answered + abandoned − abandoned within {short})"),
-        "hold_s": Definition("Hold", f"time on hold so far; shown here once past {limit}"),
-        "seconds_left": Definition("Time left", "promised callback time − now; negative when overdue"),
-        "csat": Definition("CSAT", "surveys scored 4 or 5 / surveys"),
-        "resolution_rate": Definition("Resolved", "ended calls marked resolved / ended calls that say either way"),
-        "hold_discipline": Definition("Hold discipline", f"1 − holds over {limit} / holds"),
-        "callbacks_on_time_rate": Definition(
-            "Callbacks kept", "callbacks made by the promised time / callbacks made or past due"),
-        "agent_hangup_rate": Definition("Agent hung up", "calls released by the agent / calls the agent ended"),
-        "score": Definition("Score", "weighted mean of the rates above ("
-                            + ", ".join(f"{k} {w:g}" for k, w in t.score_weights.items())
-                            + "); rates with no data are left out and the weights renormalised"),
-    }
 
 
 def rate(numerator: float, denominator: float) -> float | None:
@@ -125,7 +90,3 @@ def agent_score(components: Mapping[str, float | None], weights: Mapping[str, fl
     if not total_weight:
         return None
     return 100 * sum(weights[name] * value for name, value in present.items()) / total_weight
-
-
-def _seconds(value: float) -> str:
-    return f"{value:g} s"

@@ -94,7 +94,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CALLBOARD_FEED_TOKEN", None, _text,
             "Bearer token sent to the feed (use CALLBOARD_FEED_TOKEN_FILE to read it from a file)."),
     Setting("CALLBOARD_NEVER_QUEUED_AFTER_S", 600.0, _positive_float,
-            "Events of a call that was answered, held or ended but never queued are moved to dead_letters "
+            "Events of a call that was answered or ended but never queued are moved to dead_letters "
             "after this many seconds."),
     Setting("CALLBOARD_INGEST_HOST", "127.0.0.1", _text,
             "Address of the ingest's /metrics, /healthz and /readyz."),

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -37,7 +36,6 @@ class SnapshotHub:
         self._published = asyncio.Condition()
         self.snapshot: dict[str, Any] | None = None
         self.version = 0
-        self.refreshes = 0
 
     async def run(self) -> None:
         listener = asyncio.create_task(self._listen(), name="hub-listen")
@@ -62,15 +60,13 @@ class SnapshotHub:
     async def _refresh(self) -> None:
         try:
             snapshot = await self._live.snapshot()
-            self.refreshes += 1
         except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
             if self.snapshot is None or not self.snapshot.get("database_error"):
                 logger.warning("live snapshot failed; pages keep the last one, marked stale (is PostgreSQL up?)",
                                extra={"action": "snapshot_failed", "error": str(exc) or type(exc).__name__})
             if self.snapshot is None:
                 return
-            snapshot = {**self.snapshot, "stale": True, "database_error": str(exc) or type(exc).__name__,
-                        "checked_at": datetime.now(UTC).isoformat()}
+            snapshot = {**self.snapshot, "stale": True, "database_error": str(exc) or type(exc).__name__}
         async with self._published:
             self.snapshot = snapshot
             self.version += 1

@@ -2,7 +2,7 @@
 
 # App shell
 LIVE_STORE = "live-store"          # the latest pushed snapshot
-TIMER_SPECS = "timer-specs"        # what each ticking timer counts from, written by the page
+TIMER_SPECS = "timer-specs"        # what each ticking timer counts from (dashboard/timers.py)
 TICK = "tick"                      # browser-side interval that drives the timers
 TIMER = "timer"                    # pattern-matching type: {"type": TIMER, "index": key}
 

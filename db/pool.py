@@ -33,6 +33,17 @@ CONNECTION_ERRORS = (
     asyncpg.exceptions.ConnectionFailureError,
     asyncpg.exceptions.InterfaceError,
 )
+# Errors that say nothing about the data: a deadlock, a cancelled query, a full disk, a read-only
+# server after a fail-over. Retried like a lost connection.
+TRANSIENT_ERRORS = CONNECTION_ERRORS + (
+    asyncpg.exceptions.TransactionRollbackError,
+    asyncpg.exceptions.QueryCanceledError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
+)
+# Errors that say the data itself cannot be stored: only these send events to dead_letters.
+DATA_ERRORS = (asyncpg.exceptions.DataError, asyncpg.exceptions.IntegrityConstraintViolationError)
 
 
 def with_database(url: str, name: str) -> str:

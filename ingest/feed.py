@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import connect
 from websockets.client import backoff
@@ -59,7 +60,7 @@ class FeedClient:
         # connection silent for ping_timeout is declared dead.
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
-        self.reconnects = 0
+        self._shown_url = urlsplit(url)._replace(query="", fragment="").geturl()  # no tokens in logs
 
     async def run(self) -> None:
         async for ws in connect(
@@ -72,9 +73,10 @@ class FeedClient:
             # Events are small; compressing each one costs the feed and us more CPU than it saves.
             compression=None,
         ):
-            logger.info("connected to feed", extra={"action": "feed_connected", "url": self.url,
+            logger.info("connected to feed", extra={"action": "feed_connected", "url": self._shown_url,
                                                     "after_seq": self.last_seq})
             await self._on_connection(True)
+            reason = "closed by the feed"
             try:
                 await ws.send(json.dumps({"op": "resume", "after_seq": self.last_seq or 0}))
                 async for message in ws:
@@ -84,10 +86,10 @@ class FeedClient:
                     if seqs:
                         self.last_seq = max(self.last_seq or 0, *seqs)
             except ConnectionClosed as exc:
-                self.reconnects += 1
-                logger.warning(
-                    "feed connection lost; reconnecting and resuming after the last event received",
-                    extra={"action": "feed_disconnected", "url": self.url, "after_seq": self.last_seq,
-                           "reason": str(exc)},
-                )
-                await self._on_connection(False)
+                reason = str(exc)
+            logger.warning(
+                "feed connection lost; reconnecting and resuming after the last event received",
+                extra={"action": "feed_disconnected", "url": self._shown_url, "after_seq": self.last_seq,
+                       "reason": reason},
+            )
+            await self._on_connection(False)

@@ -32,7 +32,7 @@ class Event:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Rejected:
-    kind: str  # not_utf8, not_json, not_an_event, unknown_type, schema, bad_timestamp, storage
+    kind: str  # see docs/events.md: not_utf8, not_json, not_an_event, unknown_type, schema, bad_timestamp, storage
     reason: str
     raw: str
     event_id: str | None = None

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from db.pool import CONNECTION_ERRORS, create_pool
+from db.pool import CONNECTION_ERRORS, DATA_ERRORS, TRANSIENT_ERRORS, create_pool
 from db.queries import QUERIES
 
 from .feed import FeedClient
@@ -29,7 +29,9 @@ QUEUE_MESSAGES = 20_000
 RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 # How often the ingest tells the dashboard it is alive; well under CALLBOARD_STALE_AFTER_S.
 HEARTBEAT_S = 5.0
-# How often to look for calls that were answered, held or ended but never queued.
+# How long a stop may wait for the database to take what was received.
+STOP_FLUSH_S = 10.0
+# How often to look for calls that were answered or ended but never queued.
 SWEEP_S = 60.0
 
 
@@ -58,6 +60,7 @@ class IngestService:
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then write what was received and return."""
         self._client.last_seq = await self._with_retry(self._resume_position)
+        await self._record_connection(False)  # until the feed answers (a killed ingest left it true)
         receiving = asyncio.create_task(self._client.run(), name="feed")
         writing = asyncio.create_task(self._write_forever(), name="writer")
         beating = asyncio.create_task(self._heartbeat(), name="heartbeat")
@@ -70,7 +73,12 @@ class IngestService:
         with contextlib.suppress(asyncio.CancelledError):
             await receiving
         if writing not in done:
-            await self._queue.join()  # write everything already received
+            try:  # write everything already received, unless the database is down
+                await asyncio.wait_for(self._queue.join(), STOP_FLUSH_S)
+            except TimeoutError:
+                logger.warning("stopping with events received but not written; the feed will resend them "
+                               "after the last stored sequence number",
+                               extra={"action": "stop_unflushed", "waiting_messages": self._queue.qsize()})
         writing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await writing
@@ -96,16 +104,19 @@ class IngestService:
         try:
             async with self._pool.acquire() as conn:
                 await conn.execute(QUERIES["ingest.record_connection"], self._feed_name, connected)
-        except CONNECTION_ERRORS:
-            pass  # the writer reports the database being down
+        except (*TRANSIENT_ERRORS, asyncpg.PostgresError):
+            pass  # the heartbeat and the writer report the database being down
 
     async def _heartbeat(self) -> None:
         while True:
             try:
                 async with self._pool.acquire() as conn:
                     await conn.execute(QUERIES["ingest.record_heartbeat"], self._feed_name)
-            except CONNECTION_ERRORS:
-                pass  # the writer reports the database being down
+                self.telemetry.database_status(True)
+            except TRANSIENT_ERRORS:
+                self.telemetry.database_status(False)  # the writer logs the database being down
+            except Exception:
+                logger.exception("heartbeat failed; trying again", extra={"action": "heartbeat_failed"})
             await asyncio.sleep(HEARTBEAT_S)
 
     async def _sweep_forever(self) -> None:
@@ -113,8 +124,12 @@ class IngestService:
             await asyncio.sleep(SWEEP_S)
             try:
                 dropped = await self._writer.dead_letter_calls_never_queued(self._never_queued_after_s)
-            except CONNECTION_ERRORS:
+            except TRANSIENT_ERRORS:
                 continue  # the writer reports the database being down
+            except Exception:
+                logger.exception("sweep for calls never queued failed; trying again next time",
+                                 extra={"action": "sweep_failed"})
+                continue
             if dropped:
                 self.telemetry.dead_lettered.labels("impossible_transition").inc(len(dropped))
                 logger.warning("events for calls that were never queued moved to dead_letters; is the feed "
@@ -136,7 +151,7 @@ class IngestService:
         self._report_rejects(batch)
         try:
             await self._commit(batch)
-        except asyncpg.PostgresError as exc:
+        except DATA_ERRORS as exc:
             # Something in the batch is unstorable: write event by event so only it is lost to the log.
             logger.warning("batch refused by the database; writing its events one by one",
                            extra={"action": "batch_split", "error": str(exc)})
@@ -147,7 +162,7 @@ class IngestService:
     async def _commit_or_dead_letter(self, single: Received) -> None:
         try:
             await self._commit([single])
-        except asyncpg.PostgresError as exc:
+        except DATA_ERRORS as exc:
             event = single.events[0]
             logger.warning("event refused by the database; dead-lettered",
                            extra={"action": "event_dead_lettered", "kind": "storage", "event_type": event.type})
@@ -182,7 +197,7 @@ class IngestService:
         for tries in itertools.count():
             try:
                 return await attempt()
-            except CONNECTION_ERRORS as exc:
+            except TRANSIENT_ERRORS as exc:
                 self.telemetry.database_status(False)
                 delay = RETRY_DELAYS[min(tries, len(RETRY_DELAYS) - 1)] * (0.5 + random.random())
                 if tries in (0, 10) or tries % 60 == 0:

@@ -14,8 +14,8 @@ from db.queries import QUERIES
 
 from .protocol import Event, Rejected
 
-# Which derived-state writes each event type feeds. Transfers only go to the event log (the
-# call timeline reads them from there).
+# Which derived-state writes each event type feeds. Transfers are kept in the event log only (no
+# figure uses them yet; see docs/metrics.md).
 DERIVED_WRITES: dict[str, tuple[str, ...]] = {
     "call.queued": ("ingest.apply_call_queued",),
     "call.answered": ("ingest.apply_call_answered",),

@@ -140,12 +140,6 @@ class FeedServer:
             logger.info("Feed server closed", extra={"action": "feed_closed"})
         self._closed.set()
 
-    async def run_forever(self) -> None:
-        """Start if needed, then serve until :meth:`close` is called."""
-        if self._server is None:
-            await self.start()
-        await self._closed.wait()
-
     async def __aenter__(self) -> FeedServer:
         await self.start()
         return self

@@ -168,17 +168,26 @@ async def test_ingest_reports_metrics_and_readiness_over_http(pool, database_url
         running = asyncio.create_task(service.run(database_url, feed.url, "m", None, 2000, stop, "127.0.0.1", port))
         try:
             await wait_for(lambda: _ready(port), 20, "/readyz to answer 200")
+            await wait_for(lambda: _written(port, more_than=0), 20, "events counted as written")
             metrics = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/metrics")
         finally:
             stop.set()
             await running
-    written = sum(float(line.split()[-1]) for line in metrics.splitlines()
-                  if line.startswith("callboard_ingest_events_written_total{"))
+    written = _written_in(metrics)
     async with pool.acquire() as conn:
         stored = await conn.fetchval("SELECT count(*) FROM event_log")
     assert written > 0 and written <= stored
     assert "callboard_ingest_lag_seconds_bucket" in metrics
     assert "callboard_ingest_feed_connected 1.0" in metrics
+
+
+def _written_in(metrics: str) -> float:
+    return sum(float(line.split()[-1]) for line in metrics.splitlines()
+               if line.startswith("callboard_ingest_events_written_total{"))
+
+
+async def _written(port: int, more_than: float) -> bool:
+    return _written_in(await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/metrics")) > more_than
 
 
 def _get(url: str) -> str:
@@ -191,3 +200,16 @@ async def _ready(port: int) -> bool:
         return '"ready"' in await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/readyz")
     except OSError:
         return False
+
+
+async def test_a_feed_that_closes_cleanly_is_recorded_as_disconnected(pool, database_url):
+    feed = demo_server(seed=9, agents=20, speed=1, backfill=timedelta(minutes=10), port=0, now=datetime.now(UTC))
+    async with feed, running_ingest(database_url, feed.url, feed_name="clean"):
+        await wait_for(lambda: _feed_connected(pool, True), 20, "the feed to be recorded as connected")
+        await feed.close()  # a normal close (1001), no error
+        await wait_for(lambda: _feed_connected(pool, False), 20, "the feed to be recorded as disconnected")
+
+
+async def _feed_connected(pool, expected: bool) -> bool:
+    async with pool.acquire() as conn:
+        return await conn.fetchval("SELECT connected FROM feeds WHERE feed = 'clean'") is expected

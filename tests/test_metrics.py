@@ -22,7 +22,7 @@ def test_score_leaves_out_components_without_data_and_renormalises():
 
 
 def test_score_of_an_agent_with_no_data_is_absent():
-    assert metrics.agent_score(dict.fromkeys(metrics.SCORE_COMPONENTS), WEIGHTS) is None
+    assert metrics.agent_score(dict.fromkeys(WEIGHTS), WEIGHTS) is None
 
 
 def test_service_level_leaves_out_short_abandons_but_abandon_rate_counts_the_rest():

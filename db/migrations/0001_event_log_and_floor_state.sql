@@ -67,7 +67,7 @@ CREATE INDEX calls_waiting_idx ON calls (queued_at)
     WHERE answered_at IS NULL AND abandoned_at IS NULL AND ended_at IS NULL;
 CREATE INDEX calls_talking_idx ON calls (answered_at)
     WHERE answered_at IS NOT NULL AND ended_at IS NULL;
--- Calls heard of (answered, held, ended) but never queued: dead-lettered if the queueing never comes.
+-- Calls answered or ended but never queued: dead-lettered if the queueing never comes.
 CREATE INDEX calls_never_queued_idx ON calls (call_id) WHERE queued_at IS NULL;
 
 -- Hold starts and ends as they happened; spans are paired in the hold_spans view.

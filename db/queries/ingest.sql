@@ -44,18 +44,21 @@ ON CONFLICT (feed) DO UPDATE
 SET heartbeat_at = excluded.heartbeat_at;
 
 -- name: dead_letter_calls_never_queued
--- Calls whose first event arrived more than $1 seconds ago without a call.queued ever following
+-- Calls answered or ended whose first event arrived more than $1 seconds ago without a call.queued ever following
 -- are impossible: move their events from the log to dead_letters and forget the call.
+-- Rows locked by a write in progress (perhaps the late call.queued itself) are left for next time.
 WITH orphan AS (
     SELECT c.call_id
     FROM calls c
     WHERE c.queued_at IS NULL
       AND (SELECT min(l.received_at) FROM event_log l WHERE l.call_id = c.call_id)
           < now() - make_interval(secs => $1)
+    FOR UPDATE OF c SKIP LOCKED
 ), moved AS (
     DELETE FROM event_log l
     USING orphan o
     WHERE l.call_id = o.call_id
+      AND (l.type LIKE 'call.%' OR l.type = 'survey.completed')  -- a complaint stays a complaint
     RETURNING l.feed, l.received_at, l.event_id, l.type, l.call_id, l.body
 ), lettered AS (
     INSERT INTO dead_letters (feed, received_at, kind, reason, event_id, raw)
@@ -196,8 +199,8 @@ SET resolved  = CASE WHEN c.closed_at IS NULL OR excluded.closed_at < c.closed_a
 
 -- name: apply_surveys
 INSERT INTO surveys AS s (call_id, agent, score, ts)
-SELECT DISTINCT ON (e.call_id) e.call_id, e.agent, e.score, l.ts
-FROM event_log l, jsonb_to_record(l.body) AS e(call_id text, agent text, score smallint)
+SELECT DISTINCT ON (e.call_id) e.call_id, e.agent, e.score::smallint, l.ts
+FROM event_log l, jsonb_to_record(l.body) AS e(call_id text, agent text, score numeric)  -- 4.0 is an integer too
 WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
 ORDER BY e.call_id, l.ts
 ON CONFLICT (call_id) DO UPDATE
