@@ -14,15 +14,14 @@ from db.queries import QUERIES
 
 from .protocol import Event, Rejected
 
-# Which derived-state writes each event type feeds. Transfers are kept in the event log only (no
-# figure uses them yet; see docs/metrics.md).
+# Which derived-state writes each event type feeds.
 DERIVED_WRITES: dict[str, tuple[str, ...]] = {
     "call.queued": ("ingest.apply_call_queued",),
     "call.answered": ("ingest.apply_call_answered",),
     "call.abandoned": ("ingest.apply_call_abandoned",),
     "call.hold_started": ("ingest.apply_hold_events",),
     "call.hold_ended": ("ingest.apply_hold_events",),
-    "call.transferred": (),
+    "call.transferred": ("ingest.apply_call_requeued",),
     "call.ended": ("ingest.apply_call_ended",),
     "agent.state": ("ingest.apply_agent_directory", "ingest.apply_agent_states"),
     "complaint.opened": ("ingest.apply_complaint_opened",),

@@ -32,12 +32,16 @@ async def everything_sent(feed_url: str, expected_last_seq: int) -> list[dict]:
 def expected_floor(events: list[dict], since: datetime) -> dict:
     """The wall's 'All queues' figures, worked out from the raw events (not by Callboard)."""
     queued, answered, abandoned, ended = {}, {}, {}, set()
+    last_answered, requeued = {}, {}
     for e in events:
         ts = datetime.fromisoformat(e["ts"])
         if e["type"] == "call.queued":
             queued[e["call_id"]] = ts
         elif e["type"] == "call.answered":
             answered.setdefault(e["call_id"], ts)  # the first answer decides the call
+            last_answered[e["call_id"]] = ts
+        elif e["type"] == "call.transferred" and "to_queue" in e:
+            requeued[e["call_id"]] = ts
         elif e["type"] == "call.abandoned":
             abandoned[e["call_id"]] = ts
         elif e["type"] == "call.ended":
@@ -50,7 +54,8 @@ def expected_floor(events: list[dict], since: datetime) -> dict:
         "offered": sum(ts >= since for ts in queued.values()),
         "answered": sum(ts >= since for ts in answered.values()),
         "abandoned": sum(ts >= since for ts in abandoned.values()),
-        "waiting": sum(c not in answered and c not in abandoned and c not in ended for c in queued),
+        "waiting": sum((c not in answered or requeued.get(c, since) > last_answered[c])
+                       and c not in abandoned and c not in ended for c in queued),
         "agents_logged_in": sum(state != "logged_out" for state in latest_state.values()),
     }
 

@@ -6,6 +6,7 @@ comments next to the assertions.
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -29,9 +30,10 @@ class Floor:
 
     def __init__(self) -> None:
         self.events: list[dict] = []
+        self._ids = itertools.count()
 
     def add(self, type_: str, seconds: float, **fields) -> None:
-        self.events.append({"id": f"e{len(self.events)}", "type": type_, "ts": at(seconds), **fields})
+        self.events.append({"id": f"e{next(self._ids)}", "type": type_, "ts": at(seconds), **fields})
 
     def call(self, call_id: str, queue: str, queued: float, *, answered: float | None = None,
              agent: str = "a1", abandoned: float | None = None, ended: float | None = None,
@@ -165,3 +167,20 @@ async def test_open_complaint_deadlines_count_down_and_turn_overdue(pool):
     # soonest due first; the one called back is no longer open
     assert [(c["complaint_id"], c["seconds_left"], c["overdue"]) for c in complaints] == [
         ("overdue", -30, True), ("due-soon", 600, False)]
+
+
+async def test_a_caller_sent_back_to_a_queue_waits_again_until_answered_again(pool):
+    floor = Floor()
+    floor.call("r1", "technical", 3000, answered=3010, agent="a1")
+    floor.add("call.transferred", 3500, call_id="r1", from_agent="a1", to_queue="billing")
+    waiting = await snapshot(pool, floor)
+    # back in line since T0 + 3500 s: waiting 1, longest wait = 3600 - 3500 = 100 s (shown on its
+    # first queue); its answer speed stays that of the first answer (10 s)
+    technical = queue(waiting, "technical")
+    assert (technical["waiting"], technical["longest_wait_s"]) == (1, pytest.approx(100))
+    assert (technical["answered"], technical["asa_s"]) == (1, pytest.approx(10))
+    floor.events.clear()
+    floor.add("call.answered", 3590, call_id="r1", agent="a2")
+    answered_again = await snapshot(pool, floor)
+    assert queue(answered_again, "technical")["waiting"] == 0
+    assert queue(answered_again, "technical")["asa_s"] == pytest.approx(10)

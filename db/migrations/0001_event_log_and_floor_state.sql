@@ -49,8 +49,10 @@ CREATE TABLE calls (
     queue        text,
     caller       text,                -- personal data
     queued_at    timestamptz,
-    answered_at  timestamptz,
+    answered_at  timestamptz,          -- the first answer: it decides answer speed
     answered_by  text,
+    requeued_at      timestamptz,      -- the latest transfer back to a queue
+    last_answered_at timestamptz,      -- the latest answer (after a transfer back, the new one)
     abandoned_at timestamptz,
     ended_at     timestamptz,
     last_agent   text,
@@ -64,7 +66,8 @@ CREATE INDEX calls_abandoned_idx ON calls (abandoned_at);
 CREATE INDEX calls_ended_idx ON calls (ended_at);
 -- The calls that are still open are few; the live views start from them.
 CREATE INDEX calls_waiting_idx ON calls (queued_at)
-    WHERE answered_at IS NULL AND abandoned_at IS NULL AND ended_at IS NULL;
+    WHERE abandoned_at IS NULL AND ended_at IS NULL
+      AND (answered_at IS NULL OR requeued_at > last_answered_at);
 CREATE INDEX calls_talking_idx ON calls (answered_at)
     WHERE answered_at IS NOT NULL AND ended_at IS NULL;
 -- Calls answered or ended but never queued: dead-lettered if the queueing never comes.

@@ -99,15 +99,27 @@ SET queue     = CASE WHEN c.queued_at IS NULL OR excluded.queued_at < c.queued_a
     queued_at = least(c.queued_at, excluded.queued_at);
 
 -- name: apply_call_answered
-INSERT INTO calls AS c (call_id, answered_at, answered_by)
-SELECT DISTINCT ON (e.call_id) e.call_id, l.ts, e.agent
+-- The first answer decides answer speed; the latest one says whether a re-queued caller still waits.
+INSERT INTO calls AS c (call_id, answered_at, answered_by, last_answered_at)
+SELECT DISTINCT ON (e.call_id) e.call_id, l.ts, e.agent, max(l.ts) OVER (PARTITION BY e.call_id)
 FROM event_log l, jsonb_to_record(l.body) AS e(call_id text, agent text)
 WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
 ORDER BY e.call_id, l.ts
 ON CONFLICT (call_id) DO UPDATE
 SET answered_by = CASE WHEN c.answered_at IS NULL OR excluded.answered_at < c.answered_at
                        THEN excluded.answered_by ELSE c.answered_by END,
-    answered_at = least(c.answered_at, excluded.answered_at);
+    answered_at = least(c.answered_at, excluded.answered_at),
+    last_answered_at = greatest(c.last_answered_at, excluded.last_answered_at);
+
+-- name: apply_call_requeued
+-- A transfer back to a queue puts the caller in line again.
+INSERT INTO calls AS c (call_id, requeued_at)
+SELECT e.call_id, max(l.ts)
+FROM event_log l, jsonb_to_record(l.body) AS e(call_id text, to_queue text)
+WHERE l.feed = $1 AND l.event_id = ANY($2::text[]) AND e.to_queue IS NOT NULL
+GROUP BY e.call_id
+ON CONFLICT (call_id) DO UPDATE
+SET requeued_at = greatest(c.requeued_at, excluded.requeued_at);
 
 -- name: apply_call_abandoned
 INSERT INTO calls AS c (call_id, abandoned_at)

@@ -25,11 +25,13 @@ WHERE queue IS NOT NULL
 GROUP BY queue;
 
 -- name: waiting
--- Per queue, callers waiting now (queued, not yet answered, abandoned or ended) and the oldest
--- queue time among them.
-SELECT queue, count(*) AS waiting, min(queued_at) AS oldest_queued_at
+-- Per queue, callers waiting now (queued, or sent back to a queue, and not answered since,
+-- abandoned or ended) and the oldest time they started waiting.
+SELECT queue, count(*) AS waiting, min(coalesce(requeued_at, queued_at)) AS oldest_queued_at
 FROM calls
-WHERE answered_at IS NULL AND abandoned_at IS NULL AND ended_at IS NULL AND queued_at IS NOT NULL
+WHERE abandoned_at IS NULL AND ended_at IS NULL
+  AND (answered_at IS NULL OR requeued_at > last_answered_at)
+  AND queued_at IS NOT NULL
 GROUP BY queue;
 
 -- name: open_holds
