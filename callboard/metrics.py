@@ -34,7 +34,7 @@ def queue_figures(queue: str | None, counts: Mapping[str, Any], waiting: int,
     counted = answered + abandoned - short
     figures = {
         "waiting": waiting,
-        "longest_wait_s": max(0.0, (now - oldest_queued_at).total_seconds()) if oldest_queued_at else None,
+        "longest_wait_s": elapsed_s(oldest_queued_at, now) if oldest_queued_at else None,
         "offered": counts["offered"],
         "answered": answered,
         "abandoned": abandoned,
@@ -90,3 +90,25 @@ def agent_score(components: Mapping[str, float | None], weights: Mapping[str, fl
     if not total_weight:
         return None
     return 100 * sum(weights[name] * value for name, value in present.items()) / total_weight
+
+
+def elapsed_s(since: datetime, now: datetime) -> float:
+    """Seconds from ``since`` to ``now``: a hold's age, time in state, a caller's wait."""
+    return max(0.0, (now - since).total_seconds())
+
+
+def hold_over_limit(hold_s: float, t: Thresholds) -> bool:
+    """A hold is over the limit once it has lasted longer than the limit (not at exactly the limit)."""
+    return hold_s > t.hold_limit_s
+
+
+def callback_deadline(due: datetime, now: datetime) -> dict[str, Any]:
+    """Time left until a promised callback (negative once overdue); overdue from the due instant on."""
+    return {"seconds_left": (due - now).total_seconds(), "overdue": due <= now}
+
+
+def is_stale(last_commit_at: datetime | None, heartbeat_at: datetime | None, feeds_connected: bool,
+             now: datetime, stale_after_s: float) -> bool:
+    """No event stored yet, a feed down, or the ingest silent for longer than ``stale_after_s``."""
+    return (last_commit_at is None or not feeds_connected or heartbeat_at is None
+            or (now - heartbeat_at).total_seconds() > stale_after_s)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import asyncpg
@@ -22,7 +22,7 @@ class LiveData:
         self._pool = pool
         self._t = thresholds
         self._zone = zone
-        self._stale_after = timedelta(seconds=stale_after_s)
+        self._stale_after_s = stale_after_s
 
     async def snapshot(self, since: datetime | None = None, now: datetime | None = None) -> dict[str, Any]:
         """Everything the live views show, as of ``now``, counting calls decided since ``since``."""
@@ -56,13 +56,12 @@ class LiveData:
         local = self._local
         holds_open = [
             {"call_id": h["call_id"], "agent": h["agent"], "agent_name": h["agent_name"], "queue": h["queue"],
-             "started_at": local(h["started_at"]), "hold_s": (now - h["started_at"]).total_seconds()}
+             "started_at": local(h["started_at"]), "hold_s": metrics.elapsed_s(h["started_at"], now)}
             for h in holds
         ]
         complaints_open = [
             {"complaint_id": c["complaint_id"], "agent": c["agent"], "agent_name": c["agent_name"],
-             "due": local(c["due"]), "severity": c["severity"], "seconds_left": (c["due"] - now).total_seconds(),
-             "overdue": c["due"] <= now}
+             "due": local(c["due"]), "severity": c["severity"], **metrics.callback_deadline(c["due"], now)}
             for c in complaints
         ]
         scores = {row["agent"]: metrics.agent_figures(row, t) for row in agent_counts}
@@ -71,16 +70,17 @@ class LiveData:
             figures = scores.get(s["agent"]) or metrics.agent_figures(_no_counts(s), t)
             agents.append({**figures, "state": s["state"], "reason": s["reason"],
                            "state_since": local(s["started_at"]),
-                           "state_s": max(0.0, (now - s["started_at"]).total_seconds())})
+                           "state_s": metrics.elapsed_s(s["started_at"], now)})
         last_commit = freshness["last_commit_at"]
         return {
             "as_of": local(now),
             "since": local(since),
             "data_updated_at": local(last_commit) if last_commit else None,
-            "stale": _is_stale(freshness, now, self._stale_after),
+            "stale": metrics.is_stale(last_commit, freshness["heartbeat_at"], freshness["feeds_connected"], now,
+                                      self._stale_after_s),
             "queues": queues,
             "totals": totals,
-            "holds_over_limit": [h for h in holds_open if h["hold_s"] > t.hold_limit_s],
+            "holds_over_limit": [h for h in holds_open if metrics.hold_over_limit(h["hold_s"], t)],
             "holds_open": holds_open,
             "complaints_open": complaints_open,
             "agents": agents,
@@ -90,13 +90,6 @@ class LiveData:
 
     def _local(self, moment: datetime) -> str:
         return moment.astimezone(self._zone).isoformat()
-
-
-def _is_stale(freshness: asyncpg.Record, now: datetime, stale_after: timedelta) -> bool:
-    """See docs/metrics.md, Freshness: no data yet, a feed down, or the ingest silent too long."""
-    heartbeat = freshness["heartbeat_at"]
-    return (freshness["last_commit_at"] is None or not freshness["feeds_connected"]
-            or heartbeat is None or now - heartbeat > stale_after)
 
 
 def _no_counts(state_row: asyncpg.Record) -> dict[str, Any]:
