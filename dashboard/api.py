@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -34,10 +34,16 @@ def _timestamp(parameter: str, text: str | None) -> datetime | None:
     return value
 
 
+# The live view reads open state plus one window; longer windows belong to the trends API.
+LIVE_WINDOW_MAX = timedelta(days=31)
+
+
 @router.get("/api/v1/live")
 async def live(request: Request, since: str | None = None) -> dict:
     """Live figures per queue and in total, holds over the limit, open complaints and agents."""
     start = _timestamp("since", since)
+    if start is not None and not timedelta(0) <= datetime.now(UTC) - start <= LIVE_WINDOW_MAX:
+        raise BadParameter("since", f"since={since!r} must be in the past and at most 31 days ago")
     state = request.app.state
     if start is None and state.hub.snapshot is not None:
         return state.hub.snapshot
