@@ -27,7 +27,7 @@ from pathlib import Path
 import asyncpg
 
 from db.migrate import migrate_url
-from db.pool import create_pool, with_database
+from db.pool import create_pool, recreate_database
 from ingest.protocol import parse_message
 from ingest.service import IngestService
 from ingest.writer import EventWriter, Received
@@ -97,13 +97,7 @@ async def run_naive(url: str, frames: list[str]) -> float:
 
 
 async def fresh_database(admin_url: str, name: str) -> str:
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name}")
-        await admin.execute(f"CREATE DATABASE {name}")
-    finally:
-        await admin.close()
-    url = with_database(admin_url, name)
+    url = await recreate_database(admin_url, name)
     await migrate_url(url)
     return url
 

@@ -48,6 +48,10 @@ def queue_figures(queue: str | None, counts: Mapping[str, Any], waiting: int,
 
 
 QUEUE_COUNT_FIELDS = ("offered", "answered", "answered_on_time", "answer_seconds", "abandoned", "short_abandoned")
+# The counts of live.agent_counts that agent_figures reads.
+AGENT_COUNT_FIELDS = ("answered", "answered_on_time", "answer_seconds", "handled", "resolution_known", "resolved",
+                      "agent_released", "surveys", "satisfied", "holds", "holds_over_limit", "callbacks_due",
+                      "callbacks_on_time")
 
 
 def add_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

@@ -93,8 +93,6 @@ class LiveData:
 
 
 def _no_counts(state_row: asyncpg.Record) -> dict[str, Any]:
-    zero = dict.fromkeys((
-        "answered", "answered_on_time", "answer_seconds", "handled", "resolution_known", "resolved",
-        "agent_released", "surveys", "satisfied", "holds", "holds_over_limit", "callbacks_due",
-        "callbacks_on_time"), 0)
+    """An agent logged in with nothing counted yet in the window."""
+    zero = dict.fromkeys(metrics.AGENT_COUNT_FIELDS, 0)
     return {**zero, "agent": state_row["agent"], "name": state_row["name"], "team": state_row["team"]}

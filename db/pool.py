@@ -49,3 +49,19 @@ DATA_ERRORS = (asyncpg.exceptions.DataError, asyncpg.exceptions.IntegrityConstra
 def with_database(url: str, name: str) -> str:
     """The same server and options as ``url``, another database."""
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+async def recreate_database(admin_url: str, name: str, template: str | None = None) -> str:
+    """Drop ``name`` if it exists and create it empty (or as a copy of ``template``); return its URL.
+
+    For tests and benchmarks, which need throw-away databases on one server.
+    """
+    quoted = '"' + name.replace('"', '""') + '"'
+    copy = "" if template is None else ' TEMPLATE "' + template.replace('"', '""') + '"'
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {quoted}{copy}")
+    finally:
+        await admin.close()
+    return with_database(admin_url, name)

@@ -21,7 +21,7 @@ import asyncpg
 import pytest
 
 from db.migrate import migrate
-from db.pool import connect, create_pool, with_database
+from db.pool import connect, create_pool, recreate_database
 
 TEMPLATE = "callboard_template"
 # Scale every wait in the tests on slow machines, e.g. CALLBOARD_TEST_TIMEOUT_FACTOR=3.
@@ -81,13 +81,7 @@ def start_postgres(server) -> None:
 @pytest.fixture(scope="session")
 async def template_url(postgres_server):
     admin_url, _ = postgres_server
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE}")
-        await admin.execute(f"CREATE DATABASE {TEMPLATE}")
-    finally:
-        await admin.close()
-    url = with_database(admin_url, TEMPLATE)
+    url = await recreate_database(admin_url, TEMPLATE)
     conn = await connect(url)
     try:
         await migrate(conn)
@@ -101,12 +95,7 @@ async def database_url(postgres_server, template_url):
     """A fresh, migrated database for this test alone."""
     admin_url, _ = postgres_server
     name = f"callboard_test_{os.getpid()}_{next(_database_numbers)}"
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
-    finally:
-        await admin.close()
-    yield with_database(admin_url, name)
+    yield await recreate_database(admin_url, name, template=TEMPLATE)
     admin = await asyncpg.connect(admin_url)
     try:
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -17,8 +17,9 @@ import asyncpg
 import psutil
 
 from callboard.demo import free_port
+from db.pool import recreate_database
 
-from .conftest import timeout, with_database
+from .conftest import timeout
 
 
 def start(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, queue.Queue]:
@@ -90,24 +91,17 @@ def test_demo_shows_moving_numbers_and_ctrl_c_stops_everything(tmp_path):
 
 async def test_database_url_is_used_instead_of_the_embedded_server(postgres_server, tmp_path):
     admin_url, _ = postgres_server
-    admin = await asyncpg.connect(admin_url)
-    await admin.execute("DROP DATABASE IF EXISTS callboard_command_test")
-    await admin.execute("CREATE DATABASE callboard_command_test")
+    url = await recreate_database(admin_url, "callboard_command_test")
+    env = {**os.environ, "DATABASE_URL": url, "CALLBOARD_DATA_DIR": str(tmp_path / "unused")}
+    result = subprocess.run([sys.executable, "-m", "callboard", "db", "migrate"], env=env,
+                            capture_output=True, text=True, timeout=timeout(60))
+    assert result.returncode == 0, result.stderr
+    conn = await asyncpg.connect(url)
     try:
-        url = with_database(admin_url, "callboard_command_test")
-        env = {**os.environ, "DATABASE_URL": url, "CALLBOARD_DATA_DIR": str(tmp_path / "unused")}
-        result = subprocess.run([sys.executable, "-m", "callboard", "db", "migrate"], env=env,
-                                capture_output=True, text=True, timeout=timeout(60))
-        assert result.returncode == 0, result.stderr
-        conn = await asyncpg.connect(url)
-        try:
-            assert await conn.fetchval("SELECT count(*) FROM schema_migrations") >= 1
-        finally:
-            await conn.close()
-        assert not (tmp_path / "unused").exists()  # no embedded server was started
+        assert await conn.fetchval("SELECT count(*) FROM schema_migrations") >= 1
     finally:
-        await admin.execute("DROP DATABASE callboard_command_test WITH (FORCE)")
-        await admin.close()
+        await conn.close()
+    assert not (tmp_path / "unused").exists()  # no embedded server was started
 
 
 def test_every_command_explains_itself():
