@@ -97,7 +97,6 @@ class IngestService:
     async def _deliver(self, received: Received) -> None:
         self.telemetry.on_received(received.events)
         await self._queue.put(received)
-        self.telemetry.waiting_messages.set(self._queue.qsize())
 
     async def _record_connection(self, connected: bool) -> None:
         self.telemetry.feed_status(connected)

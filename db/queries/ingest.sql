@@ -1,17 +1,38 @@
 -- Writes made by the ingest service, all inside one transaction per batch.
--- Derived-state writes read the events just appended to the log ($1 feed, $2 their ids) and are
--- written so that repeating an event, or applying events in another order, leaves the same rows:
+-- A batch is staged in the session's incoming_events table, appended to the event log, cut down
+-- to the events the log did not hold yet, and applied to the derived state from there (apply_*).
+-- The apply_* writes leave the same rows when an event repeats or events come in another order:
 -- the earliest timestamp wins.
 
+-- name: create_staging
+-- The batch being written, shaped like the event log; private to the connection, emptied at every commit.
+CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE event_log) ON COMMIT DELETE ROWS;
+
+-- name: stage_events
+-- $1: the feed; $2: the events' JSON texts as one JSON array; $3, $4: each one's ts and receipt
+-- time, in microseconds since the Unix epoch (already parsed and checked by the ingest).
+INSERT INTO incoming_events (feed, event_id, seq, type, ts, call_id, received_at, stored_at, body)
+SELECT $1, e.id, e.seq, e.type,
+       timestamptz 'epoch' + t.ts_us * interval '1 microsecond', e.call_id,
+       timestamptz 'epoch' + t.received_us * interval '1 microsecond', now(), j.body
+FROM json_array_elements($2::text::json) WITH ORDINALITY AS j(body, position)
+JOIN unnest($3::bigint[], $4::bigint[]) WITH ORDINALITY AS t(ts_us, received_us, position) USING (position)
+CROSS JOIN LATERAL json_to_record(j.body) AS e(id text, seq bigint, type text, call_id text);
+
 -- name: insert_events
--- Append new events to the log, skipping (feed, event_id) pairs already stored; returns the new ids.
-INSERT INTO event_log (feed, event_id, seq, type, ts, call_id, received_at, body)
-SELECT $1, e.event_id, e.seq, e.type, e.ts, j.body ->> 'call_id', e.received_at, j.body
-FROM unnest($2::text[], $3::bigint[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[])
-     AS e(event_id, seq, type, ts, received_at, raw)
-CROSS JOIN LATERAL (SELECT e.raw::jsonb) AS j(body)
-ON CONFLICT (feed, event_id) DO NOTHING
-RETURNING event_id;
+-- Append the staged events to the log, skipping (feed, event_id) pairs already stored, and drop
+-- those from the stage so that only new events reach the derived state. Returns new events by type.
+WITH stored AS (
+    INSERT INTO event_log (feed, event_id, seq, type, ts, call_id, received_at, stored_at, body)
+    SELECT feed, event_id, seq, type, ts, call_id, received_at, stored_at, body
+    FROM incoming_events
+    ON CONFLICT (feed, event_id) DO NOTHING
+    RETURNING event_id, type
+), repeated AS (
+    DELETE FROM incoming_events
+    WHERE event_id NOT IN (SELECT event_id FROM stored)
+)
+SELECT type, count(*) AS events FROM stored GROUP BY type;
 
 -- name: insert_dead_letters
 -- Keep rejected input verbatim with the reason it was rejected.
@@ -87,10 +108,10 @@ SELECT pg_notify('callboard_changes', $1);
 
 -- name: apply_call_queued
 INSERT INTO calls AS c (call_id, queue, caller, queued_at)
-SELECT DISTINCT ON (e.call_id) e.call_id, e.queue, e.caller, l.ts
-FROM event_log l, jsonb_to_record(l.body) AS e(call_id text, queue text, caller text)
-WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
-ORDER BY e.call_id, l.ts
+SELECT DISTINCT ON (e.call_id) e.call_id, e.queue, e.caller, i.ts
+FROM incoming_events i, json_to_record(i.body) AS e(call_id text, queue text, caller text)
+WHERE i.type = 'call.queued'
+ORDER BY e.call_id, i.ts
 ON CONFLICT (call_id) DO UPDATE
 SET queue     = CASE WHEN c.queued_at IS NULL OR excluded.queued_at < c.queued_at
                      THEN excluded.queue ELSE c.queue END,
@@ -101,10 +122,10 @@ SET queue     = CASE WHEN c.queued_at IS NULL OR excluded.queued_at < c.queued_a
 -- name: apply_call_answered
 -- The first answer decides answer speed; the latest one says whether a re-queued caller still waits.
 INSERT INTO calls AS c (call_id, answered_at, answered_by, last_answered_at)
-SELECT DISTINCT ON (e.call_id) e.call_id, l.ts, e.agent, max(l.ts) OVER (PARTITION BY e.call_id)
-FROM event_log l, jsonb_to_record(l.body) AS e(call_id text, agent text)
-WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
-ORDER BY e.call_id, l.ts
+SELECT DISTINCT ON (e.call_id) e.call_id, i.ts, e.agent, max(i.ts) OVER (PARTITION BY e.call_id)
+FROM incoming_events i, json_to_record(i.body) AS e(call_id text, agent text)
+WHERE i.type = 'call.answered'
+ORDER BY e.call_id, i.ts
 ON CONFLICT (call_id) DO UPDATE
 SET answered_by = CASE WHEN c.answered_at IS NULL OR excluded.answered_at < c.answered_at
                        THEN excluded.answered_by ELSE c.answered_by END,
@@ -114,29 +135,29 @@ SET answered_by = CASE WHEN c.answered_at IS NULL OR excluded.answered_at < c.an
 -- name: apply_call_requeued
 -- A transfer back to a queue puts the caller in line again.
 INSERT INTO calls AS c (call_id, requeued_at)
-SELECT e.call_id, max(l.ts)
-FROM event_log l, jsonb_to_record(l.body) AS e(call_id text, to_queue text)
-WHERE l.feed = $1 AND l.event_id = ANY($2::text[]) AND e.to_queue IS NOT NULL
+SELECT e.call_id, max(i.ts)
+FROM incoming_events i, json_to_record(i.body) AS e(call_id text, to_queue text)
+WHERE i.type = 'call.transferred' AND e.to_queue IS NOT NULL
 GROUP BY e.call_id
 ON CONFLICT (call_id) DO UPDATE
 SET requeued_at = greatest(c.requeued_at, excluded.requeued_at);
 
 -- name: apply_call_abandoned
 INSERT INTO calls AS c (call_id, abandoned_at)
-SELECT e.call_id, min(l.ts)
-FROM event_log l, jsonb_to_record(l.body) AS e(call_id text)
-WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
+SELECT e.call_id, min(i.ts)
+FROM incoming_events i, json_to_record(i.body) AS e(call_id text)
+WHERE i.type = 'call.abandoned'
 GROUP BY e.call_id
 ON CONFLICT (call_id) DO UPDATE
 SET abandoned_at = least(c.abandoned_at, excluded.abandoned_at);
 
 -- name: apply_call_ended
 INSERT INTO calls AS c (call_id, ended_at, last_agent, released_by, resolved, disposition)
-SELECT DISTINCT ON (e.call_id) e.call_id, l.ts, e.agent, e.released_by, e.resolved, e.disposition
-FROM event_log l,
-     jsonb_to_record(l.body) AS e(call_id text, agent text, released_by text, resolved boolean, disposition text)
-WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
-ORDER BY e.call_id, l.ts
+SELECT DISTINCT ON (e.call_id) e.call_id, i.ts, e.agent, e.released_by, e.resolved, e.disposition
+FROM incoming_events i,
+     json_to_record(i.body) AS e(call_id text, agent text, released_by text, resolved boolean, disposition text)
+WHERE i.type = 'call.ended'
+ORDER BY e.call_id, i.ts
 ON CONFLICT (call_id) DO UPDATE
 SET last_agent  = CASE WHEN c.ended_at IS NULL OR excluded.ended_at < c.ended_at THEN excluded.last_agent ELSE c.last_agent END,
     released_by = CASE WHEN c.ended_at IS NULL OR excluded.ended_at < c.ended_at THEN excluded.released_by ELSE c.released_by END,
@@ -144,21 +165,28 @@ SET last_agent  = CASE WHEN c.ended_at IS NULL OR excluded.ended_at < c.ended_at
     disposition = CASE WHEN c.ended_at IS NULL OR excluded.ended_at < c.ended_at THEN excluded.disposition ELSE c.disposition END,
     ended_at = least(c.ended_at, excluded.ended_at);
 
--- name: apply_hold_events
+-- name: apply_hold_started
 INSERT INTO hold_events (call_id, ts, kind, agent)
-SELECT e.call_id, l.ts, CASE l.type WHEN 'call.hold_started' THEN 'start' ELSE 'end' END, e.agent
-FROM event_log l, jsonb_to_record(l.body) AS e(call_id text, agent text)
-WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
+SELECT e.call_id, i.ts, 'start', e.agent
+FROM incoming_events i, json_to_record(i.body) AS e(call_id text, agent text)
+WHERE i.type = 'call.hold_started'
+ON CONFLICT DO NOTHING;
+
+-- name: apply_hold_ended
+INSERT INTO hold_events (call_id, ts, kind, agent)
+SELECT e.call_id, i.ts, 'end', e.agent
+FROM incoming_events i, json_to_record(i.body) AS e(call_id text, agent text)
+WHERE i.type = 'call.hold_ended'
 ON CONFLICT DO NOTHING;
 
 -- name: apply_agent_directory
 -- List every agent seen; name and team (each optional) come from the latest event carrying each.
 INSERT INTO agents AS a (agent, name, team)
 SELECT e.agent,
-       (array_agg(e.name ORDER BY l.ts DESC) FILTER (WHERE e.name IS NOT NULL))[1],
-       (array_agg(e.team ORDER BY l.ts DESC) FILTER (WHERE e.team IS NOT NULL))[1]
-FROM event_log l, jsonb_to_record(l.body) AS e(agent text, name text, team text)
-WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
+       (array_agg(e.name ORDER BY i.ts DESC) FILTER (WHERE e.name IS NOT NULL))[1],
+       (array_agg(e.team ORDER BY i.ts DESC) FILTER (WHERE e.team IS NOT NULL))[1]
+FROM incoming_events i, json_to_record(i.body) AS e(agent text, name text, team text)
+WHERE i.type = 'agent.state'
 GROUP BY e.agent
 ON CONFLICT (agent) DO UPDATE
 SET name = coalesce(excluded.name, a.name),
@@ -166,19 +194,19 @@ SET name = coalesce(excluded.name, a.name),
 
 -- name: apply_agent_states
 INSERT INTO agent_states (agent, started_at, state, reason)
-SELECT e.agent, l.ts, e.state, e.reason
-FROM event_log l, jsonb_to_record(l.body) AS e(agent text, state text, reason text)
-WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
+SELECT e.agent, i.ts, e.state, e.reason
+FROM incoming_events i, json_to_record(i.body) AS e(agent text, state text, reason text)
+WHERE i.type = 'agent.state'
 ON CONFLICT DO NOTHING;
 
 -- name: apply_complaint_opened
 INSERT INTO complaints AS c (complaint_id, agent, call_id, customer, severity, opened_at, due)
-SELECT DISTINCT ON (e.complaint_id) e.complaint_id, e.agent, e.call_id, e.customer, e.severity, l.ts, e.due
-FROM event_log l,
-     jsonb_to_record(l.body)
+SELECT DISTINCT ON (e.complaint_id) e.complaint_id, e.agent, e.call_id, e.customer, e.severity, i.ts, e.due
+FROM incoming_events i,
+     json_to_record(i.body)
          AS e(complaint_id text, agent text, call_id text, customer text, severity text, due timestamptz)
-WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
-ORDER BY e.complaint_id, l.ts
+WHERE i.type = 'complaint.opened'
+ORDER BY e.complaint_id, i.ts
 ON CONFLICT (complaint_id) DO UPDATE
 SET agent     = CASE WHEN c.opened_at IS NULL OR excluded.opened_at < c.opened_at THEN excluded.agent ELSE c.agent END,
     call_id   = CASE WHEN c.opened_at IS NULL OR excluded.opened_at < c.opened_at THEN excluded.call_id ELSE c.call_id END,
@@ -189,10 +217,10 @@ SET agent     = CASE WHEN c.opened_at IS NULL OR excluded.opened_at < c.opened_a
 
 -- name: apply_complaint_callback
 INSERT INTO complaints AS c (complaint_id, callback_at, callback_agent)
-SELECT DISTINCT ON (e.complaint_id) e.complaint_id, l.ts, e.agent
-FROM event_log l, jsonb_to_record(l.body) AS e(complaint_id text, agent text)
-WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
-ORDER BY e.complaint_id, l.ts
+SELECT DISTINCT ON (e.complaint_id) e.complaint_id, i.ts, e.agent
+FROM incoming_events i, json_to_record(i.body) AS e(complaint_id text, agent text)
+WHERE i.type = 'complaint.callback_made'
+ORDER BY e.complaint_id, i.ts
 ON CONFLICT (complaint_id) DO UPDATE
 SET callback_agent = CASE WHEN c.callback_at IS NULL OR excluded.callback_at < c.callback_at
                           THEN excluded.callback_agent ELSE c.callback_agent END,
@@ -200,10 +228,10 @@ SET callback_agent = CASE WHEN c.callback_at IS NULL OR excluded.callback_at < c
 
 -- name: apply_complaint_closed
 INSERT INTO complaints AS c (complaint_id, closed_at, resolved)
-SELECT DISTINCT ON (e.complaint_id) e.complaint_id, l.ts, e.resolved
-FROM event_log l, jsonb_to_record(l.body) AS e(complaint_id text, resolved boolean)
-WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
-ORDER BY e.complaint_id, l.ts
+SELECT DISTINCT ON (e.complaint_id) e.complaint_id, i.ts, e.resolved
+FROM incoming_events i, json_to_record(i.body) AS e(complaint_id text, resolved boolean)
+WHERE i.type = 'complaint.closed'
+ORDER BY e.complaint_id, i.ts
 ON CONFLICT (complaint_id) DO UPDATE
 SET resolved  = CASE WHEN c.closed_at IS NULL OR excluded.closed_at < c.closed_at
                      THEN excluded.resolved ELSE c.resolved END,
@@ -211,10 +239,10 @@ SET resolved  = CASE WHEN c.closed_at IS NULL OR excluded.closed_at < c.closed_a
 
 -- name: apply_surveys
 INSERT INTO surveys AS s (call_id, agent, score, ts)
-SELECT DISTINCT ON (e.call_id) e.call_id, e.agent, e.score::smallint, l.ts
-FROM event_log l, jsonb_to_record(l.body) AS e(call_id text, agent text, score numeric)  -- 4.0 is an integer too
-WHERE l.feed = $1 AND l.event_id = ANY($2::text[])
-ORDER BY e.call_id, l.ts
+SELECT DISTINCT ON (e.call_id) e.call_id, e.agent, e.score::smallint, i.ts
+FROM incoming_events i, json_to_record(i.body) AS e(call_id text, agent text, score numeric)  -- 4.0 is an integer too
+WHERE i.type = 'survey.completed'
+ORDER BY e.call_id, i.ts
 ON CONFLICT (call_id) DO UPDATE
 SET agent = CASE WHEN excluded.ts < s.ts THEN excluded.agent ELSE s.agent END,
     score = CASE WHEN excluded.ts < s.ts THEN excluded.score ELSE s.score END,
