@@ -157,11 +157,10 @@ def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> N
         elif args.command == "ingest":
             from ingest import service
 
-            host = args.host or settings.ingest_host
             port = settings.ingest_port if args.port is None else args.port
-            run_until_signal(lambda stop: service.run(url, feed, args.feed_name or settings.feed_name,
-                                                      settings.feed_token, settings.batch_max, stop, host, port,
-                                                      settings.never_queued_after_s))
+            run_until_signal(lambda stop: service.run(settings, url, stop, feed_url=feed,
+                                                      feed_name=args.feed_name or settings.feed_name,
+                                                      host=args.host, port=port))
         elif args.command == "dashboard":
             from dashboard.server import serve
 

@@ -109,6 +109,10 @@ SETTINGS: tuple[Setting, ...] = (
             "or its feed is down."),
     Setting("CALLBOARD_BATCH_MAX", 2000, _positive_int,
             "Most events the ingest writes in one transaction."),
+    Setting("CALLBOARD_JOURNAL_MAX_MB", 1024, _positive_int,
+            "While the database is down the ingest keeps receiving, holding what does not fit in memory "
+            "in a journal under CALLBOARD_DATA_DIR/journal, up to this many MiB; past that it stops "
+            "reading and the feed resends later."),
 )
 
 
@@ -130,6 +134,7 @@ class Settings:
     dashboard_port: int
     stale_after_s: float
     batch_max: int
+    journal_max_mb: int
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -35,16 +35,17 @@ def reconnect_delays() -> Iterator[float]:
 class FeedClient:
     """Subscribe to one feed and hand every message, parsed, to ``deliver``.
 
-    ``last_seq`` is the highest sequence number handed over so far; after a reconnect the client
-    asks the feed to replay everything after it. ``deliver`` applies back-pressure: while it
-    waits, nothing more is read from the socket.
+    ``deliver`` gets each message parsed and as it came. ``last_seq`` is the highest sequence
+    number handed over so far; after a reconnect the client asks the feed to replay everything
+    after it. ``deliver`` applies back-pressure: while it waits, nothing more is read from the
+    socket.
     """
 
     def __init__(
         self,
         url: str,
         *,
-        deliver: Callable[[Received], Awaitable[None]],
+        deliver: Callable[[Received, str | bytes], Awaitable[None]],
         on_connection: Callable[[bool], Awaitable[None]],
         last_seq: int | None = None,
         token: str | None = None,
@@ -82,7 +83,7 @@ class FeedClient:
                 async for message in ws:
                     received = Received(datetime.now(UTC), *parse_message(message))
                     seqs = [event.seq for event in received.events if event.seq is not None]
-                    await self._deliver(received)
+                    await self._deliver(received, message)
                     if seqs:
                         self.last_seq = max(self.last_seq or 0, *seqs)
             except ConnectionClosed as exc:

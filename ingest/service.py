@@ -8,23 +8,28 @@ import itertools
 import json
 import logging
 import random
+import re
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncpg
 
+from callboard.settings import Settings
 from db.pool import CONNECTION_ERRORS, DATA_ERRORS, TRANSIENT_ERRORS, create_pool
 from db.queries import QUERIES
 
 from .feed import FeedClient
 from .health import serving
-from .protocol import Rejected
+from .journal import Journal, Message
+from .protocol import Rejected, parse_message
 from .telemetry import IngestTelemetry
 from .writer import EventWriter, Received
 
 logger = logging.getLogger(__name__)
 
-# Messages waiting for the writer; when full, the feed is not read (back-pressure).
+# Messages waiting for the writer in memory; past that they go to the journal, and when that is
+# full too the feed is not read (back-pressure).
 QUEUE_MESSAGES = 20_000
 RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 # How often the ingest tells the dashboard it is alive; well under CALLBOARD_STALE_AFTER_S.
@@ -40,20 +45,28 @@ def default_feed_name(url: str) -> str:
     return parts.netloc or url
 
 
+def journal_directory(data_dir: Path, feed_name: str) -> Path:
+    return data_dir / "journal" / re.sub(r"[^A-Za-z0-9._-]", "_", feed_name)
+
+
 class IngestService:
     def __init__(self, pool: asyncpg.Pool, feed_url: str, feed_name: str, *, token: str | None = None,
                  batch_max: int = 2000, telemetry: IngestTelemetry | None = None,
-                 never_queued_after_s: float = 600.0) -> None:
+                 never_queued_after_s: float = 600.0, journal: Journal | None = None,
+                 queue_messages: int = QUEUE_MESSAGES) -> None:
         self.telemetry = telemetry or IngestTelemetry()
         self._pool = pool
         self._feed_name = feed_name
         self._writer = EventWriter(pool, feed_name)
         self._batch_max = batch_max
         self._never_queued_after_s = never_queued_after_s
-        self._queue: asyncio.Queue[Received] = asyncio.Queue(QUEUE_MESSAGES)
+        self._queue: asyncio.Queue[Received] = asyncio.Queue(queue_messages)
+        self._journal = journal
         self._client = FeedClient(feed_url, deliver=self._deliver, on_connection=self._record_connection,
                                   token=token)
         self._reported_kinds: set[str] = set()
+        self._reported_journal_full = False
+        self._database_failing = False
         self.stored = 0
         self.dead_lettered = 0
 
@@ -82,6 +95,12 @@ class IngestService:
         writing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await writing
+        if self._journal is not None:
+            self._journal.close()
+            if self._journal.pending:
+                logger.warning("stopping with messages in the journal; they are written at the next start",
+                               extra={"action": "stop_journal_kept", "directory": str(self._journal.directory),
+                                      "bytes": self._journal.size})
         for task in done - {stopping}:
             task.result()  # a crashed task re-raises here
         stopping.cancel()
@@ -94,8 +113,20 @@ class IngestService:
         async with self._pool.acquire() as conn:
             return await conn.fetchval(QUERIES["ingest.resume_position"], self._feed_name)
 
-    async def _deliver(self, received: Received) -> None:
+    async def _deliver(self, received: Received, message: Message) -> None:
         self.telemetry.on_received(received.events)
+        journal = self._journal
+        if journal is not None and (journal.pending or self._database_failing or self._queue.full()):
+            # While the database fails, messages go straight to disk, where a crash cannot lose them;
+            # once anything is in the journal, later messages follow it there, to keep them in order.
+            if journal.append(message, received.received_at):
+                self.telemetry.on_journaled(journal.size)
+                return
+            if not self._reported_journal_full:
+                self._reported_journal_full = True
+                logger.error("journal full; no longer reading the feed until the database takes events again "
+                             "(the feed resends after the last stored seq; raise CALLBOARD_JOURNAL_MAX_MB to hold "
+                             "more)", extra={"action": "journal_full", "bytes": journal.size})
         await self._queue.put(received)
 
     async def _record_connection(self, connected: bool) -> None:
@@ -111,9 +142,11 @@ class IngestService:
             try:
                 async with self._pool.acquire() as conn:
                     await conn.execute(QUERIES["ingest.record_heartbeat"], self._feed_name)
+                self._database_failing = False
                 self.telemetry.database_status(True)
             except TRANSIENT_ERRORS:
-                self.telemetry.database_status(False)  # the writer logs the database being down
+                self._database_failing = True  # the writer logs the database being down
+                self.telemetry.database_status(False)
             except Exception:
                 logger.exception("heartbeat failed; trying again", extra={"action": "heartbeat_failed"})
             await asyncio.sleep(HEARTBEAT_S)
@@ -137,6 +170,9 @@ class IngestService:
 
     async def _write_forever(self) -> None:
         while True:
+            if self._queue.empty() and self._journal is not None and self._journal.pending:
+                await self._write_journal()
+                continue
             batch = [await self._queue.get()]
             count = len(batch[0].events) + len(batch[0].rejects)
             while count < self._batch_max and not self._queue.empty():
@@ -145,6 +181,28 @@ class IngestService:
             await self._write(batch)
             for _ in batch:
                 self._queue.task_done()
+
+    async def _write_journal(self) -> None:
+        """Write the oldest journal segment, then let it go."""
+        taken = self._journal.take()
+        if taken is None:
+            return
+        path, messages = taken
+        batch, count = [], 0
+        for received_at, message in messages:
+            batch.append(Received(received_at, *parse_message(message)))
+            count += len(batch[-1].events) + len(batch[-1].rejects)
+            if count >= self._batch_max:
+                await self._write(batch)
+                batch, count = [], 0
+        if batch:
+            await self._write(batch)
+        self._journal.release(path)
+        self._reported_journal_full = False
+        self.telemetry.on_journal_written(self._journal.size)
+        if not self._journal.pending:
+            logger.info("journal written to the database; back to writing from memory",
+                        extra={"action": "journal_drained"})
 
     async def _write(self, batch: list[Received]) -> None:
         self._report_rejects(batch)
@@ -195,13 +253,17 @@ class IngestService:
     async def _with_retry(self, attempt):
         for tries in itertools.count():
             try:
-                return await attempt()
+                result = await attempt()
+                self._database_failing = False
+                return result
             except TRANSIENT_ERRORS as exc:
+                self._database_failing = True
                 self.telemetry.database_status(False)
                 delay = RETRY_DELAYS[min(tries, len(RETRY_DELAYS) - 1)] * (0.5 + random.random())
                 if tries in (0, 10) or tries % 60 == 0:
                     logger.warning(
-                        "database unreachable; holding events and retrying (check that PostgreSQL is up)",
+                        "database unreachable; keeping events in the journal and retrying "
+                        "(check that PostgreSQL is up)",
                         extra={"action": "db_retry", "error": str(exc) or type(exc).__name__,
                                "retry_in_s": round(delay, 2), "waiting_messages": self._queue.qsize()},
                     )
@@ -215,18 +277,20 @@ def _one_per_event(received: Received) -> list[Received]:
     return singles
 
 
-async def run(database_url: str, feed_url: str, feed_name: str | None, token: str | None, batch_max: int,
-              stop: asyncio.Event, host: str = "127.0.0.1", port: int | None = None,
-              never_queued_after_s: float = 600.0) -> None:
+async def run(settings: Settings, database_url: str, stop: asyncio.Event, *, feed_url: str,
+              feed_name: str | None = None, host: str | None = None, port: int | None = None) -> None:
     """The ``callboard ingest`` process; with ``port``, also serve /metrics, /healthz and /readyz."""
     telemetry = IngestTelemetry()
+    feed_name = feed_name or default_feed_name(feed_url)
     async with contextlib.AsyncExitStack() as stack:
         if port is not None:
-            await stack.enter_async_context(serving(telemetry, host, port))
+            await stack.enter_async_context(serving(telemetry, host or settings.ingest_host, port))
         pool = await _connect_with_retry(database_url)
         stack.push_async_callback(pool.close)
-        service = IngestService(pool, feed_url, feed_name or default_feed_name(feed_url), token=token,
-                                batch_max=batch_max, telemetry=telemetry, never_queued_after_s=never_queued_after_s)
+        journal = Journal(journal_directory(settings.data_dir, feed_name), settings.journal_max_mb * 2**20)
+        service = IngestService(pool, feed_url, feed_name, token=settings.feed_token, batch_max=settings.batch_max,
+                                telemetry=telemetry, never_queued_after_s=settings.never_queued_after_s,
+                                journal=journal)
         await service.run(stop)
 
 

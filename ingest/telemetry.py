@@ -70,6 +70,10 @@ class IngestTelemetry:
         self.database_up = Gauge("callboard_ingest_database_up", "1 while the last write succeeded", registry=r)
         self.waiting_messages = Gauge("callboard_ingest_waiting_messages", "Messages received, not yet written",
                                       registry=r)
+        self.journaled = Counter("callboard_ingest_journaled_messages", "Messages held in the on-disk journal "
+                                 "because the database could not take them", registry=r)
+        self.journal_bytes = Gauge("callboard_ingest_journal_bytes", "Bytes in the journal, not yet in the database",
+                                   registry=r)
         self.last_commit = Gauge("callboard_ingest_last_commit_timestamp_seconds", "When the last batch committed",
                                  registry=r)
         self.is_feed_connected = False
@@ -89,6 +93,13 @@ class IngestTelemetry:
         received = self._per_event.received_by_type
         for event in events:
             received[event.type] += 1
+
+    def on_journaled(self, journal_bytes: int) -> None:
+        self.journaled.inc()
+        self.journal_bytes.set(journal_bytes)
+
+    def on_journal_written(self, journal_bytes: int) -> None:
+        self.journal_bytes.set(journal_bytes)
 
     def on_committed(self, events: list[Event], stored_by_type: dict[str, int], duplicates: int,
                      rejects: Iterable[Rejected], seconds: float) -> None:

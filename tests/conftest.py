@@ -42,6 +42,14 @@ async def wait_for(condition: Callable[[], Awaitable[bool]], seconds: float = 10
         await asyncio.sleep(0.02)
 
 
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    """Local files of every Callboard part a test starts (journals, ...) stay in the test's own directory."""
+    path = tmp_path / "callboard-data"
+    monkeypatch.setenv("CALLBOARD_DATA_DIR", str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
     """(admin URL, server handle or None). The handle can stop and start the embedded server."""

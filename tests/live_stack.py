@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 
 import uvicorn
@@ -14,14 +15,17 @@ from ingest import service
 
 
 def settings_for_test(**overrides: str) -> settings_module.Settings:
-    environ = {"CALLBOARD_TIMEZONE": "UTC", "CALLBOARD_STALE_AFTER_S": "30", **overrides}
+    environ = {"CALLBOARD_TIMEZONE": "UTC", "CALLBOARD_STALE_AFTER_S": "30",
+               "CALLBOARD_DATA_DIR": os.environ["CALLBOARD_DATA_DIR"], **overrides}
     return settings_module.load(environ)
 
 
 @contextlib.asynccontextmanager
-async def running_ingest(database_url: str, feed_url: str, feed_name: str = "test") -> AsyncIterator[None]:
+async def running_ingest(database_url: str, feed_url: str, feed_name: str = "test",
+                         settings: settings_module.Settings | None = None) -> AsyncIterator[None]:
     stop = asyncio.Event()
-    task = asyncio.create_task(service.run(database_url, feed_url, feed_name, None, 2000, stop))
+    settings = settings or settings_for_test()
+    task = asyncio.create_task(service.run(settings, database_url, stop, feed_url=feed_url, feed_name=feed_name))
     try:
         yield
     finally:

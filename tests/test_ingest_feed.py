@@ -15,12 +15,14 @@ import pytest
 from websockets.asyncio.server import serve
 
 from callboard.demo import free_port
+from db.pool import create_pool
 from ingest import feed as feed_module
 from ingest import service
+from ingest.journal import Journal, read_segment
 from simulator import demo_server
 
 from .conftest import start_postgres, stop_postgres, wait_for
-from .live_stack import running_ingest
+from .live_stack import running_ingest, settings_for_test
 from .proxy import CuttableProxy
 
 
@@ -132,10 +134,10 @@ async def test_database_restart_mid_stream_loses_no_event(pool, database_url, po
     assert seqs == list(range(seqs[0], last + 1))
 
 
-def start_ingest_process(database_url: str, feed_url: str) -> subprocess.Popen:
+def start_ingest_process(database_url: str, feed_url: str, *options: str) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.Popen([sys.executable, "-m", "callboard", "ingest", "--feed", feed_url, "--feed-name", "k9"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen([sys.executable, "-m", "callboard", "ingest", "--feed", feed_url, "--feed-name", "k9",
+                             *options], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 async def test_kill_9_and_restart_stores_every_event_exactly_once(pool, database_url):
@@ -165,7 +167,8 @@ async def test_ingest_reports_metrics_and_readiness_over_http(pool, database_url
     feed = demo_server(seed=8, agents=40, speed=1, backfill=timedelta(minutes=20), port=0, now=datetime.now(UTC))
     async with feed:
         stop = asyncio.Event()
-        running = asyncio.create_task(service.run(database_url, feed.url, "m", None, 2000, stop, "127.0.0.1", port))
+        running = asyncio.create_task(service.run(settings_for_test(), database_url, stop, feed_url=feed.url,
+                                                  feed_name="m", port=port))
         try:
             await wait_for(lambda: _ready(port), 20, "/readyz to answer 200")
             await wait_for(lambda: _written(port, more_than=0), 20, "events counted as written")
@@ -213,3 +216,125 @@ async def test_a_feed_that_closes_cleanly_is_recorded_as_disconnected(pool, data
 async def _feed_connected(pool, expected: bool) -> bool:
     async with pool.acquire() as conn:
         return await conn.fetchval("SELECT connected FROM feeds WHERE feed = 'clean'") is expected
+
+
+class PushFeed:
+    """A feed with no seq and no resume: whatever it sent once is never sent again."""
+
+    def __init__(self) -> None:
+        self.outbox: asyncio.Queue[str] = asyncio.Queue()
+
+    async def __aenter__(self) -> PushFeed:
+        self._server = await serve(self._send, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._server.close()
+        await self._server.wait_closed()
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    def push(self, first: int, count: int) -> None:
+        for n in range(first, first + count):
+            self.outbox.put_nowait(json.dumps({"id": f"u{n}", "type": "call.queued", "ts": "2026-11-23T09:00:00+08:00",
+                                               "call_id": f"u{n}", "queue": "billing", "caller": "+86 139 0000 0000"}))
+
+    async def sent_everything(self) -> bool:
+        return self.outbox.empty()
+
+    async def _send(self, websocket) -> None:
+        sending = asyncio.create_task(self._send_forever(websocket))
+        await websocket.wait_closed()
+        sending.cancel()
+
+    async def _send_forever(self, websocket) -> None:
+        while True:
+            await websocket.send(await self.outbox.get())
+
+
+async def _stored_ids(pool) -> list[str]:
+    async with pool.acquire() as conn:
+        return [r["event_id"] for r in await conn.fetch("SELECT event_id FROM event_log ORDER BY event_id")]
+
+
+def _expected_ids(count: int) -> list[str]:
+    return sorted(f"u{n}" for n in range(count))
+
+
+async def test_while_the_database_is_down_events_wait_in_the_journal(pool, database_url, postgres_server, data_dir):
+    _, server = postgres_server
+    if server is None:
+        pytest.skip("needs the embedded server, which the test can restart")
+    journal = Journal(data_dir / "journal", max_bytes=64 * 2**20)
+    service_pool = await create_pool(database_url)
+    async with PushFeed() as feed:
+        ingest = service.IngestService(service_pool, feed.url, "nj", journal=journal, queue_messages=50)
+        stop = asyncio.Event()
+        running = asyncio.create_task(ingest.run(stop))
+        try:
+            feed.push(0, 10)
+            await wait_for(lambda: _stored_count_is(pool, 10), 20, "events before the outage")
+            await asyncio.to_thread(stop_postgres, server)
+            feed.push(10, 500)  # far more than the 50 messages the ingest holds in memory
+            await wait_for(feed.sent_everything, 20, "the feed to send everything during the outage")
+            await wait_for(lambda: _journal_holds(journal), 20, "messages in the journal")
+            await asyncio.to_thread(start_postgres, server)
+            await pool.expire_connections()
+            await wait_for(lambda: _stored_count_is(pool, 510), 30, "every event once the database is back")
+        finally:
+            stop.set()
+            await running
+            await service_pool.close()
+    assert await _stored_ids(pool) == _expected_ids(510)
+    assert not journal.pending and not list((data_dir / "journal").iterdir())
+
+
+async def test_kill_9_during_an_outage_loses_no_journaled_event(pool, database_url, postgres_server, data_dir):
+    _, server = postgres_server
+    if server is None:
+        pytest.skip("needs the embedded server, which the test can restart")
+    health_port = free_port()
+    async with PushFeed() as feed:
+        ingest = start_ingest_process(database_url, feed.url, "--port", str(health_port))
+        try:
+            feed.push(0, 10)
+            await wait_for(lambda: _stored_count_is(pool, 10), 30, "events before the outage")
+            await asyncio.to_thread(stop_postgres, server)
+            await wait_for(lambda: _health_says(health_port, database_up=False), 20, "the ingest to see the outage")
+            feed.push(10, 300)
+            segments = data_dir / "journal" / "k9"
+            await wait_for(lambda: _journaled(segments, 300), 20, "the feed's messages on disk")
+            ingest.send_signal(signal.SIGKILL)
+            await asyncio.to_thread(ingest.wait)
+            await asyncio.to_thread(start_postgres, server)
+            await pool.expire_connections()
+            ingest = start_ingest_process(database_url, feed.url)  # the feed has nothing to resend
+            await wait_for(lambda: _stored_count_is(pool, 310), 30, "every journaled event after the restart")
+        finally:
+            ingest.terminate()
+            await asyncio.to_thread(ingest.wait)
+    assert await _stored_ids(pool) == _expected_ids(310)
+
+
+async def _stored_count_is(pool, count: int) -> bool:
+    async with pool.acquire() as conn:
+        return await conn.fetchval("SELECT count(*) FROM event_log") == count
+
+
+async def _journal_holds(journal: Journal) -> bool:
+    return journal.pending
+
+
+async def _journaled(directory, count: int) -> bool:
+    paths = sorted(directory.glob("*.journal")) if directory.exists() else []
+    return sum(len(read_segment(path)) for path in paths) >= count
+
+
+async def _health_says(port: int, database_up: bool) -> bool:
+    try:
+        health = json.loads(await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/healthz"))
+    except OSError:
+        return False
+    return health["database_up"] is database_up

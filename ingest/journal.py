@@ -1,0 +1,136 @@
+"""The on-disk journal: where received messages wait while the database cannot take them.
+
+The ingest keeps a bounded queue of messages in memory. When it is full (the database is down
+or slow) further messages are appended here instead, and written to the database once it is
+back, oldest first. A record is on disk (handed to the operating system) before the feed's next
+message is read, so killing the ingest loses nothing that reached the journal; a record leaves
+the journal only after the transaction holding its events has committed.
+
+Records go into numbered segment files. The segment being appended to is closed before it is
+read, so the reader never sees a half-written record of its own process; a record torn by a
+crash (the last one of a segment) is recognised by its length and checksum and skipped.
+
+Record layout: payload length (4 bytes), CRC-32 of the rest (4), receipt time in microseconds
+since the Unix epoch (8), whether the payload is text (1), the payload itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import zlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+_HEADER = struct.Struct(">IIqB")
+_LENGTH_AND_CHECKSUM = struct.Struct(">II")
+_STAMP = struct.Struct(">qB")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+SUFFIX = ".journal"
+# A segment is closed and a new one started once it holds this much.
+SEGMENT_BYTES = 8 * 2**20
+
+Message = str | bytes
+
+
+class Journal:
+    """Segments of received messages in ``directory``, at most ``max_bytes`` in all."""
+
+    def __init__(self, directory: Path, max_bytes: int) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        directory.mkdir(parents=True, exist_ok=True)
+        self._closed = sorted(directory.glob(f"*{SUFFIX}"))  # left by an earlier run: read them first
+        self._size = sum(path.stat().st_size for path in self._closed)
+        self._next_number = int(self._closed[-1].stem) + 1 if self._closed else 1
+        self._active: Path | None = None
+        self._active_fd: int | None = None
+        self._active_bytes = 0
+        self._taken: set[Path] = set()
+        if self._closed:
+            logger.warning("journal holds messages from an earlier run; writing them to the database first",
+                           extra={"action": "journal_found", "directory": str(directory), "bytes": self._size})
+
+    @property
+    def pending(self) -> bool:
+        """Whether any message is on disk and not yet released."""
+        return bool(self._closed or self._active_bytes or self._taken)
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def append(self, message: Message, received_at: datetime) -> bool:
+        """Write one message; False (nothing written) when the journal is full."""
+        is_text = isinstance(message, str)
+        payload = message.encode() if is_text else message
+        rest = _STAMP.pack((received_at - _EPOCH) // _MICROSECOND, is_text) + payload
+        record = _LENGTH_AND_CHECKSUM.pack(len(payload), zlib.crc32(rest)) + rest
+        if self._size + len(record) > self.max_bytes:
+            return False
+        if self._active_fd is None:
+            self._active = self.directory / f"{self._next_number:012d}{SUFFIX}"
+            self._next_number += 1
+            self._active_fd = os.open(self._active, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.write(self._active_fd, record)
+        self._active_bytes += len(record)
+        self._size += len(record)
+        if self._active_bytes >= SEGMENT_BYTES:
+            self._close_active()
+        return True
+
+    def take(self) -> tuple[Path, list[tuple[datetime, Message]]] | None:
+        """The oldest segment's messages, to be released once they are committed; None if empty."""
+        if not self._closed and self._active_bytes:
+            self._close_active()
+        if not self._closed:
+            return None
+        path = self._closed.pop(0)
+        self._taken.add(path)
+        return path, list(read_segment(path))
+
+    def release(self, path: Path) -> None:
+        """The messages of ``path`` are in the database: forget them."""
+        self._size -= path.stat().st_size
+        path.unlink()
+        self._taken.discard(path)
+
+    def close(self) -> None:
+        if self._active_fd is not None:
+            self._close_active()
+
+    def _close_active(self) -> None:
+        os.fsync(self._active_fd)
+        os.close(self._active_fd)
+        if self._active_bytes:
+            self._closed.append(self._active)
+        else:
+            self._active.unlink()
+        self._active, self._active_fd, self._active_bytes = None, None, 0
+
+
+def read_segment(path: Path) -> list[tuple[datetime, Message]]:
+    """The whole records of one segment file, in order, each with its receipt time."""
+    data = path.read_bytes()
+    messages, offset = [], 0
+    while offset < len(data):
+        if offset + _HEADER.size > len(data):
+            break
+        length, checksum, received_us, is_text = _HEADER.unpack_from(data, offset)
+        end = offset + _HEADER.size + length
+        if end > len(data) or zlib.crc32(data[offset + _LENGTH_AND_CHECKSUM.size:end]) != checksum:
+            break
+        payload = data[offset + _HEADER.size:end]
+        message = payload.decode() if is_text else payload
+        messages.append((_EPOCH + received_us * _MICROSECOND, message))
+        offset = end
+    if offset < len(data):
+        logger.warning("journal segment ends in a torn record (the ingest stopped mid-write); its messages "
+                       "before it are kept, the torn one is not (the feed resends it after the last stored seq)",
+                       extra={"action": "journal_torn_record", "segment": path.name, "kept": len(messages),
+                              "torn_bytes": len(data) - offset})
+    return messages

@@ -1,0 +1,84 @@
+"""The on-disk journal, on real files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from ingest import journal as journal_module
+from ingest.journal import Journal, read_segment
+
+T0 = datetime(2026, 11, 23, 9, 0, 0, 123456, tzinfo=UTC)
+
+
+def drain(journal: Journal) -> list[tuple[datetime, str | bytes]]:
+    messages = []
+    while (taken := journal.take()) is not None:
+        path, batch = taken
+        messages.extend(batch)
+        journal.release(path)
+    return messages
+
+
+def test_messages_come_back_in_order_with_their_receipt_times(tmp_path):
+    journal = Journal(tmp_path, max_bytes=2**20)
+    sent = [(T0 + timedelta(seconds=n), f'{{"id": "e{n}", "caller": "张伟"}}') for n in range(5)]
+    sent.append((T0, b"\xff\xfe not UTF-8"))  # a binary frame is kept as bytes, to be judged later
+    for received_at, message in sent:
+        assert journal.append(message, received_at)
+    assert journal.pending
+    assert drain(journal) == sent
+    assert not journal.pending and journal.size == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_segments_roll_over_and_are_taken_oldest_first(tmp_path, monkeypatch):
+    monkeypatch.setattr(journal_module, "SEGMENT_BYTES", 100)
+    journal = Journal(tmp_path, max_bytes=2**20)
+    for n in range(10):
+        journal.append(f"message {n:02d} " + "x" * 40, T0)
+    assert len(list(tmp_path.iterdir())) == 5  # records are 68 bytes: a segment closes after its second
+    path, first = journal.take()
+    assert [message[:10] for _, message in first] == ["message 00", "message 01"]
+    journal.append("after the first take", T0)  # goes to a newer segment than any taken
+    journal.release(path)
+    assert [message[:10] for _, message in drain(journal)][-3:] == ["message 08", "message 09", "after the "]
+
+
+def test_a_full_journal_refuses_messages_and_writes_nothing(tmp_path):
+    journal = Journal(tmp_path, max_bytes=100)
+    assert journal.append("x" * 60, T0)
+    assert not journal.append("y" * 60, T0)
+    assert [message for _, message in drain(journal)] == ["x" * 60]
+
+
+def test_segments_left_by_an_earlier_run_are_read_first(tmp_path):
+    earlier = Journal(tmp_path, max_bytes=2**20)
+    earlier.append("from the run that was killed", T0)
+    # No close(): the process died. The next run finds the segment and continues after it.
+    later = Journal(tmp_path, max_bytes=2**20)
+    assert later.pending
+    later.append("from the new run", T0)
+    assert [message for _, message in drain(later)] == ["from the run that was killed", "from the new run"]
+
+
+def closed_segment(directory, *messages: str):
+    journal = Journal(directory, max_bytes=2**20)
+    for message in messages:
+        journal.append(message, T0)
+    journal.close()
+    (segment,) = directory.iterdir()
+    return segment
+
+
+def test_a_record_torn_by_a_crash_is_dropped_and_the_rest_kept(tmp_path):
+    segment = closed_segment(tmp_path, "whole", "torn in half by a kill")
+    segment.write_bytes(segment.read_bytes()[:-7])
+    assert [message for _, message in read_segment(segment)] == ["whole"]
+
+
+def test_a_corrupted_record_ends_the_segment_there(tmp_path):
+    segment = closed_segment(tmp_path, "first", "second")
+    data = bytearray(segment.read_bytes())
+    data[-1] ^= 0xFF  # flipped bits in the last payload: its checksum no longer matches
+    segment.write_bytes(bytes(data))
+    assert [message for _, message in read_segment(segment)] == ["first"]
