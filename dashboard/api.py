@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from db.pool import CONNECTION_ERRORS
+
+from .data import start_of_day
 
 router = APIRouter()
 
@@ -20,6 +23,13 @@ class BadParameter(Exception):
 
 async def bad_parameter_handler(_request: Request, exc: BadParameter) -> JSONResponse:
     return JSONResponse(status_code=400, content={"error": str(exc), "parameter": exc.parameter})
+
+
+async def invalid_request_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's own parameter checks answer 400 in our error format too, never 422."""
+    first = exc.errors()[0]
+    parameter = str(first["loc"][-1]) if first.get("loc") else "request"
+    return JSONResponse(status_code=400, content={"error": f"{parameter}: {first['msg']}", "parameter": parameter})
 
 
 def _timestamp(parameter: str, text: str | None) -> datetime | None:
@@ -36,6 +46,20 @@ def _timestamp(parameter: str, text: str | None) -> datetime | None:
 
 # The live view reads open state plus one window; longer windows belong to the trends API.
 LIVE_WINDOW_MAX = timedelta(days=31)
+# The longest window a report may ask for: a quarter.
+REPORT_WINDOW_MAX = timedelta(days=92)
+
+
+def _window(request: Request, from_: str | None, to: str | None) -> tuple[datetime, datetime]:
+    """A report's [from, to): by default from the start of today in the site time zone until now."""
+    now = datetime.now(UTC)
+    end = _timestamp("to", to) or now
+    start = _timestamp("from", from_) or start_of_day(now, request.app.state.settings.timezone)
+    if start >= end:
+        raise BadParameter("from", f"from={start.isoformat()!r} must be before to={end.isoformat()!r}")
+    if end - start > REPORT_WINDOW_MAX:
+        raise BadParameter("from", f"from={start.isoformat()!r} is more than 92 days before to={end.isoformat()!r}")
+    return start, end
 
 
 @router.get("/api/v1/live")
@@ -48,6 +72,13 @@ async def live(request: Request, since: str | None = None) -> dict:
     if start is None and state.hub.snapshot is not None:
         return state.hub.snapshot
     return await state.live.snapshot(since=start)
+
+
+@router.get("/api/v1/agents")
+async def agents(request: Request, from_: str | None = Query(None, alias="from"), to: str | None = None) -> dict:
+    """Every agent's figures and score for calls decided in [from, to)."""
+    start, end = _window(request, from_, to)
+    return await request.app.state.live.agents(start, end)
 
 
 @router.get("/healthz")

@@ -1,4 +1,8 @@
-"""The dashboard's one door to the database: named queries in, figures (via metrics) out."""
+"""The dashboard's one door to the database: named queries in, figures (via metrics) out.
+
+The live snapshot (the wall and ``/api/v1/live``) and the reports of the JSON API read the same
+named queries and form their figures with the same functions of :mod:`callboard.metrics`.
+"""
 
 from __future__ import annotations
 
@@ -36,8 +40,7 @@ class LiveData:
             holds = await conn.fetch(QUERIES["live.open_holds"])
             complaints = await conn.fetch(QUERIES["live.open_complaints"])
             states = await conn.fetch(QUERIES["live.agent_states_now"])
-            agent_counts = await conn.fetch(QUERIES["live.agent_counts"], since, now, t.answer_target_s,
-                                            t.hold_limit_s)
+            scores = {row["agent"]: row for row in await self._agent_figures(conn, since, now)}
             freshness = await conn.fetchrow(QUERIES["live.freshness"])
 
         counts_by_queue = {row["queue"]: row for row in counts}
@@ -64,7 +67,6 @@ class LiveData:
              "due": local(c["due"]), "severity": c["severity"], **metrics.callback_deadline(c["due"], now)}
             for c in complaints
         ]
-        scores = {row["agent"]: metrics.agent_figures(row, t) for row in agent_counts}
         agents = []
         for s in sorted(states, key=lambda r: (r["name"], r["agent"])):
             figures = scores.get(s["agent"]) or metrics.agent_figures(_no_counts(s), t)
@@ -87,6 +89,18 @@ class LiveData:
             "thresholds": {"answer_target_s": t.answer_target_s, "hold_limit_s": t.hold_limit_s,
                            "short_abandon_s": t.short_abandon_s},
         }
+
+    async def agents(self, start: datetime, end: datetime) -> dict[str, Any]:
+        """Every agent with something counted in [start, end): the same figures as the live snapshot's."""
+        async with self._pool.acquire() as conn:
+            figures = await self._agent_figures(conn, start, end)
+        return {"from": self._local(start), "to": self._local(end),
+                "agents": sorted(figures, key=lambda a: (a["name"], a["agent"]))}
+
+    async def _agent_figures(self, conn: asyncpg.Connection, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        t = self._t
+        rows = await conn.fetch(QUERIES["live.agent_counts"], start, end, t.answer_target_s, t.hold_limit_s)
+        return [metrics.agent_figures(row, t) for row in rows]
 
     def _local(self, moment: datetime) -> str:
         return moment.astimezone(self._zone).isoformat()
