@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from callboard import metrics
 from db.pool import CONNECTION_ERRORS
 
 from .data import start_of_day
@@ -79,6 +80,16 @@ async def agents(request: Request, from_: str | None = Query(None, alias="from")
     """Every agent's figures and score for calls decided in [from, to)."""
     start, end = _window(request, from_, to)
     return await request.app.state.live.agents(start, end)
+
+
+@router.get("/api/v1/trends")
+async def trends(request: Request, from_: str | None = Query(None, alias="from"), to: str | None = None,
+                 bucket: str = "1h", queue: str | None = None) -> dict:
+    """Queue figures per quarter hour, hour, day or shift of [from, to), for one queue or all."""
+    start, end = _window(request, from_, to)
+    if bucket not in metrics.BUCKETS:
+        raise BadParameter("bucket", f"bucket={bucket!r} is not one of {', '.join(metrics.BUCKETS)}")
+    return await request.app.state.live.trends(start, end, bucket, queue or None)
 
 
 @router.get("/healthz")

@@ -6,7 +6,9 @@ named queries and form their figures with the same functions of :mod:`callboard.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+import collections
+from collections.abc import Sequence
+from datetime import UTC, datetime, time, tzinfo
 from typing import Any
 
 import asyncpg
@@ -22,11 +24,12 @@ def start_of_day(now: datetime, zone: tzinfo) -> datetime:
 
 class LiveData:
     def __init__(self, pool: asyncpg.Pool, thresholds: metrics.Thresholds, zone: tzinfo,
-                 stale_after_s: float) -> None:
+                 stale_after_s: float, shifts: Sequence[time] = (time(7), time(15), time(23))) -> None:
         self._pool = pool
         self._t = thresholds
         self._zone = zone
         self._stale_after_s = stale_after_s
+        self._shifts = shifts
 
     async def snapshot(self, since: datetime | None = None, now: datetime | None = None) -> dict[str, Any]:
         """Everything the live views show, as of ``now``, counting calls decided since ``since``."""
@@ -35,7 +38,8 @@ class LiveData:
         t = self._t
         # One consistent view of the floor, even while the ingest commits between these reads.
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-            counts = await conn.fetch(QUERIES["live.queue_counts"], since, now, t.answer_target_s, t.short_abandon_s)
+            counts = await conn.fetch(QUERIES["live.queue_counts"], [since], now, t.answer_target_s,
+                                      t.short_abandon_s, None)
             waiting = await conn.fetch(QUERIES["live.waiting"])
             holds = await conn.fetch(QUERIES["live.open_holds"])
             complaints = await conn.fetch(QUERIES["live.open_complaints"])
@@ -96,6 +100,22 @@ class LiveData:
             figures = await self._agent_figures(conn, start, end)
         return {"from": self._local(start), "to": self._local(end),
                 "agents": sorted(figures, key=lambda a: (a["name"], a["agent"]))}
+
+    async def trends(self, start: datetime, end: datetime, bucket: str, queue: str | None) -> dict[str, Any]:
+        """Queue figures per bucket of [start, end), every bucket present, for one queue or all."""
+        t = self._t
+        starts = metrics.bucket_starts(start, end, bucket, self._zone, self._shifts)
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(QUERIES["live.queue_counts"], starts, end, t.answer_target_s,
+                                    t.short_abandon_s, queue)
+        by_bucket: dict[int, list[asyncpg.Record]] = collections.defaultdict(list)
+        for row in rows:
+            by_bucket[row["bucket"]].append(row)
+        ends = [*starts[1:], end]
+        buckets = [{"start": self._local(s), "end": self._local(e), **metrics.window_figures(
+                    metrics.add_counts(by_bucket[n]))} for n, (s, e) in enumerate(zip(starts, ends, strict=True), 1)]
+        return {"from": self._local(start), "to": self._local(end), "bucket": bucket, "queue": queue,
+                "buckets": buckets}
 
     async def _agent_figures(self, conn: asyncpg.Connection, start: datetime, end: datetime) -> list[dict[str, Any]]:
         t = self._t

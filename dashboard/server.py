@@ -35,7 +35,8 @@ def build(settings: Settings, database_url: str) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.pool = await create_pool(database_url, min_size=1, max_size=4)
-        app.state.live = LiveData(app.state.pool, thresholds(settings), settings.timezone, settings.stale_after_s)
+        app.state.live = LiveData(app.state.pool, thresholds(settings), settings.timezone, settings.stale_after_s,
+                                  settings.shifts)
         app.state.hub = SnapshotHub(app.state.live, database_url)
         running = asyncio.create_task(app.state.hub.run(), name="snapshot-hub")
         await prepare(dash_app)

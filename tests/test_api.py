@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import urllib.error
 import urllib.request
@@ -47,6 +48,10 @@ async def test_live_for_a_window_and_the_health_checks(database_url):
     assert ready[0] == 503 and ready[1]["status"] == "stale"  # nothing has been ingested yet
 
 
+# The hour [T0, NOW) of the hand-worked scenarios.
+THE_HOUR = f"from={quote(T0.isoformat())}&to={quote(NOW.isoformat())}"
+
+
 def agents_floor() -> Floor:
     """Two agents' hour, worked by hand in test_agents_report_for_a_window."""
     floor = Floor()
@@ -68,9 +73,8 @@ def agents_floor() -> Floor:
 
 async def test_agents_report_for_a_window(database_url, pool):
     await store(pool, agents_floor())
-    window = f"from={quote(T0.isoformat())}&to={quote(NOW.isoformat())}"
     async with running_dashboard(database_url, settings_for_test()) as base_url:
-        status, body = await asyncio.to_thread(get, f"{base_url}/api/v1/agents?{window}")
+        status, body = await asyncio.to_thread(get, f"{base_url}/api/v1/agents?{THE_HOUR}")
         _, live = await asyncio.to_thread(get, f"{base_url}/api/v1/live?since={quote(T0.isoformat())}")
     assert status == 200 and (body["from"], body["to"]) == (T0.isoformat(), NOW.isoformat())
     # sorted by name: "Chloe Jones" before "王芳"; "before" and "after" are outside [T0, NOW)
@@ -104,15 +108,82 @@ async def test_agents_report_defaults_to_today(database_url):
     assert start.utcoffset() == timedelta(hours=8)
 
 
-@pytest.mark.parametrize("query, parameter, reason", [
-    ("from=yesterday", "from", "is not an RFC 3339 timestamp"),
-    ("to=2026-11-23T09:00:00", "to", "needs a UTC offset"),
-    (f"from={quote(NOW.isoformat())}&to={quote(T0.isoformat())}", "from", "must be before to"),
-    (f"from={quote(T0.isoformat())}&to={quote(T0.isoformat())}", "from", "must be before to"),
-    (f"from={quote((NOW - timedelta(days=93)).isoformat())}&to={quote(NOW.isoformat())}", "from",
-     "more than 92 days"),
-])
-async def test_bad_agents_window_gets_400_naming_the_parameter(database_url, query, parameter, reason):
+def trends_floor() -> Floor:
+    """An hour of two queues, worked by hand in test_trends_per_quarter_hour."""
+    floor = Floor()
+    floor.call("c0", "billing", -30, answered=-20, ended=60)      # decided before the window
+    floor.call("c1", "billing", 0, answered=10, ended=100)        # 09:00:00 -> 09:00:10, 10 s
+    floor.call("c2", "billing", 800, answered=920, ended=1000)    # 09:13:20 -> 09:15:20, 120 s
+    floor.call("c3", "sales", 1000, abandoned=1003)               # 09:16:40, hung up after 3 s: short
+    floor.call("c4", "sales", 1100, abandoned=1200)               # 09:18:20, hung up after 100 s
+    floor.call("c5", "billing", 2800, answered=2815, ended=2900)  # 09:46:40 -> 09:46:55, exactly 15 s
+    return floor
+
+
+def figures(bucket: dict) -> tuple:
+    return (bucket["offered"], bucket["answered"], bucket["abandoned"], bucket["asa_s"], bucket["on_time_rate"],
+            bucket["service_level"], bucket["abandon_rate"])
+
+
+async def test_trends_per_quarter_hour(database_url, pool):
+    await store(pool, trends_floor())
     async with running_dashboard(database_url, settings_for_test()) as base_url:
-        status, body = await asyncio.to_thread(get, f"{base_url}/api/v1/agents?{query}")
+        status, body = await asyncio.to_thread(get, f"{base_url}/api/v1/trends?{THE_HOUR}&bucket=15m")
+        _, sales = await asyncio.to_thread(get, f"{base_url}/api/v1/trends?{THE_HOUR}&bucket=15m&queue=sales")
+        _, hourly = await asyncio.to_thread(get, f"{base_url}/api/v1/trends?{THE_HOUR}&bucket=1h")
+    assert status == 200
+    quarters = [T0 + timedelta(minutes=m) for m in (0, 15, 30, 45, 60)]
+    assert [(b["start"], b["end"]) for b in body["buckets"]] == [
+        (start.isoformat(), end.isoformat()) for start, end in itertools.pairwise(quarters)]
+    q1, q2, q3, q4 = body["buckets"]
+    # 09:00-09:15: offered c1, c2; answered c1 (10 s, on time); service level 1/1, abandon rate 0/1
+    assert figures(q1) == (2, 1, 0, 10, 1.0, 1.0, 0.0)
+    # 09:15-09:30: offered c3, c4; answered c2 (120 s, late); abandoned c3 (short), c4:
+    # service level 0 / (1 + 2 - 1) = 0; abandon rate (2 - 1) / (1 + 2 - 1) = 0.5
+    assert figures(q2) == (2, 1, 2, 120, 0.0, 0.0, 0.5)
+    assert q2["short_abandoned"] == 1
+    # 09:30-09:45: nothing happened: present, with counts 0 and no rates
+    assert figures(q3) == (0, 0, 0, None, None, None, None)
+    # 09:45-10:00: c5 offered and answered at exactly T = 15 s: on time
+    assert figures(q4) == (1, 1, 0, 15, 1.0, 1.0, 0.0)
+    # sales only, 09:15-09:30: c3 (short) and c4 abandoned, nothing answered:
+    # service level 0 / (0 + 2 - 1) = 0, abandon rate 1 / 1
+    assert [figures(b) for b in sales["buckets"]] == [
+        (0, 0, 0, None, None, None, None), (2, 0, 2, None, None, 0.0, 1.0),
+        (0, 0, 0, None, None, None, None), (0, 0, 0, None, None, None, None)]
+    # the hour: offered 5, answered 3 (10 + 120 + 15 s, 2 on time), abandoned 2 (1 short):
+    # ASA 145 / 3; service level 2 / (3 + 2 - 1) = 0.5; abandon rate 1 / 4
+    [hour] = hourly["buckets"]
+    assert figures(hour) == (5, 3, 2, pytest.approx(145 / 3), pytest.approx(2 / 3), 0.5, 0.25)
+
+
+async def test_trends_buckets_follow_the_clock_and_are_clipped_to_the_window(database_url):
+    start, end = T0 + timedelta(minutes=10), NOW + timedelta(minutes=10)
+    window = f"from={quote(start.isoformat())}&to={quote(end.isoformat())}"
+    settings = settings_for_test(CALLBOARD_SHIFTS="09:30,21:30")
+    async with running_dashboard(database_url, settings) as base_url:
+        _, hourly = await asyncio.to_thread(get, f"{base_url}/api/v1/trends?{window}&bucket=1h")
+        _, shifts = await asyncio.to_thread(get, f"{base_url}/api/v1/trends?{window}&bucket=shift")
+    assert [(b["start"][11:16], b["end"][11:16]) for b in hourly["buckets"]] == [("09:10", "10:00"),
+                                                                                  ("10:00", "10:10")]
+    assert [(b["start"][11:16], b["end"][11:16]) for b in shifts["buckets"]] == [("09:10", "09:30"),
+                                                                                  ("09:30", "10:10")]
+
+
+TOO_LONG = f"from={quote((NOW - timedelta(days=93)).isoformat())}&to={quote(NOW.isoformat())}"
+
+
+@pytest.mark.parametrize("route, query, parameter, reason", [
+    ("agents", "from=yesterday", "from", "is not an RFC 3339 timestamp"),
+    ("agents", "to=2026-11-23T09:00:00", "to", "needs a UTC offset"),
+    ("agents", f"from={quote(NOW.isoformat())}&to={quote(T0.isoformat())}", "from", "must be before to"),
+    ("agents", f"from={quote(T0.isoformat())}&to={quote(T0.isoformat())}", "from", "must be before to"),
+    ("agents", TOO_LONG, "from", "more than 92 days"),
+    ("trends", "bucket=2h", "bucket", "is not one of 15m, 1h, 1d, shift"),
+    ("trends", "from=soon", "from", "is not an RFC 3339 timestamp"),
+    ("trends", TOO_LONG, "from", "more than 92 days"),
+])
+async def test_bad_report_parameters_get_400_naming_them(database_url, route, query, parameter, reason):
+    async with running_dashboard(database_url, settings_for_test()) as base_url:
+        status, body = await asyncio.to_thread(get, f"{base_url}/api/v1/{route}?{query}")
     assert status == 400 and body["parameter"] == parameter and reason in body["error"]

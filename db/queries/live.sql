@@ -3,26 +3,33 @@
 -- Parameters named in each description; windows are [from, to).
 
 -- name: queue_counts
--- Per queue, calls decided in [$1, $2): offered (by queue time), answered and abandoned (by the
--- time of the deciding event), answered within $3 seconds, summed answer seconds, short abandons
--- (waited less than $4 seconds).
+-- Per queue and bucket, the calls decided in [$1[1], $2): offered (by queue time), answered and
+-- abandoned (by the time of the deciding event), answered within $3 seconds, summed answer
+-- seconds, short abandons (waited less than $4 seconds). $1 holds the buckets' start times in
+-- order (bucket n runs from $1[n] to $1[n + 1], the last one to $2); $5 is one queue, or NULL for all.
 SELECT queue,
-       count(*) FILTER (WHERE queued_at >= $1 AND queued_at < $2)                      AS offered,
-       count(*) FILTER (WHERE answered_at >= $1 AND answered_at < $2)                  AS answered,
-       count(*) FILTER (WHERE answered_at >= $1 AND answered_at < $2
-                          AND answered_at - queued_at <= make_interval(secs => $3))    AS answered_on_time,
-       coalesce(sum(extract(epoch FROM answered_at - queued_at))
-                FILTER (WHERE answered_at >= $1 AND answered_at < $2), 0)::float8      AS answer_seconds,
-       count(*) FILTER (WHERE abandoned_at >= $1 AND abandoned_at < $2)                AS abandoned,
-       count(*) FILTER (WHERE abandoned_at >= $1 AND abandoned_at < $2
-                          AND abandoned_at - queued_at < make_interval(secs => $4))    AS short_abandoned
-FROM calls
-WHERE queue IS NOT NULL
-  AND queued_at IS NOT NULL
-  AND ((queued_at >= $1 AND queued_at < $2)
-    OR (answered_at >= $1 AND answered_at < $2)
-    OR (abandoned_at >= $1 AND abandoned_at < $2))
-GROUP BY queue;
+       width_bucket(decided_at, $1::timestamptz[])                                     AS bucket,
+       count(*) FILTER (WHERE kind = 'offered')                                        AS offered,
+       count(*) FILTER (WHERE kind = 'answered')                                       AS answered,
+       count(*) FILTER (WHERE kind = 'answered' AND waited <= make_interval(secs => $3)) AS answered_on_time,
+       coalesce(sum(extract(epoch FROM waited)) FILTER (WHERE kind = 'answered'), 0)::float8 AS answer_seconds,
+       count(*) FILTER (WHERE kind = 'abandoned')                                      AS abandoned,
+       count(*) FILTER (WHERE kind = 'abandoned' AND waited < make_interval(secs => $4)) AS short_abandoned
+FROM (
+    SELECT queue, 'offered' AS kind, queued_at AS decided_at, NULL::interval AS waited
+    FROM calls
+    WHERE queued_at >= ($1::timestamptz[])[1] AND queued_at < $2
+    UNION ALL
+    SELECT queue, 'answered', answered_at, answered_at - queued_at
+    FROM calls
+    WHERE answered_at >= ($1::timestamptz[])[1] AND answered_at < $2 AND queued_at IS NOT NULL
+    UNION ALL
+    SELECT queue, 'abandoned', abandoned_at, abandoned_at - queued_at
+    FROM calls
+    WHERE abandoned_at >= ($1::timestamptz[])[1] AND abandoned_at < $2 AND queued_at IS NOT NULL
+) decided
+WHERE queue IS NOT NULL AND ($5::text IS NULL OR queue = $5)
+GROUP BY queue, bucket;
 
 -- name: waiting
 -- Per queue, callers waiting now (queued, or sent back to a queue, and not answered since,
