@@ -152,6 +152,21 @@ def callback_deadline(due: datetime, now: datetime) -> dict[str, Any]:
     return {"seconds_left": (due - now).total_seconds(), "overdue": due <= now}
 
 
+def complaint_progress(due: datetime | None, callback_at: datetime | None, closed_at: datetime | None,
+                       now: datetime) -> dict[str, Any]:
+    """Where a complaint stands: ``open`` (no callback made, not closed, not yet due), ``overdue``
+    (the same, past ``due``), ``called_back`` or ``closed``; the time left only while it waits."""
+    if closed_at is not None or callback_at is not None:
+        return {"seconds_left": None, "overdue": False, "status": "closed" if closed_at else "called_back"}
+    if due is None:
+        return {"seconds_left": None, "overdue": False, "status": "open"}
+    deadline = callback_deadline(due, now)
+    return {**deadline, "status": "overdue" if deadline["overdue"] else "open"}
+
+
+COMPLAINT_STATUSES = ("open", "overdue", "all")
+
+
 def is_stale(last_commit_at: datetime | None, heartbeat_at: datetime | None, feeds_connected: bool,
              now: datetime, stale_after_s: float) -> bool:
     """No event stored yet, a feed down, or the ingest silent for longer than ``stale_after_s``."""

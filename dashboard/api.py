@@ -92,6 +92,21 @@ async def trends(request: Request, from_: str | None = Query(None, alias="from")
     return await request.app.state.live.trends(start, end, bucket, queue or None)
 
 
+@router.get("/api/v1/complaints")
+async def complaints(request: Request, status: str = "open", from_: str | None = Query(None, alias="from"),
+                     to: str | None = None) -> dict:
+    """Complaints waiting for a callback, those past due, or all opened in [from, to); no customer data."""
+    if status not in metrics.COMPLAINT_STATUSES:
+        raise BadParameter("status", f"status={status!r} is not one of {', '.join(metrics.COMPLAINT_STATUSES)}")
+    if status != "all":
+        for name, value in (("from", from_), ("to", to)):
+            if value is not None:
+                raise BadParameter(name, f"{name} applies only to status=all (open complaints are listed whenever "
+                                         "they were opened)")
+    start, end = _window(request, from_, to)
+    return await request.app.state.live.complaints(status, start, end)
+
+
 @router.get("/healthz")
 async def healthz() -> dict:
     """The process is up."""

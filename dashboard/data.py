@@ -66,11 +66,7 @@ class LiveData:
              "started_at": local(h["started_at"]), "hold_s": metrics.elapsed_s(h["started_at"], now)}
             for h in holds
         ]
-        complaints_open = [
-            {"complaint_id": c["complaint_id"], "agent": c["agent"], "agent_name": c["agent_name"],
-             "due": local(c["due"]), "severity": c["severity"], **metrics.callback_deadline(c["due"], now)}
-            for c in complaints
-        ]
+        complaints_open = [self._complaint(row, now) for row in complaints]
         agents = []
         for s in sorted(states, key=lambda r: (r["name"], r["agent"])):
             figures = scores.get(s["agent"]) or metrics.agent_figures(_no_counts(s), t)
@@ -117,6 +113,30 @@ class LiveData:
         return {"from": self._local(start), "to": self._local(end), "bucket": bucket, "queue": queue,
                 "buckets": buckets}
 
+    async def complaints(self, status: str, start: datetime, end: datetime,
+                         now: datetime | None = None) -> dict[str, Any]:
+        """Complaints waiting for a callback (``open``), those of them past due (``overdue``), or
+        every complaint opened in [start, end) (``all``)."""
+        now = now or datetime.now(UTC)
+        async with self._pool.acquire() as conn:
+            if status == "all":
+                rows = await conn.fetch(QUERIES["live.complaints_opened"], start, end)
+            else:
+                rows = await conn.fetch(QUERIES["live.open_complaints"])
+        complaints = [self._complaint(row, now) for row in rows]
+        if status == "overdue":
+            complaints = [c for c in complaints if c["overdue"]]
+        window = {"from": self._local(start), "to": self._local(end)} if status == "all" else {}
+        return {"as_of": self._local(now), "status": status, **window, "complaints": complaints}
+
+    def _complaint(self, row: asyncpg.Record, now: datetime) -> dict[str, Any]:
+        local = self._local_or_none
+        return {"complaint_id": row["complaint_id"], "agent": row["agent"], "agent_name": row["agent_name"],
+                "opened_at": local(row["opened_at"]), "due": local(row["due"]), "severity": row["severity"],
+                "callback_made_at": local(row["callback_at"]), "closed_at": local(row["closed_at"]),
+                "resolved": row["resolved"],
+                **metrics.complaint_progress(row["due"], row["callback_at"], row["closed_at"], now)}
+
     async def _agent_figures(self, conn: asyncpg.Connection, start: datetime, end: datetime) -> list[dict[str, Any]]:
         t = self._t
         rows = await conn.fetch(QUERIES["live.agent_counts"], start, end, t.answer_target_s, t.hold_limit_s)
@@ -124,6 +144,9 @@ class LiveData:
 
     def _local(self, moment: datetime) -> str:
         return moment.astimezone(self._zone).isoformat()
+
+    def _local_or_none(self, moment: datetime | None) -> str | None:
+        return None if moment is None else self._local(moment)
 
 
 def _no_counts(state_row: asyncpg.Record) -> dict[str, Any]:

@@ -187,3 +187,58 @@ async def test_bad_report_parameters_get_400_naming_them(database_url, route, qu
     async with running_dashboard(database_url, settings_for_test()) as base_url:
         status, body = await asyncio.to_thread(get, f"{base_url}/api/v1/{route}?{query}")
     assert status == 400 and body["parameter"] == parameter and reason in body["error"]
+
+
+async def test_complaints_open_overdue_and_all_without_customer_data(database_url, pool):
+    now = datetime.now(UTC)
+    floor = Floor()
+    floor.add("agent.state", 0, agent="a1", state="available", name="王芳")
+    floor.add("complaint.opened", -100, complaint_id="k-old", agent="a1", customer="赵敏",
+              due=(now + timedelta(hours=3)).isoformat(), severity="low")        # opened before the hour, waiting
+    floor.add("complaint.opened", 100, complaint_id="k-soon", agent="a1", customer="李娜",
+              due=(now + timedelta(hours=1)).isoformat(), severity="high")       # waiting, due in an hour
+    floor.add("complaint.opened", 200, complaint_id="k-late", agent="a2", customer="张伟", due=at(1000))  # past due
+    floor.add("complaint.opened", 300, complaint_id="k-called", agent="a1", customer="王强",
+              due=(now + timedelta(hours=2)).isoformat())
+    floor.add("complaint.callback_made", 400, complaint_id="k-called", agent="a1")
+    floor.add("complaint.opened", 500, complaint_id="k-closed", agent="a1", customer="刘洋", due=at(4000))
+    floor.add("complaint.callback_made", 600, complaint_id="k-closed", agent="a1")
+    floor.add("complaint.closed", 700, complaint_id="k-closed", resolved=True)
+    await store(pool, floor)
+    async with running_dashboard(database_url, settings_for_test()) as base_url:
+        replies = {status: await asyncio.to_thread(get, f"{base_url}/api/v1/complaints?status={status}")
+                   for status in ("open", "overdue")}
+        replies["all"] = await asyncio.to_thread(get, f"{base_url}/api/v1/complaints?status=all&{THE_HOUR}")
+        default = await asyncio.to_thread(get, f"{base_url}/api/v1/complaints")
+    replies["default"] = default
+    assert {status for status, _ in replies.values()} == {200}
+    listed = {status: [(c["complaint_id"], c["status"]) for c in body["complaints"]]
+              for status, (_, body) in replies.items()}
+    assert listed["default"] == listed["open"]
+    # waiting for a callback, soonest due first: k-late (due at T0 + 1000 s, long past), k-soon, k-old
+    assert listed["open"] == [("k-late", "overdue"), ("k-soon", "open"), ("k-old", "open")]
+    assert listed["overdue"] == [("k-late", "overdue")]
+    # opened in [T0, NOW), by opening time; k-old was opened before T0
+    assert listed["all"] == [("k-soon", "open"), ("k-late", "overdue"), ("k-called", "called_back"),
+                             ("k-closed", "closed")]
+    soon, late, called, closed = replies["all"][1]["complaints"]
+    # due an hour after the request: about 3,600 s left
+    assert soon["seconds_left"] == pytest.approx(3600, abs=60) and not soon["overdue"]
+    assert (soon["agent_name"], soon["severity"], soon["opened_at"]) == ("王芳", "high", at(100))
+    assert late["overdue"] and late["seconds_left"] < 0 and late["agent_name"] == "a2"  # a2 never announced a name
+    assert (called["callback_made_at"], called["seconds_left"], called["overdue"]) == (at(400), None, False)
+    assert (closed["closed_at"], closed["resolved"]) == (at(700), True)
+    # no customer's name, and no customer field, anywhere in the API
+    text = json.dumps([body for _, body in replies.values()], ensure_ascii=False)
+    assert "customer" not in text and not any(name in text for name in ("赵敏", "李娜", "张伟", "王强", "刘洋"))
+
+
+@pytest.mark.parametrize("query, parameter, reason", [
+    ("status=closed", "status", "is not one of open, overdue, all"),
+    (f"status=open&from={quote(T0.isoformat())}", "from", "applies only to status=all"),
+    ("status=all&to=later", "to", "is not an RFC 3339 timestamp"),
+])
+async def test_bad_complaints_parameters_get_400_naming_them(database_url, query, parameter, reason):
+    async with running_dashboard(database_url, settings_for_test()) as base_url:
+        status, body = await asyncio.to_thread(get, f"{base_url}/api/v1/complaints?{query}")
+    assert status == 400 and body["parameter"] == parameter and reason in body["error"]

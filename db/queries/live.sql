@@ -58,12 +58,23 @@ WHERE c.answered_at IS NOT NULL AND c.ended_at IS NULL
 ORDER BY h.ts;
 
 -- name: open_complaints
--- Complaints with no callback made and not closed, soonest due first.
-SELECT k.complaint_id, k.agent, coalesce(d.name, k.agent) AS agent_name, k.due, k.severity, k.opened_at
+-- Complaints with no callback made and not closed, soonest due first (the same columns as
+-- complaints_opened; never the customer).
+SELECT k.complaint_id, k.agent, coalesce(d.name, k.agent) AS agent_name, k.opened_at, k.due, k.severity,
+       k.callback_at, k.closed_at, k.resolved
 FROM complaints k
 LEFT JOIN agents d ON d.agent = k.agent
 WHERE k.callback_at IS NULL AND k.closed_at IS NULL AND k.due IS NOT NULL
-ORDER BY k.due;
+ORDER BY k.due, k.complaint_id;
+
+-- name: complaints_opened
+-- Complaints opened in [$1, $2), oldest first, with their callback and closing; never the customer.
+SELECT k.complaint_id, k.agent, coalesce(d.name, k.agent) AS agent_name, k.opened_at, k.due, k.severity,
+       k.callback_at, k.closed_at, k.resolved
+FROM complaints k
+LEFT JOIN agents d ON d.agent = k.agent
+WHERE k.opened_at >= $1 AND k.opened_at < $2
+ORDER BY k.opened_at, k.complaint_id;
 
 -- name: agent_states_now
 -- Every agent who is not logged out: directory entry, current state, reason and since when.
