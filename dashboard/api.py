@@ -11,9 +11,12 @@ from fastapi.responses import JSONResponse
 from callboard import metrics
 from db.pool import CONNECTION_ERRORS
 
+from . import schemas
 from .data import start_of_day
 
 router = APIRouter()
+# Every report may answer 400 naming the bad parameter.
+BAD_PARAMETER = {400: {"model": schemas.Error, "description": "a bad parameter, named"}}
 
 
 class BadParameter(Exception):
@@ -63,7 +66,8 @@ def _window(request: Request, from_: str | None, to: str | None) -> tuple[dateti
     return start, end
 
 
-@router.get("/api/v1/live")
+@router.get("/api/v1/live", response_model=schemas.Live, response_model_exclude_unset=True,
+            responses=BAD_PARAMETER)
 async def live(request: Request, since: str | None = None) -> dict:
     """Live figures per queue and in total, holds over the limit, open complaints and agents."""
     start = _timestamp("since", since)
@@ -75,14 +79,15 @@ async def live(request: Request, since: str | None = None) -> dict:
     return await state.live.snapshot(since=start)
 
 
-@router.get("/api/v1/agents")
+@router.get("/api/v1/agents", response_model=schemas.Agents, response_model_exclude_unset=True,
+            responses=BAD_PARAMETER)
 async def agents(request: Request, from_: str | None = Query(None, alias="from"), to: str | None = None) -> dict:
     """Every agent's figures and score for calls decided in [from, to)."""
     start, end = _window(request, from_, to)
     return await request.app.state.live.agents(start, end)
 
 
-@router.get("/api/v1/trends")
+@router.get("/api/v1/trends", response_model=schemas.Trends, responses=BAD_PARAMETER)
 async def trends(request: Request, from_: str | None = Query(None, alias="from"), to: str | None = None,
                  bucket: str = "1h", queue: str | None = None) -> dict:
     """Queue figures per quarter hour, hour, day or shift of [from, to), for one queue or all."""
@@ -92,7 +97,8 @@ async def trends(request: Request, from_: str | None = Query(None, alias="from")
     return await request.app.state.live.trends(start, end, bucket, queue or None)
 
 
-@router.get("/api/v1/complaints")
+@router.get("/api/v1/complaints", response_model=schemas.Complaints, response_model_exclude_unset=True,
+            responses=BAD_PARAMETER)
 async def complaints(request: Request, status: str = "open", from_: str | None = Query(None, alias="from"),
                      to: str | None = None) -> dict:
     """Complaints waiting for a callback, those past due, or all opened in [from, to); no customer data."""
@@ -107,13 +113,14 @@ async def complaints(request: Request, status: str = "open", from_: str | None =
     return await request.app.state.live.complaints(status, start, end)
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=schemas.Health)
 async def healthz() -> dict:
     """The process is up."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", response_model=None,
+            responses={200: {"model": schemas.Readiness}, 503: {"model": schemas.Readiness}})
 async def readyz(request: Request) -> JSONResponse:
     """The database answers and the data is fresh."""
     try:

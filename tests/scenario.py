@@ -17,15 +17,18 @@ def at(seconds: float) -> str:
     return (T0 + timedelta(seconds=seconds)).isoformat()
 
 
+# Event ids unique across floors, so that several floors can be stored in one database.
+_EVENT_IDS = itertools.count()
+
+
 class Floor:
     """Builds a list of protocol events with readable helpers."""
 
     def __init__(self) -> None:
         self.events: list[dict] = []
-        self._ids = itertools.count()
 
     def add(self, type_: str, seconds: float, **fields) -> None:
-        self.events.append({"id": f"e{next(self._ids)}", "type": type_, "ts": at(seconds), **fields})
+        self.events.append({"id": f"e{next(_EVENT_IDS)}", "type": type_, "ts": at(seconds), **fields})
 
     def call(self, call_id: str, queue: str, queued: float, *, answered: float | None = None,
              agent: str = "a1", abandoned: float | None = None, ended: float | None = None,
