@@ -44,7 +44,7 @@ class LiveData:
             holds = await conn.fetch(QUERIES["live.open_holds"])
             complaints = await conn.fetch(QUERIES["live.open_complaints"])
             states = await conn.fetch(QUERIES["live.agent_states_now"])
-            scores = {row["agent"]: row for row in await self._agent_figures(conn, since, now)}
+            scores = {row["agent"]: row for row in await self._agent_figures(conn, since, now, now)}
             freshness = await conn.fetchrow(QUERIES["live.freshness"])
 
         counts_by_queue = {row["queue"]: row for row in counts}
@@ -93,7 +93,7 @@ class LiveData:
     async def agents(self, start: datetime, end: datetime) -> dict[str, Any]:
         """Every agent with something counted in [start, end): the same figures as the live snapshot's."""
         async with self._pool.acquire() as conn:
-            figures = await self._agent_figures(conn, start, end)
+            figures = await self._agent_figures(conn, start, end, datetime.now(UTC))
         return {"from": self._local(start), "to": self._local(end),
                 "agents": sorted(figures, key=lambda a: (a["name"], a["agent"]))}
 
@@ -137,9 +137,10 @@ class LiveData:
                 "resolved": row["resolved"],
                 **metrics.complaint_progress(row["due"], row["callback_at"], row["closed_at"], now)}
 
-    async def _agent_figures(self, conn: asyncpg.Connection, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    async def _agent_figures(self, conn: asyncpg.Connection, start: datetime, end: datetime,
+                             now: datetime) -> list[dict[str, Any]]:
         t = self._t
-        rows = await conn.fetch(QUERIES["live.agent_counts"], start, end, t.answer_target_s, t.hold_limit_s)
+        rows = await conn.fetch(QUERIES["live.agent_counts"], start, end, t.answer_target_s, t.hold_limit_s, now)
         return [metrics.agent_figures(row, t) for row in rows]
 
     def _local(self, moment: datetime) -> str:

@@ -151,3 +151,21 @@ async def test_a_caller_sent_back_to_a_queue_waits_again_until_answered_again(po
     answered_again = await snapshot(pool, floor)
     assert queue(answered_again, "technical")["waiting"] == 0
     assert queue(answered_again, "technical")["asa_s"] == pytest.approx(10)
+
+
+async def test_hold_spans_in_the_window_end_at_the_next_hold_event_or_the_call_end(pool):
+    floor = Floor()
+    floor.add("agent.state", 0, agent="a1", state="on_call", name="王芳")
+    floor.call("s1", "billing", -300, answered=-290, agent="a1", ended=500)
+    floor.add("call.hold_started", -200, call_id="s1", agent="a1")  # started before the window: not counted
+    floor.add("call.hold_ended", -100, call_id="s1", agent="a1")
+    floor.add("call.hold_started", 100, call_id="s1", agent="a1")   # 100 -> 159: 59 s, within the limit
+    floor.add("call.hold_ended", 159, call_id="s1", agent="a1")
+    floor.add("call.hold_started", 400, call_id="s1", agent="a1")   # never ended; the call ends at 500: 100 s, over
+    floor.call("s2", "billing", 3000, answered=3010, agent="a1")
+    floor.add("call.hold_started", 3020, call_id="s2", agent="a1")  # 3020 -> 3020: ended the same instant, 0 s
+    floor.add("call.hold_ended", 3020, call_id="s2", agent="a1")
+    floor.add("call.hold_started", 3530, call_id="s2", agent="a1")  # still open at NOW (3600): 70 s so far, over
+    a1 = next(a for a in (await snapshot(pool, floor))["agents"] if a["agent"] == "a1")
+    # four spans started in the window, two over the limit: discipline 1 - 2/4 = 0.5
+    assert (a1["holds"], a1["holds_over_limit"], a1["hold_discipline"]) == (4, 2, 0.5)
