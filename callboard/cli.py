@@ -130,6 +130,8 @@ def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> N
         print()
         for field, value in sorted(vars(settings).items()):
             shown = "(set)" if field in ("feed_token", "database_url") and value else value
+            if field == "shifts":
+                shown = ",".join(start.isoformat(timespec="minutes") for start in value)
             print(f"{field} = {shown}")
         return
     if args.command == "simulate":

@@ -8,8 +8,8 @@ denominator is zero is ``None`` (shown as "–"), never 0. Durations are seconds
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
 
@@ -30,11 +30,19 @@ def rate(numerator: float, denominator: float) -> float | None:
 def queue_figures(queue: str | None, counts: Mapping[str, Any], waiting: int,
                   oldest_queued_at: datetime | None, now: datetime) -> dict[str, Any]:
     """One queue's (or, with ``queue=None``, all queues') live tile from its counts."""
-    answered, abandoned, short = counts["answered"], counts["abandoned"], counts["short_abandoned"]
-    counted = answered + abandoned - short
     figures = {
         "waiting": waiting,
         "longest_wait_s": elapsed_s(oldest_queued_at, now) if oldest_queued_at else None,
+        **window_figures(counts),
+    }
+    return figures if queue is None else {"queue": queue, **figures}
+
+
+def window_figures(counts: Mapping[str, Any]) -> dict[str, Any]:
+    """The figures of the calls decided in one window (a live tile's, or one trends bucket's)."""
+    answered, abandoned, short = counts["answered"], counts["abandoned"], counts["short_abandoned"]
+    counted = answered + abandoned - short
+    return {
         "offered": counts["offered"],
         "answered": answered,
         "abandoned": abandoned,
@@ -44,7 +52,40 @@ def queue_figures(queue: str | None, counts: Mapping[str, Any], waiting: int,
         "service_level": rate(counts["answered_on_time"], counted),
         "abandon_rate": rate(abandoned - short, counted),
     }
-    return figures if queue is None else {"queue": queue, **figures}
+
+
+BUCKETS = ("15m", "1h", "1d", "shift")
+_CLOCK_STEPS = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1)}
+
+
+def bucket_starts(start: datetime, end: datetime, bucket: str, zone: tzinfo,
+                  shifts: Sequence[time]) -> list[datetime]:
+    """Where each bucket of [start, end) begins, in UTC; bucket n ends where bucket n + 1 begins.
+
+    Buckets follow the site's clock: quarter hours and hours start on the local quarter or hour,
+    days at local midnight and shifts at the local shift start times (so a day is 23 or 25 hours
+    long when the clocks change). The first bucket begins at ``start`` and the last ends at
+    ``end``, so those two may be shorter than the rest.
+    """
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    boundaries: list[datetime] = []
+    if bucket in _CLOCK_STEPS:
+        step = _CLOCK_STEPS[bucket]
+        local = start.astimezone(zone)
+        minute = local.minute - local.minute % 15 if bucket == "15m" else 0
+        moment = local.replace(minute=minute, second=0, microsecond=0).astimezone(UTC)
+        while moment < end:
+            boundaries.append(moment)
+            moment += step
+    elif bucket in ("1d", "shift"):
+        clock = [time(0)] if bucket == "1d" else sorted(shifts)
+        day = start.astimezone(zone).date() - timedelta(days=1)
+        while day <= end.astimezone(zone).date():
+            boundaries.extend(datetime.combine(day, at, tzinfo=zone).astimezone(UTC) for at in clock)
+            day += timedelta(days=1)
+    else:
+        raise ValueError(f"unknown bucket {bucket!r}; one of {', '.join(BUCKETS)}")
+    return [start] + [moment for moment in boundaries if start < moment < end]
 
 
 QUEUE_COUNT_FIELDS = ("offered", "answered", "answered_on_time", "answer_seconds", "abandoned", "short_abandoned")
@@ -109,6 +150,21 @@ def hold_over_limit(hold_s: float, t: Thresholds) -> bool:
 def callback_deadline(due: datetime, now: datetime) -> dict[str, Any]:
     """Time left until a promised callback (negative once overdue); overdue from the due instant on."""
     return {"seconds_left": (due - now).total_seconds(), "overdue": due <= now}
+
+
+def complaint_progress(due: datetime | None, callback_at: datetime | None, closed_at: datetime | None,
+                       now: datetime) -> dict[str, Any]:
+    """Where a complaint stands: ``open`` (no callback made, not closed, not yet due), ``overdue``
+    (the same, past ``due``), ``called_back`` or ``closed``; the time left only while it waits."""
+    if closed_at is not None or callback_at is not None:
+        return {"seconds_left": None, "overdue": False, "status": "closed" if closed_at else "called_back"}
+    if due is None:
+        return {"seconds_left": None, "overdue": False, "status": "open"}
+    deadline = callback_deadline(due, now)
+    return {**deadline, "status": "overdue" if deadline["overdue"] else "open"}
+
+
+COMPLAINT_STATUSES = ("open", "overdue", "all")
 
 
 def is_stale(last_commit_at: datetime | None, heartbeat_at: datetime | None, feeds_connected: bool,

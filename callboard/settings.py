@@ -9,6 +9,7 @@ secrets kept out of the environment. The README's configuration table is printed
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import os
 import tomllib
 import zoneinfo
@@ -72,6 +73,16 @@ def _text(text: str) -> str:
     return text
 
 
+def _shifts(text: str) -> tuple[datetime.time, ...]:
+    try:
+        starts = sorted({datetime.time.fromisoformat(part.strip()) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise ValueError("must be local start times such as 07:00,15:00,23:00") from None
+    if not starts:
+        raise ValueError("must name at least one shift start time")
+    return tuple(starts)
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", None, _text,
             "PostgreSQL to use, e.g. postgresql://user@host/callboard. Unset: an embedded "
@@ -87,6 +98,8 @@ SETTINGS: tuple[Setting, ...] = (
             "A hold longer than this many seconds is over the limit."),
     Setting("CALLBOARD_SHORT_ABANDON_S", 5.0, _positive_float,
             "Callers who hang up sooner than this are short abandons, left out of service level."),
+    Setting("CALLBOARD_SHIFTS", "07:00,15:00,23:00", _shifts,
+            "Local times at which shifts start, comma-separated; the trends API's shift buckets."),
     Setting("CALLBOARD_FEED_URL", None, _feed_url,
             "Websocket URL of the telephony event feed that `callboard ingest` subscribes to."),
     Setting("CALLBOARD_FEED_NAME", None, _text,
@@ -124,6 +137,7 @@ class Settings:
     answer_target_s: float
     hold_limit_s: float
     short_abandon_s: float
+    shifts: tuple[datetime.time, ...]
     feed_url: str | None
     feed_name: str | None
     feed_token: str | None

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from callboard import metrics
 from db.pool import CONNECTION_ERRORS
 
+from . import schemas
+from .data import start_of_day
+
 router = APIRouter()
+# Every report may answer 400 naming the bad parameter.
+BAD_PARAMETER = {400: {"model": schemas.Error, "description": "a bad parameter, named"}}
 
 
 class BadParameter(Exception):
@@ -20,6 +27,13 @@ class BadParameter(Exception):
 
 async def bad_parameter_handler(_request: Request, exc: BadParameter) -> JSONResponse:
     return JSONResponse(status_code=400, content={"error": str(exc), "parameter": exc.parameter})
+
+
+async def invalid_request_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's own parameter checks answer 400 in our error format too, never 422."""
+    first = exc.errors()[0]
+    parameter = str(first["loc"][-1]) if first.get("loc") else "request"
+    return JSONResponse(status_code=400, content={"error": f"{parameter}: {first['msg']}", "parameter": parameter})
 
 
 def _timestamp(parameter: str, text: str | None) -> datetime | None:
@@ -36,9 +50,24 @@ def _timestamp(parameter: str, text: str | None) -> datetime | None:
 
 # The live view reads open state plus one window; longer windows belong to the trends API.
 LIVE_WINDOW_MAX = timedelta(days=31)
+# The longest window a report may ask for: a quarter.
+REPORT_WINDOW_MAX = timedelta(days=92)
 
 
-@router.get("/api/v1/live")
+def _window(request: Request, from_: str | None, to: str | None) -> tuple[datetime, datetime]:
+    """A report's [from, to): by default from the start of today in the site time zone until now."""
+    now = datetime.now(UTC)
+    end = _timestamp("to", to) or now
+    start = _timestamp("from", from_) or start_of_day(now, request.app.state.settings.timezone)
+    if start >= end:
+        raise BadParameter("from", f"from={start.isoformat()!r} must be before to={end.isoformat()!r}")
+    if end - start > REPORT_WINDOW_MAX:
+        raise BadParameter("from", f"from={start.isoformat()!r} is more than 92 days before to={end.isoformat()!r}")
+    return start, end
+
+
+@router.get("/api/v1/live", response_model=schemas.Live, response_model_exclude_unset=True,
+            responses=BAD_PARAMETER)
 async def live(request: Request, since: str | None = None) -> dict:
     """Live figures per queue and in total, holds over the limit, open complaints and agents."""
     start = _timestamp("since", since)
@@ -50,13 +79,48 @@ async def live(request: Request, since: str | None = None) -> dict:
     return await state.live.snapshot(since=start)
 
 
-@router.get("/healthz")
+@router.get("/api/v1/agents", response_model=schemas.Agents, response_model_exclude_unset=True,
+            responses=BAD_PARAMETER)
+async def agents(request: Request, from_: str | None = Query(None, alias="from"), to: str | None = None) -> dict:
+    """Every agent's figures and score for calls decided in [from, to)."""
+    start, end = _window(request, from_, to)
+    return await request.app.state.live.agents(start, end)
+
+
+@router.get("/api/v1/trends", response_model=schemas.Trends, responses=BAD_PARAMETER)
+async def trends(request: Request, from_: str | None = Query(None, alias="from"), to: str | None = None,
+                 bucket: str = "1h", queue: str | None = None) -> dict:
+    """Queue figures per quarter hour, hour, day or shift of [from, to), for one queue or all."""
+    start, end = _window(request, from_, to)
+    if bucket not in metrics.BUCKETS:
+        raise BadParameter("bucket", f"bucket={bucket!r} is not one of {', '.join(metrics.BUCKETS)}")
+    return await request.app.state.live.trends(start, end, bucket, queue or None)
+
+
+@router.get("/api/v1/complaints", response_model=schemas.Complaints, response_model_exclude_unset=True,
+            responses=BAD_PARAMETER)
+async def complaints(request: Request, status: str = "open", from_: str | None = Query(None, alias="from"),
+                     to: str | None = None) -> dict:
+    """Complaints waiting for a callback, those past due, or all opened in [from, to); no customer data."""
+    if status not in metrics.COMPLAINT_STATUSES:
+        raise BadParameter("status", f"status={status!r} is not one of {', '.join(metrics.COMPLAINT_STATUSES)}")
+    if status != "all":
+        for name, value in (("from", from_), ("to", to)):
+            if value is not None:
+                raise BadParameter(name, f"{name} applies only to status=all (open complaints are listed whenever "
+                                         "they were opened)")
+    start, end = _window(request, from_, to)
+    return await request.app.state.live.complaints(status, start, end)
+
+
+@router.get("/healthz", response_model=schemas.Health)
 async def healthz() -> dict:
     """The process is up."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", response_model=None,
+            responses={200: {"model": schemas.Readiness}, 503: {"model": schemas.Readiness}})
 async def readyz(request: Request) -> JSONResponse:
     """The database answers and the data is fresh."""
     try:

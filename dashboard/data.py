@@ -1,8 +1,14 @@
-"""The dashboard's one door to the database: named queries in, figures (via metrics) out."""
+"""The dashboard's one door to the database: named queries in, figures (via metrics) out.
+
+The live snapshot (the wall and ``/api/v1/live``) and the reports of the JSON API read the same
+named queries and form their figures with the same functions of :mod:`callboard.metrics`.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+import collections
+from collections.abc import Sequence
+from datetime import UTC, datetime, time, tzinfo
 from typing import Any
 
 import asyncpg
@@ -18,11 +24,12 @@ def start_of_day(now: datetime, zone: tzinfo) -> datetime:
 
 class LiveData:
     def __init__(self, pool: asyncpg.Pool, thresholds: metrics.Thresholds, zone: tzinfo,
-                 stale_after_s: float) -> None:
+                 stale_after_s: float, shifts: Sequence[time] = (time(7), time(15), time(23))) -> None:
         self._pool = pool
         self._t = thresholds
         self._zone = zone
         self._stale_after_s = stale_after_s
+        self._shifts = shifts
 
     async def snapshot(self, since: datetime | None = None, now: datetime | None = None) -> dict[str, Any]:
         """Everything the live views show, as of ``now``, counting calls decided since ``since``."""
@@ -31,13 +38,13 @@ class LiveData:
         t = self._t
         # One consistent view of the floor, even while the ingest commits between these reads.
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-            counts = await conn.fetch(QUERIES["live.queue_counts"], since, now, t.answer_target_s, t.short_abandon_s)
+            counts = await conn.fetch(QUERIES["live.queue_counts"], [since], now, t.answer_target_s,
+                                      t.short_abandon_s, None)
             waiting = await conn.fetch(QUERIES["live.waiting"])
             holds = await conn.fetch(QUERIES["live.open_holds"])
             complaints = await conn.fetch(QUERIES["live.open_complaints"])
             states = await conn.fetch(QUERIES["live.agent_states_now"])
-            agent_counts = await conn.fetch(QUERIES["live.agent_counts"], since, now, t.answer_target_s,
-                                            t.hold_limit_s)
+            scores = {row["agent"]: row for row in await self._agent_figures(conn, since, now, now)}
             freshness = await conn.fetchrow(QUERIES["live.freshness"])
 
         counts_by_queue = {row["queue"]: row for row in counts}
@@ -59,12 +66,7 @@ class LiveData:
              "started_at": local(h["started_at"]), "hold_s": metrics.elapsed_s(h["started_at"], now)}
             for h in holds
         ]
-        complaints_open = [
-            {"complaint_id": c["complaint_id"], "agent": c["agent"], "agent_name": c["agent_name"],
-             "due": local(c["due"]), "severity": c["severity"], **metrics.callback_deadline(c["due"], now)}
-            for c in complaints
-        ]
-        scores = {row["agent"]: metrics.agent_figures(row, t) for row in agent_counts}
+        complaints_open = [self._complaint(row, now) for row in complaints]
         agents = []
         for s in sorted(states, key=lambda r: (r["name"], r["agent"])):
             figures = scores.get(s["agent"]) or metrics.agent_figures(_no_counts(s), t)
@@ -88,8 +90,64 @@ class LiveData:
                            "short_abandon_s": t.short_abandon_s},
         }
 
+    async def agents(self, start: datetime, end: datetime) -> dict[str, Any]:
+        """Every agent with something counted in [start, end): the same figures as the live snapshot's."""
+        async with self._pool.acquire() as conn:
+            figures = await self._agent_figures(conn, start, end, datetime.now(UTC))
+        return {"from": self._local(start), "to": self._local(end),
+                "agents": sorted(figures, key=lambda a: (a["name"], a["agent"]))}
+
+    async def trends(self, start: datetime, end: datetime, bucket: str, queue: str | None) -> dict[str, Any]:
+        """Queue figures per bucket of [start, end), every bucket present, for one queue or all."""
+        t = self._t
+        starts = metrics.bucket_starts(start, end, bucket, self._zone, self._shifts)
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(QUERIES["live.queue_counts"], starts, end, t.answer_target_s,
+                                    t.short_abandon_s, queue)
+        by_bucket: dict[int, list[asyncpg.Record]] = collections.defaultdict(list)
+        for row in rows:
+            by_bucket[row["bucket"]].append(row)
+        ends = [*starts[1:], end]
+        buckets = [{"start": self._local(s), "end": self._local(e), **metrics.window_figures(
+                    metrics.add_counts(by_bucket[n]))} for n, (s, e) in enumerate(zip(starts, ends, strict=True), 1)]
+        return {"from": self._local(start), "to": self._local(end), "bucket": bucket, "queue": queue,
+                "buckets": buckets}
+
+    async def complaints(self, status: str, start: datetime, end: datetime,
+                         now: datetime | None = None) -> dict[str, Any]:
+        """Complaints waiting for a callback (``open``), those of them past due (``overdue``), or
+        every complaint opened in [start, end) (``all``)."""
+        now = now or datetime.now(UTC)
+        async with self._pool.acquire() as conn:
+            if status == "all":
+                rows = await conn.fetch(QUERIES["live.complaints_opened"], start, end)
+            else:
+                rows = await conn.fetch(QUERIES["live.open_complaints"])
+        complaints = [self._complaint(row, now) for row in rows]
+        if status == "overdue":
+            complaints = [c for c in complaints if c["overdue"]]
+        window = {"from": self._local(start), "to": self._local(end)} if status == "all" else {}
+        return {"as_of": self._local(now), "status": status, **window, "complaints": complaints}
+
+    def _complaint(self, row: asyncpg.Record, now: datetime) -> dict[str, Any]:
+        local = self._local_or_none
+        return {"complaint_id": row["complaint_id"], "agent": row["agent"], "agent_name": row["agent_name"],
+                "opened_at": local(row["opened_at"]), "due": local(row["due"]), "severity": row["severity"],
+                "callback_made_at": local(row["callback_at"]), "closed_at": local(row["closed_at"]),
+                "resolved": row["resolved"],
+                **metrics.complaint_progress(row["due"], row["callback_at"], row["closed_at"], now)}
+
+    async def _agent_figures(self, conn: asyncpg.Connection, start: datetime, end: datetime,
+                             now: datetime) -> list[dict[str, Any]]:
+        t = self._t
+        rows = await conn.fetch(QUERIES["live.agent_counts"], start, end, t.answer_target_s, t.hold_limit_s, now)
+        return [metrics.agent_figures(row, t) for row in rows]
+
     def _local(self, moment: datetime) -> str:
         return moment.astimezone(self._zone).isoformat()
+
+    def _local_or_none(self, moment: datetime | None) -> str | None:
+        return None if moment is None else self._local(moment)
 
 
 def _no_counts(state_row: asyncpg.Record) -> dict[str, Any]:

@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from callboard import metrics
 from callboard.settings import Settings
 from db.pool import create_pool
 
-from .api import BadParameter, bad_parameter_handler, router
+from .api import BadParameter, bad_parameter_handler, invalid_request_handler, router
 from .app import create_app, prepare
 from .data import LiveData
 from .hub import SnapshotHub
@@ -32,8 +33,10 @@ def build(settings: Settings, database_url: str) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
         app.state.pool = await create_pool(database_url, min_size=1, max_size=4)
-        app.state.live = LiveData(app.state.pool, thresholds(settings), settings.timezone, settings.stale_after_s)
+        app.state.live = LiveData(app.state.pool, thresholds(settings), settings.timezone, settings.stale_after_s,
+                                  settings.shifts)
         app.state.hub = SnapshotHub(app.state.live, database_url)
         running = asyncio.create_task(app.state.hub.run(), name="snapshot-hub")
         await prepare(dash_app)
@@ -48,6 +51,7 @@ def build(settings: Settings, database_url: str) -> FastAPI:
     server = FastAPI(title="Callboard", lifespan=lifespan)
     server.include_router(router)
     server.add_exception_handler(BadParameter, bad_parameter_handler)
+    server.add_exception_handler(RequestValidationError, invalid_request_handler)
     dash_app = create_app(server)
     return server
 

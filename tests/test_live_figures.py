@@ -6,51 +6,18 @@ comments next to the assertions.
 
 from __future__ import annotations
 
-import itertools
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 
 import pytest
 
 from callboard.metrics import Thresholds
 from dashboard.data import LiveData
-from ingest.protocol import parse_message
-from ingest.writer import EventWriter, Received
 
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # the window starts here
-NOW = T0 + timedelta(hours=1)
-
-
-def at(seconds: float) -> str:
-    return (T0 + timedelta(seconds=seconds)).isoformat()
-
-
-class Floor:
-    """Builds a list of protocol events with readable helpers."""
-
-    def __init__(self) -> None:
-        self.events: list[dict] = []
-        self._ids = itertools.count()
-
-    def add(self, type_: str, seconds: float, **fields) -> None:
-        self.events.append({"id": f"e{next(self._ids)}", "type": type_, "ts": at(seconds), **fields})
-
-    def call(self, call_id: str, queue: str, queued: float, *, answered: float | None = None,
-             agent: str = "a1", abandoned: float | None = None, ended: float | None = None,
-             resolved: bool | None = None, released_by: str = "customer") -> None:
-        self.add("call.queued", queued, call_id=call_id, queue=queue, caller="+86 138 0000 0000")
-        if answered is not None:
-            self.add("call.answered", answered, call_id=call_id, agent=agent)
-        if abandoned is not None:
-            self.add("call.abandoned", abandoned, call_id=call_id)
-        if ended is not None:
-            extra = {} if resolved is None else {"resolved": resolved}
-            self.add("call.ended", ended, call_id=call_id, agent=agent, released_by=released_by, **extra)
+from .scenario import NOW, T0, Floor, at, store
 
 
 async def snapshot(pool, floor: Floor) -> dict:
-    writer = EventWriter(pool, "scenario")
-    await writer.write([Received(datetime.now(UTC), *parse_message(json.dumps(floor.events)))])
+    await store(pool, floor)
     live = LiveData(pool, Thresholds(), UTC, stale_after_s=30)
     return await live.snapshot(since=T0, now=NOW)
 
@@ -184,3 +151,21 @@ async def test_a_caller_sent_back_to_a_queue_waits_again_until_answered_again(po
     answered_again = await snapshot(pool, floor)
     assert queue(answered_again, "technical")["waiting"] == 0
     assert queue(answered_again, "technical")["asa_s"] == pytest.approx(10)
+
+
+async def test_hold_spans_in_the_window_end_at_the_next_hold_event_or_the_call_end(pool):
+    floor = Floor()
+    floor.add("agent.state", 0, agent="a1", state="on_call", name="王芳")
+    floor.call("s1", "billing", -300, answered=-290, agent="a1", ended=500)
+    floor.add("call.hold_started", -200, call_id="s1", agent="a1")  # started before the window: not counted
+    floor.add("call.hold_ended", -100, call_id="s1", agent="a1")
+    floor.add("call.hold_started", 100, call_id="s1", agent="a1")   # 100 -> 159: 59 s, within the limit
+    floor.add("call.hold_ended", 159, call_id="s1", agent="a1")
+    floor.add("call.hold_started", 400, call_id="s1", agent="a1")   # never ended; the call ends at 500: 100 s, over
+    floor.call("s2", "billing", 3000, answered=3010, agent="a1")
+    floor.add("call.hold_started", 3020, call_id="s2", agent="a1")  # 3020 -> 3020: ended the same instant, 0 s
+    floor.add("call.hold_ended", 3020, call_id="s2", agent="a1")
+    floor.add("call.hold_started", 3530, call_id="s2", agent="a1")  # still open at NOW (3600): 70 s so far, over
+    a1 = next(a for a in (await snapshot(pool, floor))["agents"] if a["agent"] == "a1")
+    # four spans started in the window, two over the limit: discipline 1 - 2/4 = 0.5
+    assert (a1["holds"], a1["holds_over_limit"], a1["hold_discipline"]) == (4, 2, 0.5)

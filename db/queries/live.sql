@@ -3,26 +3,33 @@
 -- Parameters named in each description; windows are [from, to).
 
 -- name: queue_counts
--- Per queue, calls decided in [$1, $2): offered (by queue time), answered and abandoned (by the
--- time of the deciding event), answered within $3 seconds, summed answer seconds, short abandons
--- (waited less than $4 seconds).
+-- Per queue and bucket, the calls decided in [$1[1], $2): offered (by queue time), answered and
+-- abandoned (by the time of the deciding event), answered within $3 seconds, summed answer
+-- seconds, short abandons (waited less than $4 seconds). $1 holds the buckets' start times in
+-- order (bucket n runs from $1[n] to $1[n + 1], the last one to $2); $5 is one queue, or NULL for all.
 SELECT queue,
-       count(*) FILTER (WHERE queued_at >= $1 AND queued_at < $2)                      AS offered,
-       count(*) FILTER (WHERE answered_at >= $1 AND answered_at < $2)                  AS answered,
-       count(*) FILTER (WHERE answered_at >= $1 AND answered_at < $2
-                          AND answered_at - queued_at <= make_interval(secs => $3))    AS answered_on_time,
-       coalesce(sum(extract(epoch FROM answered_at - queued_at))
-                FILTER (WHERE answered_at >= $1 AND answered_at < $2), 0)::float8      AS answer_seconds,
-       count(*) FILTER (WHERE abandoned_at >= $1 AND abandoned_at < $2)                AS abandoned,
-       count(*) FILTER (WHERE abandoned_at >= $1 AND abandoned_at < $2
-                          AND abandoned_at - queued_at < make_interval(secs => $4))    AS short_abandoned
-FROM calls
-WHERE queue IS NOT NULL
-  AND queued_at IS NOT NULL
-  AND ((queued_at >= $1 AND queued_at < $2)
-    OR (answered_at >= $1 AND answered_at < $2)
-    OR (abandoned_at >= $1 AND abandoned_at < $2))
-GROUP BY queue;
+       width_bucket(decided_at, $1::timestamptz[])                                     AS bucket,
+       count(*) FILTER (WHERE kind = 'offered')                                        AS offered,
+       count(*) FILTER (WHERE kind = 'answered')                                       AS answered,
+       count(*) FILTER (WHERE kind = 'answered' AND waited <= make_interval(secs => $3)) AS answered_on_time,
+       coalesce(sum(extract(epoch FROM waited)) FILTER (WHERE kind = 'answered'), 0)::float8 AS answer_seconds,
+       count(*) FILTER (WHERE kind = 'abandoned')                                      AS abandoned,
+       count(*) FILTER (WHERE kind = 'abandoned' AND waited < make_interval(secs => $4)) AS short_abandoned
+FROM (
+    SELECT queue, 'offered' AS kind, queued_at AS decided_at, NULL::interval AS waited
+    FROM calls
+    WHERE queued_at >= ($1::timestamptz[])[1] AND queued_at < $2
+    UNION ALL
+    SELECT queue, 'answered', answered_at, answered_at - queued_at
+    FROM calls
+    WHERE answered_at >= ($1::timestamptz[])[1] AND answered_at < $2 AND queued_at IS NOT NULL
+    UNION ALL
+    SELECT queue, 'abandoned', abandoned_at, abandoned_at - queued_at
+    FROM calls
+    WHERE abandoned_at >= ($1::timestamptz[])[1] AND abandoned_at < $2 AND queued_at IS NOT NULL
+) decided
+WHERE queue IS NOT NULL AND ($5::text IS NULL OR queue = $5)
+GROUP BY queue, bucket;
 
 -- name: waiting
 -- Per queue, callers waiting now (queued, or sent back to a queue, and not answered since,
@@ -51,12 +58,23 @@ WHERE c.answered_at IS NOT NULL AND c.ended_at IS NULL
 ORDER BY h.ts;
 
 -- name: open_complaints
--- Complaints with no callback made and not closed, soonest due first.
-SELECT k.complaint_id, k.agent, coalesce(d.name, k.agent) AS agent_name, k.due, k.severity, k.opened_at
+-- Complaints with no callback made and not closed, soonest due first (the same columns as
+-- complaints_opened; never the customer).
+SELECT k.complaint_id, k.agent, coalesce(d.name, k.agent) AS agent_name, k.opened_at, k.due, k.severity,
+       k.callback_at, k.closed_at, k.resolved
 FROM complaints k
 LEFT JOIN agents d ON d.agent = k.agent
 WHERE k.callback_at IS NULL AND k.closed_at IS NULL AND k.due IS NOT NULL
-ORDER BY k.due;
+ORDER BY k.due, k.complaint_id;
+
+-- name: complaints_opened
+-- Complaints opened in [$1, $2), oldest first, with their callback and closing; never the customer.
+SELECT k.complaint_id, k.agent, coalesce(d.name, k.agent) AS agent_name, k.opened_at, k.due, k.severity,
+       k.callback_at, k.closed_at, k.resolved
+FROM complaints k
+LEFT JOIN agents d ON d.agent = k.agent
+WHERE k.opened_at >= $1 AND k.opened_at < $2
+ORDER BY k.opened_at, k.complaint_id;
 
 -- name: agent_states_now
 -- Every agent who is not logged out: directory entry, current state, reason and since when.
@@ -73,7 +91,8 @@ WHERE s.state <> 'logged_out';
 
 -- name: agent_counts
 -- Per agent, the counts behind the agent scores for [$1, $2); $3 = answer target seconds,
--- $4 = hold limit seconds. Each count is taken at the time of the event that decides it.
+-- $4 = hold limit seconds, $5 = now. Each count is taken at the time of the event that decides it.
+-- Every part reads only the window's rows through an index, never the whole history.
 WITH answered AS (
     SELECT answered_by AS agent,
            count(*) AS answered,
@@ -97,19 +116,30 @@ WITH answered AS (
     WHERE ts >= $1 AND ts < $2
     GROUP BY agent
 ), held AS (
-    SELECT agent,
+    -- The hold spans of docs/metrics.md (as in the hold_spans view) that started in the window,
+    -- read from the window's hold starts only: each ends at its call's next hold event, else at
+    -- the call's end; one still open counts its age at the window's end (or now, if sooner).
+    SELECT h.agent,
            count(*) AS holds,
-           count(*) FILTER (WHERE coalesce(ended_at, least(now(), $2)) - started_at
+           count(*) FILTER (WHERE coalesce(n.ts, c.ended_at, least($5, $2)) - h.ts
                                   > make_interval(secs => $4)) AS holds_over_limit
-    FROM hold_spans
-    WHERE started_at >= $1 AND started_at < $2
-    GROUP BY agent
+    FROM hold_events h
+    JOIN calls c USING (call_id)
+    LEFT JOIN LATERAL (
+        SELECT e.ts
+        FROM hold_events e
+        WHERE e.call_id = h.call_id AND (e.ts > h.ts OR (e.ts = h.ts AND e.kind < h.kind))
+        ORDER BY e.ts, e.kind DESC
+        LIMIT 1
+    ) n ON true
+    WHERE h.kind = 'start' AND h.ts >= $1 AND h.ts < $2
+    GROUP BY h.agent
 ), promised AS (
     SELECT agent,
            count(*) AS callbacks_due,
            count(*) FILTER (WHERE callback_at <= due) AS callbacks_on_time
     FROM complaints
-    WHERE least(callback_at, due) >= $1 AND least(callback_at, due) < least(now(), $2)
+    WHERE least(callback_at, due) >= $1 AND least(callback_at, due) < least($5, $2)
     GROUP BY agent
 ), everyone AS (
     SELECT agent FROM answered UNION SELECT agent FROM ended UNION SELECT agent FROM rated

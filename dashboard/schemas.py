@@ -1,0 +1,154 @@
+"""The shapes of the JSON API's answers, declared once: FastAPI checks every answer against them
+and publishes them at ``/openapi.json``. The figures are defined in ``docs/metrics.md``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+# RFC 3339 in the site time zone, passed through as written (never re-formatted).
+Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+Rate = Annotated[float | None, Field(description="a fraction in [0, 1]; null when there is nothing to count")]
+Seconds = Annotated[float | None, Field(description="seconds; null when there is nothing to measure")]
+
+
+class Shape(BaseModel):
+    """Answers carry exactly the declared fields (additionalProperties: false in the schema)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Error(Shape):
+    error: str
+    parameter: str
+
+
+class WindowFigures(Shape):
+    offered: int
+    answered: int
+    abandoned: int
+    short_abandoned: int
+    asa_s: Seconds
+    on_time_rate: Rate
+    service_level: Rate
+    abandon_rate: Rate
+
+
+class Totals(WindowFigures):
+    waiting: int
+    longest_wait_s: Seconds
+
+
+class QueueTile(Totals):
+    queue: str
+
+
+class Hold(Shape):
+    call_id: str
+    agent: str
+    agent_name: str
+    queue: str | None
+    started_at: Timestamp
+    hold_s: float
+
+
+class Complaint(Shape):
+    complaint_id: str
+    agent: str | None
+    agent_name: str | None
+    opened_at: Timestamp | None
+    due: Timestamp | None
+    severity: str | None
+    callback_made_at: Timestamp | None
+    closed_at: Timestamp | None
+    resolved: bool | None
+    seconds_left: float | None
+    overdue: bool
+    status: Literal["open", "overdue", "called_back", "closed"]
+
+
+class AgentFigures(Shape):
+    agent: str
+    name: str
+    team: str | None
+    answered: int
+    asa_s: Seconds
+    on_time_rate: Rate
+    surveys: int
+    csat: Rate
+    handled: int
+    resolution_rate: Rate
+    holds: int
+    holds_over_limit: int
+    hold_discipline: Rate
+    callbacks_due: int
+    callbacks_on_time: int
+    callbacks_on_time_rate: Rate
+    agent_hangup_rate: Rate
+    score: Annotated[float | None, Field(description="0-100; null when no component has data")]
+
+
+class LiveAgent(AgentFigures):
+    state: str
+    reason: str | None
+    state_since: Timestamp
+    state_s: float
+
+
+class Thresholds(Shape):
+    answer_target_s: float
+    hold_limit_s: float
+    short_abandon_s: float
+
+
+class Live(Shape):
+    as_of: Timestamp
+    since: Timestamp
+    data_updated_at: Timestamp | None
+    stale: bool
+    database_error: str | None = Field(None, description="present when the last refresh could not read the database")
+    queues: list[QueueTile]
+    totals: Totals
+    holds_over_limit: list[Hold]
+    holds_open: list[Hold]
+    complaints_open: list[Complaint]
+    agents: list[LiveAgent]
+    thresholds: Thresholds
+
+
+class Agents(Shape):
+    from_: Timestamp = Field(alias="from")
+    to: Timestamp
+    agents: list[AgentFigures]
+
+
+class TrendBucket(WindowFigures):
+    start: Timestamp
+    end: Timestamp
+
+
+class Trends(Shape):
+    from_: Timestamp = Field(alias="from")
+    to: Timestamp
+    bucket: Literal["15m", "1h", "1d", "shift"]
+    queue: str | None
+    buckets: list[TrendBucket]
+
+
+class Complaints(Shape):
+    as_of: Timestamp
+    status: Literal["open", "overdue", "all"]
+    from_: Timestamp | None = Field(None, alias="from", description="with status=all only")
+    to: Timestamp | None = Field(None, description="with status=all only")
+    complaints: list[Complaint]
+
+
+class Health(Shape):
+    status: Literal["ok"]
+
+
+class Readiness(Shape):
+    status: Literal["ready", "stale", "database unreachable"]
+    data_updated_at: Timestamp | None = None
+    error: str | None = None
