@@ -29,7 +29,7 @@ from throwaway import run_on_a_server
 from db.migrate import migrate_url
 from db.pool import create_pool, recreate_database
 from ingest.protocol import parse_message
-from ingest.service import IngestService
+from ingest.service import IngestService, tune_garbage_collection
 from ingest.writer import EventWriter, Received
 
 BENCH = Path(__file__).parent
@@ -46,8 +46,8 @@ class TimedIngest:
         self._expected = expected
         write = self.service._writer.write
 
-        async def timed_write(batch: list[Received]):
-            result = await write(batch)
+        async def timed_write(batch: list[Received], *args):
+            result = await write(batch, *args)
             committed = datetime.now(UTC)
             for received in batch:
                 lag = (committed - received.received_at).total_seconds()
@@ -107,6 +107,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 async def bench(admin_url: str, events: int, paced_seconds: int, naive_events: int) -> None:
+    tune_garbage_collection()  # as `callboard ingest` does
     print(f"machine: {os.cpu_count()} cores; feed in its own process, PostgreSQL on the same machine")
     rate, latencies = await run_ingest(await fresh_database(admin_url, "bench_burst"), events, 0)
     print(f"sustained: {rate:,.0f} events/s over {events:,} single-event frames; "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator
@@ -25,6 +26,9 @@ MAX_MESSAGE_BYTES = 64 * 2**20
 RECONNECT_FIRST_MAX_S = 1.0
 RECONNECT_MIN_S = 0.5
 RECONNECT_MAX_S = 30.0
+# One read from a busy socket can bring hundreds of messages, which the client would otherwise
+# parse in one go while the writer's database replies wait: let other tasks run this often.
+YIELD_EVERY = 50
 
 
 def reconnect_delays() -> Iterator[float]:
@@ -80,12 +84,16 @@ class FeedClient:
             reason = "closed by the feed"
             try:
                 await ws.send(json.dumps({"op": "resume", "after_seq": self.last_seq or 0}))
+                count = 0
                 async for message in ws:
                     received = Received(datetime.now(UTC), *parse_message(message))
                     seqs = [event.seq for event in received.events if event.seq is not None]
                     await self._deliver(received, message)
                     if seqs:
                         self.last_seq = max(self.last_seq or 0, *seqs)
+                    count += 1
+                    if count % YIELD_EVERY == 0:
+                        await asyncio.sleep(0)
             except ConnectionClosed as exc:
                 reason = str(exc)
             logger.warning(

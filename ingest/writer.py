@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -47,6 +47,7 @@ class WriteResult:
     duplicates: int
     dead_lettered: int
     stored_by_type: dict[str, int]
+    batch_seq: int | None  # the highest seq in the batch
 
 
 class EventWriter:
@@ -54,7 +55,13 @@ class EventWriter:
         self._pool = pool
         self._feed = feed
 
-    async def write(self, batch: Iterable[Received]) -> WriteResult:
+    async def write(self, batch: Iterable[Received],
+                    resume_after: Callable[[int | None], int | None] | None = None) -> WriteResult:
+        """Write ``batch`` in one transaction.
+
+        The feed's resume point stored with it is the batch's highest seq, or what
+        ``resume_after`` makes of that when other batches are being written at the same time.
+        """
         unique: dict[str, tuple[datetime, Event]] = {}
         rejects: list[tuple[datetime, Rejected]] = []
         seen = 0
@@ -66,18 +73,23 @@ class EventWriter:
 
         async with self._pool.acquire() as conn, conn.transaction():
             stored_by_type = await self._append(conn, list(unique.values()))
-            for event_type in stored_by_type:
-                for query in DERIVED_WRITES[event_type]:
-                    await conn.execute(QUERIES[query])
+            # Always in the same order, each locking its rows in key order: two batches in flight at
+            # once then wait for each other instead of deadlocking. One round trip: they read the stage.
+            derived = dict.fromkeys(query for event_type, queries in DERIVED_WRITES.items()
+                                    if event_type in stored_by_type for query in queries)
+            if derived:
+                await conn.execute("\n".join(QUERIES[query] for query in derived))
             if rejects:
                 await self._dead_letter(conn, rejects)
             seqs = [event.seq for _, event in unique.values() if event.seq is not None]
-            await conn.execute(QUERIES["ingest.record_commit"], self._feed, max(seqs, default=None))
+            batch_seq = max(seqs, default=None)
+            resume_seq = batch_seq if resume_after is None else resume_after(batch_seq)
+            await conn.execute(QUERIES["ingest.record_commit"], self._feed, resume_seq)
             stored = sum(stored_by_type.values())
             if stored or rejects:
                 payload = {"feed": self._feed, "stored": stored_by_type, "dead_lettered": len(rejects)}
                 await conn.execute(QUERIES["ingest.notify_changes"], json.dumps(payload))
-        return WriteResult(stored, seen - stored, len(rejects), stored_by_type)
+        return WriteResult(stored, seen - stored, len(rejects), stored_by_type, batch_seq)
 
     async def dead_letter_calls_never_queued(self, after_s: float) -> list[str]:
         """Move the events of calls never queued within ``after_s`` seconds to dead_letters."""

@@ -2,7 +2,8 @@
 -- A batch is staged in the session's incoming_events table, appended to the event log, cut down
 -- to the events the log did not hold yet, and applied to the derived state from there (apply_*).
 -- The apply_* writes leave the same rows when an event repeats or events come in another order:
--- the earliest timestamp wins.
+-- the earliest timestamp wins. Each one writes its rows in key order (ORDER BY), so that two
+-- batches written at once wait for each other rather than deadlock.
 
 -- name: create_staging
 -- The batch being written, shaped like the event log; private to the connection, emptied at every commit.
@@ -139,6 +140,7 @@ SELECT e.call_id, max(i.ts)
 FROM incoming_events i, json_to_record(i.body) AS e(call_id text, to_queue text)
 WHERE i.type = 'call.transferred' AND e.to_queue IS NOT NULL
 GROUP BY e.call_id
+ORDER BY e.call_id
 ON CONFLICT (call_id) DO UPDATE
 SET requeued_at = greatest(c.requeued_at, excluded.requeued_at);
 
@@ -148,6 +150,7 @@ SELECT e.call_id, min(i.ts)
 FROM incoming_events i, json_to_record(i.body) AS e(call_id text)
 WHERE i.type = 'call.abandoned'
 GROUP BY e.call_id
+ORDER BY e.call_id
 ON CONFLICT (call_id) DO UPDATE
 SET abandoned_at = least(c.abandoned_at, excluded.abandoned_at);
 
@@ -188,6 +191,7 @@ SELECT e.agent,
 FROM incoming_events i, json_to_record(i.body) AS e(agent text, name text, team text)
 WHERE i.type = 'agent.state'
 GROUP BY e.agent
+ORDER BY e.agent
 ON CONFLICT (agent) DO UPDATE
 SET name = coalesce(excluded.name, a.name),
     team = coalesce(excluded.team, a.team);
