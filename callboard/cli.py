@@ -160,6 +160,7 @@ def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> N
             from ingest import service
 
             port = settings.ingest_port if args.port is None else args.port
+            service.tune_garbage_collection()
             run_until_signal(lambda stop: service.run(settings, url, stop, feed_url=feed,
                                                       feed_name=args.feed_name or settings.feed_name,
                                                       host=args.host, port=port))

@@ -44,7 +44,8 @@ class Journal:
         self.directory = directory
         self.max_bytes = max_bytes
         directory.mkdir(parents=True, exist_ok=True)
-        self._closed = sorted(directory.glob(f"*{SUFFIX}"))  # left by an earlier run: read them first
+        # Segments left by an earlier run are read first.
+        self._closed = sorted(path for path in directory.glob(f"*{SUFFIX}") if path.stem.isdigit())
         self._size = sum(path.stat().st_size for path in self._closed)
         self._next_number = int(self._closed[-1].stem) + 1 if self._closed else 1
         self._active: Path | None = None

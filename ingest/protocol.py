@@ -88,7 +88,8 @@ def parse_event(item: Any, raw: str | None = None, may_hold_nul: bool = True) ->
             _timestamp(item["due"])
     except ValueError as exc:
         return Rejected("bad_timestamp", f"{item['type']}: {exc}", raw, event_id)
-    return Event(item["id"], item["type"], ts, item.get("seq"), item, raw)
+    seq = item.get("seq")
+    return Event(item["id"], item["type"], ts, None if seq is None else int(seq), item, raw)  # 5.0 is an integer too
 
 
 def _holds_nul(value: Any) -> bool:

@@ -69,7 +69,8 @@ class IngestService:
         self._never_queued_after_s = never_queued_after_s
         self._queue: asyncio.Queue[Received | None] = asyncio.Queue(queue_messages)
         self._journal = journal
-        self._journal_lock = asyncio.Lock()
+        self._in_flight: dict[int, list[Received]] = {}  # batches being written, by number
+        self.telemetry.waiting_messages.set_function(self._messages_in_memory)
         self._client = FeedClient(feed_url, deliver=self._deliver, on_connection=self._record_connection,
                                   token=token)
         self._reported_kinds: set[str] = set()
@@ -85,39 +86,53 @@ class IngestService:
         receiving = asyncio.create_task(self._client.run(), name="feed")
         if self._journal is not None and self._journal.pending:  # left by an earlier run
             self._queue.put_nowait(JOURNAL_WAITING)
-        writing = asyncio.gather(*(self._write_forever() for _ in range(WRITERS)))
+        writers = {asyncio.create_task(self._write_forever(), name=f"writer-{n}") for n in range(WRITERS)}
         beating = asyncio.create_task(self._heartbeat(), name="heartbeat")
         sweeping = asyncio.create_task(self._sweep_forever(), name="sweep")
         stopping = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait({receiving, writing, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        beating.cancel()
-        sweeping.cancel()
-        receiving.cancel()
+        done, _ = await asyncio.wait({receiving, stopping, *writers}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (beating, sweeping, receiving):
+            task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await receiving
-        if writing not in done:
+        if not done & writers:
             try:  # write everything already received, unless the database is down
                 await asyncio.wait_for(self._queue.join(), STOP_FLUSH_S)
             except TimeoutError:
-                logger.warning("stopping with events received but not written; the feed will resend them "
-                               "after the last stored sequence number",
-                               extra={"action": "stop_unflushed", "waiting_messages": self._queue.qsize()})
-        writing.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writing
+                self._journal_unwritten()
+        for task in writers:
+            task.cancel()
+        await asyncio.gather(*writers, return_exceptions=True)
         if self._journal is not None:
             self._journal.close()
             if self._journal.pending:
                 logger.warning("stopping with messages in the journal; they are written at the next start",
                                extra={"action": "stop_journal_kept", "directory": str(self._journal.directory),
                                       "bytes": self._journal.size})
-        for task in done - {stopping}:
-            task.result()  # a crashed task re-raises here
         stopping.cancel()
         with contextlib.suppress(Exception):
             await self._record_connection(False)
         logger.info("ingest stopped", extra={"action": "ingest_stopped", "stored": self.stored,
                                              "dead_lettered": self.dead_lettered})
+        for task in done - {stopping}:
+            task.result()  # a crashed task re-raises here
+
+    def _journal_unwritten(self) -> None:
+        """At a stop the database did not allow: keep what is in memory in the journal, oldest first."""
+        unwritten = [received for batch in self._in_flight.values() for received in batch]
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is not JOURNAL_WAITING:
+                unwritten.append(item)
+        kept = 0
+        for received in unwritten:
+            raws = [event.raw for event in received.events] + [reject.raw for reject in received.rejects]
+            for raw in raws:
+                kept += self._journal is not None and self._journal.append(raw, received.received_at)
+        lost = sum(len(received.events) + len(received.rejects) for received in unwritten) - kept
+        logger.warning("stopping before the database took every event; kept in the journal for the next start "
+                       "(any left over are resent by the feed after the last stored seq, if it can)",
+                       extra={"action": "stop_unflushed", "journaled": kept, "not_journaled": lost})
 
     async def _resume_position(self) -> int | None:
         async with self._pool.acquire() as conn:
@@ -131,7 +146,7 @@ class IngestService:
             # once anything is in the journal, later messages follow it there, to keep them in order.
             if journal.append(message, received.received_at):
                 self.telemetry.on_journaled(journal.size)
-                if self._queue.empty() and not self._journal_lock.locked():
+                if self._queue.empty():
                     self._queue.put_nowait(JOURNAL_WAITING)  # wakes a writer to write the journal
                 return
             if not self._reported_journal_full:
@@ -200,28 +215,19 @@ class IngestService:
 
         Only once memory is empty: every message received before the journal's has been taken
         by a writer by then, so the resume point cannot pass it while it is only in memory.
+        Both writers may be at it, each with a segment of its own.
         """
-        if self._journal_lock.locked():
-            return  # the other writer is at it
-        async with self._journal_lock:
-            while self._journal.pending and self._queue.empty():
-                taken = self._journal.take()
-                if taken is None:
-                    return
-                path, messages = taken
-                received = [Received(received_at, *parse_message(message)) for received_at, message in messages]
-                batch, count = [], 0
-                for item in received:
-                    batch.append(item)
-                    count += _size(item)
-                    if count >= self._batch_max:
-                        await self._write(batch)
-                        batch, count = [], 0
-                if batch:
-                    await self._write(batch)
-                self._journal.release(path)
-                self._reported_journal_full = False
-                self.telemetry.on_journal_written(self._journal.size)
+        while self._journal.pending and self._queue.empty():
+            taken = self._journal.take()
+            if taken is None:
+                return
+            path, messages = taken
+            for start in range(0, len(messages), self._batch_max):
+                await self._write([Received(received_at, *parse_message(message))
+                                   for received_at, message in messages[start:start + self._batch_max]])
+            self._journal.release(path)
+            self._reported_journal_full = False
+            self.telemetry.on_journal_written(self._journal.size)
             if not self._journal.pending:
                 logger.info("journal written to the database; back to writing from memory",
                             extra={"action": "journal_drained"})
@@ -229,6 +235,7 @@ class IngestService:
     async def _write(self, batch: list[Received]) -> None:
         self._report_rejects(batch)
         number = self._resume_point.number()
+        self._in_flight[number] = batch
         try:
             batch_seq = await self._commit(batch, number)
         except DATA_ERRORS as exc:
@@ -240,6 +247,7 @@ class IngestService:
                 for single in _one_per_event(received):
                     batch_seq = highest_seq(batch_seq, await self._commit_or_dead_letter(single, number))
         self._resume_point.committed(number, batch_seq)
+        del self._in_flight[number]
 
     async def _commit_or_dead_letter(self, single: Received, number: int) -> int | None:
         try:
@@ -256,16 +264,25 @@ class IngestService:
     async def _commit(self, batch: list[Received], number: int) -> int | None:
         """Write ``batch`` (numbered ``number``) in one transaction; its highest seq."""
         began = time.monotonic()
-        result = await self._with_retry(
-            lambda: self._writer.write(batch, lambda batch_seq: self._resume_point.to_store(number, batch_seq)))
+        result = await self._with_retry(lambda: self._writer.write(batch, lambda seq: self._resume_after(number, seq)))
         events = [event for received in batch for event in received.events]
         rejects = [reject for received in batch for reject in received.rejects]
         self.telemetry.on_committed(events, result.stored_by_type, result.duplicates, rejects,
                                     time.monotonic() - began)
-        self.telemetry.waiting_messages.set(self._queue.qsize())
         self.stored += result.stored
         self.dead_lettered += result.dead_lettered
         return result.batch_seq
+
+    def _messages_in_memory(self) -> int:
+        return self._queue.qsize() + sum(map(len, self._in_flight.values()))
+
+    def _resume_after(self, number: int, batch_seq: int | None) -> int | None:
+        """The resume point to store with batch ``number``: never past an event only in memory, and never
+        past what this process has received from the feed (a journal from an earlier run may hold
+        events beyond a gap that only the feed can fill)."""
+        seq = self._resume_point.to_store(number, batch_seq)
+        received = self._client.last_seq
+        return None if seq is None or received is None else min(seq, received)
 
     def _report_rejects(self, batch: list[Received]) -> None:
         """Log the first reject of each kind; the reason stays in dead_letters (it may quote personal data)."""
@@ -286,8 +303,8 @@ class IngestService:
                 self._database_failing = False
                 return result
             except asyncpg.TransactionRollbackError as exc:
-                # Two of our transactions wanted the same rows in opposite orders: try again at once.
-                logger.info("batch collided with another one in flight; retrying it",
+                # A deadlock or serialization failure, e.g. with another client writing the same rows.
+                logger.info("transaction rolled back by the database; retrying it at once",
                             extra={"action": "batch_retry", "error": str(exc)})
             except TRANSIENT_ERRORS as exc:
                 self._database_failing = True
@@ -295,10 +312,11 @@ class IngestService:
                 delay = RETRY_DELAYS[min(tries, len(RETRY_DELAYS) - 1)] * (0.5 + random.random())
                 if tries in (0, 10) or tries % 60 == 0:
                     logger.warning(
-                        "database unreachable; keeping events in the journal and retrying "
-                        "(check that PostgreSQL is up)",
+                        "database write failed; retrying, with received events held in memory and the "
+                        "journal (check that PostgreSQL is up and has disk space)",
                         extra={"action": "db_retry", "error": str(exc) or type(exc).__name__,
-                               "retry_in_s": round(delay, 2), "waiting_messages": self._queue.qsize()},
+                               "retry_in_s": round(delay, 2), "messages_in_memory": self._messages_in_memory(),
+                               "journal_bytes": self._journal.size if self._journal is not None else 0},
                     )
                 await asyncio.sleep(delay)
 
@@ -325,7 +343,6 @@ def tune_garbage_collection() -> None:
 async def run(settings: Settings, database_url: str, stop: asyncio.Event, *, feed_url: str,
               feed_name: str | None = None, host: str | None = None, port: int | None = None) -> None:
     """The ``callboard ingest`` process; with ``port``, also serve /metrics, /healthz and /readyz."""
-    tune_garbage_collection()
     telemetry = IngestTelemetry()
     feed_name = feed_name or default_feed_name(feed_url)
     async with contextlib.AsyncExitStack() as stack:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import Callable, Iterable
@@ -13,21 +14,6 @@ from db.queries import QUERIES
 
 from .protocol import Event, Rejected
 
-# Which derived-state writes each event type feeds (db/queries/ingest.sql, apply_*).
-DERIVED_WRITES: dict[str, tuple[str, ...]] = {
-    "call.queued": ("ingest.apply_call_queued",),
-    "call.answered": ("ingest.apply_call_answered",),
-    "call.abandoned": ("ingest.apply_call_abandoned",),
-    "call.hold_started": ("ingest.apply_hold_started",),
-    "call.hold_ended": ("ingest.apply_hold_ended",),
-    "call.transferred": ("ingest.apply_call_requeued",),
-    "call.ended": ("ingest.apply_call_ended",),
-    "agent.state": ("ingest.apply_agent_directory", "ingest.apply_agent_states"),
-    "complaint.opened": ("ingest.apply_complaint_opened",),
-    "complaint.callback_made": ("ingest.apply_complaint_callback",),
-    "complaint.closed": ("ingest.apply_complaint_closed",),
-    "survey.completed": ("ingest.apply_surveys",),
-}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -54,6 +40,7 @@ class EventWriter:
     def __init__(self, pool: asyncpg.Pool, feed: str) -> None:
         self._pool = pool
         self._feed = feed
+        self._deriving = asyncio.Lock()
 
     async def write(self, batch: Iterable[Received],
                     resume_after: Callable[[int | None], int | None] | None = None) -> WriteResult:
@@ -73,12 +60,11 @@ class EventWriter:
 
         async with self._pool.acquire() as conn, conn.transaction():
             stored_by_type = await self._append(conn, list(unique.values()))
-            # Always in the same order, each locking its rows in key order: two batches in flight at
-            # once then wait for each other instead of deadlocking. One round trip: they read the stage.
-            derived = dict.fromkeys(query for event_type, queries in DERIVED_WRITES.items()
-                                    if event_type in stored_by_type for query in queries)
-            if derived:
-                await conn.execute("\n".join(QUERIES[query] for query in derived))
+            if stored_by_type:
+                # One batch at a time: a call's rows are written by several statements, and two
+                # batches doing so at once could each hold a row the other needs next.
+                async with self._deriving:
+                    await conn.execute(QUERIES["ingest.apply_derived_state"])
             if rejects:
                 await self._dead_letter(conn, rejects)
             seqs = [event.seq for _, event in unique.values() if event.seq is not None]
@@ -113,6 +99,7 @@ class EventWriter:
             QUERIES["ingest.stage_events"],
             self._feed,
             "[" + ",".join(event.raw for _, event in items) + "]",
+            [event.seq for _, event in items],
             [(event.ts - _EPOCH) // _MICROSECOND for _, event in items],
             [(received_at - _EPOCH) // _MICROSECOND for received_at, _ in items],
         )

@@ -338,3 +338,36 @@ async def _health_says(port: int, database_up: bool) -> bool:
     except OSError:
         return False
     return health["database_up"] is database_up
+
+
+async def test_a_stop_the_database_does_not_allow_keeps_memory_in_the_journal(
+        pool, database_url, postgres_server, data_dir, monkeypatch):
+    _, server = postgres_server
+    if server is None:
+        pytest.skip("needs the embedded server, which the test can restart")
+    monkeypatch.setattr(service, "STOP_FLUSH_S", 0.5)
+    service_pool = await create_pool(database_url)
+    async with PushFeed() as feed:
+        ingest = service.IngestService(service_pool, feed.url, "nj", journal=Journal(data_dir / "j", 2**26))
+        stop = asyncio.Event()
+        running = asyncio.create_task(ingest.run(stop))
+        feed.push(0, 5)
+        await wait_for(lambda: _stored_count_is(pool, 5), 20, "events before the outage")
+        await asyncio.to_thread(stop_postgres, server)
+        feed.push(5, 40)  # the first of these are in memory when the writer finds the database gone
+        await wait_for(feed.sent_everything, 20, "the feed to send everything during the outage")
+        stop.set()
+        await running
+        await asyncio.to_thread(start_postgres, server)
+        await pool.expire_connections()
+        await service_pool.expire_connections()
+        ingest = service.IngestService(service_pool, feed.url, "nj", journal=Journal(data_dir / "j", 2**26))
+        stop = asyncio.Event()
+        running = asyncio.create_task(ingest.run(stop))
+        try:
+            await wait_for(lambda: _stored_count_is(pool, 45), 30, "every event, from the journal")
+        finally:
+            stop.set()
+            await running
+            await service_pool.close()
+    assert await _stored_ids(pool) == _expected_ids(45)

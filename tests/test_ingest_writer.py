@@ -129,3 +129,15 @@ async def test_a_call_answered_but_never_queued_is_dead_lettered_after_the_grace
         ("impossible_transition", "o1"), ("impossible_transition", "o2"), ("impossible_transition", "o3")]
     assert letters[0]["reason"].startswith("call.answered for call ghost, which was never queued")
     assert calls == ["c1"] and logged == 0  # the real call is untouched; the ghost is gone
+
+
+async def test_a_seq_written_as_a_whole_float_is_an_integer(pool):
+    # JSON Schema counts 5.0 as an integer; feeds that write numbers as doubles send seqs like that.
+    event = {"id": "f1", "seq": 5.0, "type": "call.queued", "ts": ts(0), "call_id": "c9", "queue": "billing",
+             "caller": "+86 139 0000 0000"}
+    result = await EventWriter(pool, "doubles").write([received(event)])
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT seq FROM event_log WHERE event_id = 'f1'") == 5
+        assert await conn.fetchval("SELECT last_seq FROM feeds WHERE feed = 'doubles'") == 5
+        assert await conn.fetchval("SELECT count(*) FROM dead_letters") == 0
+    assert result.stored == 1

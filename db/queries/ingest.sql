@@ -2,23 +2,23 @@
 -- A batch is staged in the session's incoming_events table, appended to the event log, cut down
 -- to the events the log did not hold yet, and applied to the derived state from there (apply_*).
 -- The apply_* writes leave the same rows when an event repeats or events come in another order:
--- the earliest timestamp wins. Each one writes its rows in key order (ORDER BY), so that two
--- batches written at once wait for each other rather than deadlock.
+-- the earliest timestamp wins.
 
 -- name: create_staging
 -- The batch being written, shaped like the event log; private to the connection, emptied at every commit.
 CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE event_log) ON COMMIT DELETE ROWS;
 
 -- name: stage_events
--- $1: the feed; $2: the events' JSON texts as one JSON array; $3, $4: each one's ts and receipt
--- time, in microseconds since the Unix epoch (already parsed and checked by the ingest).
+-- $1: the feed; $2: the events' JSON texts as one JSON array; $3: their seqs; $4, $5: their ts
+-- and receipt time in microseconds since the Unix epoch (all already parsed and checked).
 INSERT INTO incoming_events (feed, event_id, seq, type, ts, call_id, received_at, stored_at, body)
-SELECT $1, e.id, e.seq, e.type,
+SELECT $1, e.id, t.seq, e.type,
        timestamptz 'epoch' + t.ts_us * interval '1 microsecond', e.call_id,
        timestamptz 'epoch' + t.received_us * interval '1 microsecond', now(), j.body
 FROM json_array_elements($2::text::json) WITH ORDINALITY AS j(body, position)
-JOIN unnest($3::bigint[], $4::bigint[]) WITH ORDINALITY AS t(ts_us, received_us, position) USING (position)
-CROSS JOIN LATERAL json_to_record(j.body) AS e(id text, seq bigint, type text, call_id text);
+JOIN unnest($3::bigint[], $4::bigint[], $5::bigint[]) WITH ORDINALITY
+     AS t(seq, ts_us, received_us, position) USING (position)
+CROSS JOIN LATERAL json_to_record(j.body) AS e(id text, type text, call_id text);
 
 -- name: insert_events
 -- Append the staged events to the log, skipping (feed, event_id) pairs already stored, and drop
@@ -30,8 +30,8 @@ WITH stored AS (
     ON CONFLICT (feed, event_id) DO NOTHING
     RETURNING event_id, type
 ), repeated AS (
-    DELETE FROM incoming_events
-    WHERE event_id NOT IN (SELECT event_id FROM stored)
+    DELETE FROM incoming_events i
+    WHERE NOT EXISTS (SELECT FROM stored s WHERE s.event_id = i.event_id)
 )
 SELECT type, count(*) AS events FROM stored GROUP BY type;
 
@@ -107,7 +107,12 @@ SELECT last_seq FROM feeds WHERE feed = $1;
 -- Tell listeners (the dashboard) that floor state changed; delivered at commit.
 SELECT pg_notify('callboard_changes', $1);
 
--- name: apply_call_queued
+-- name: apply_derived_state
+-- Bring the floor state up to date from the events staged and new to the log, one kind of event
+-- after another, always in this order and each writing its rows in key order. (Several
+-- statements, sent as one; they take no parameters.)
+
+-- call queued:
 INSERT INTO calls AS c (call_id, queue, caller, queued_at)
 SELECT DISTINCT ON (e.call_id) e.call_id, e.queue, e.caller, i.ts
 FROM incoming_events i, json_to_record(i.body) AS e(call_id text, queue text, caller text)
@@ -120,7 +125,7 @@ SET queue     = CASE WHEN c.queued_at IS NULL OR excluded.queued_at < c.queued_a
                      THEN excluded.caller ELSE c.caller END,
     queued_at = least(c.queued_at, excluded.queued_at);
 
--- name: apply_call_answered
+-- call answered:
 -- The first answer decides answer speed; the latest one says whether a re-queued caller still waits.
 INSERT INTO calls AS c (call_id, answered_at, answered_by, last_answered_at)
 SELECT DISTINCT ON (e.call_id) e.call_id, i.ts, e.agent, max(i.ts) OVER (PARTITION BY e.call_id)
@@ -133,7 +138,7 @@ SET answered_by = CASE WHEN c.answered_at IS NULL OR excluded.answered_at < c.an
     answered_at = least(c.answered_at, excluded.answered_at),
     last_answered_at = greatest(c.last_answered_at, excluded.last_answered_at);
 
--- name: apply_call_requeued
+-- call requeued:
 -- A transfer back to a queue puts the caller in line again.
 INSERT INTO calls AS c (call_id, requeued_at)
 SELECT e.call_id, max(i.ts)
@@ -144,7 +149,7 @@ ORDER BY e.call_id
 ON CONFLICT (call_id) DO UPDATE
 SET requeued_at = greatest(c.requeued_at, excluded.requeued_at);
 
--- name: apply_call_abandoned
+-- call abandoned:
 INSERT INTO calls AS c (call_id, abandoned_at)
 SELECT e.call_id, min(i.ts)
 FROM incoming_events i, json_to_record(i.body) AS e(call_id text)
@@ -154,7 +159,7 @@ ORDER BY e.call_id
 ON CONFLICT (call_id) DO UPDATE
 SET abandoned_at = least(c.abandoned_at, excluded.abandoned_at);
 
--- name: apply_call_ended
+-- call ended:
 INSERT INTO calls AS c (call_id, ended_at, last_agent, released_by, resolved, disposition)
 SELECT DISTINCT ON (e.call_id) e.call_id, i.ts, e.agent, e.released_by, e.resolved, e.disposition
 FROM incoming_events i,
@@ -168,21 +173,21 @@ SET last_agent  = CASE WHEN c.ended_at IS NULL OR excluded.ended_at < c.ended_at
     disposition = CASE WHEN c.ended_at IS NULL OR excluded.ended_at < c.ended_at THEN excluded.disposition ELSE c.disposition END,
     ended_at = least(c.ended_at, excluded.ended_at);
 
--- name: apply_hold_started
+-- hold started:
 INSERT INTO hold_events (call_id, ts, kind, agent)
 SELECT e.call_id, i.ts, 'start', e.agent
 FROM incoming_events i, json_to_record(i.body) AS e(call_id text, agent text)
 WHERE i.type = 'call.hold_started'
 ON CONFLICT DO NOTHING;
 
--- name: apply_hold_ended
+-- hold ended:
 INSERT INTO hold_events (call_id, ts, kind, agent)
 SELECT e.call_id, i.ts, 'end', e.agent
 FROM incoming_events i, json_to_record(i.body) AS e(call_id text, agent text)
 WHERE i.type = 'call.hold_ended'
 ON CONFLICT DO NOTHING;
 
--- name: apply_agent_directory
+-- agent directory:
 -- List every agent seen; name and team (each optional) come from the latest event carrying each.
 INSERT INTO agents AS a (agent, name, team)
 SELECT e.agent,
@@ -196,14 +201,14 @@ ON CONFLICT (agent) DO UPDATE
 SET name = coalesce(excluded.name, a.name),
     team = coalesce(excluded.team, a.team);
 
--- name: apply_agent_states
+-- agent states:
 INSERT INTO agent_states (agent, started_at, state, reason)
 SELECT e.agent, i.ts, e.state, e.reason
 FROM incoming_events i, json_to_record(i.body) AS e(agent text, state text, reason text)
 WHERE i.type = 'agent.state'
 ON CONFLICT DO NOTHING;
 
--- name: apply_complaint_opened
+-- complaint opened:
 INSERT INTO complaints AS c (complaint_id, agent, call_id, customer, severity, opened_at, due)
 SELECT DISTINCT ON (e.complaint_id) e.complaint_id, e.agent, e.call_id, e.customer, e.severity, i.ts, e.due
 FROM incoming_events i,
@@ -219,7 +224,7 @@ SET agent     = CASE WHEN c.opened_at IS NULL OR excluded.opened_at < c.opened_a
     due       = CASE WHEN c.opened_at IS NULL OR excluded.opened_at < c.opened_at THEN excluded.due ELSE c.due END,
     opened_at = least(c.opened_at, excluded.opened_at);
 
--- name: apply_complaint_callback
+-- complaint callback:
 INSERT INTO complaints AS c (complaint_id, callback_at, callback_agent)
 SELECT DISTINCT ON (e.complaint_id) e.complaint_id, i.ts, e.agent
 FROM incoming_events i, json_to_record(i.body) AS e(complaint_id text, agent text)
@@ -230,7 +235,7 @@ SET callback_agent = CASE WHEN c.callback_at IS NULL OR excluded.callback_at < c
                           THEN excluded.callback_agent ELSE c.callback_agent END,
     callback_at = least(c.callback_at, excluded.callback_at);
 
--- name: apply_complaint_closed
+-- complaint closed:
 INSERT INTO complaints AS c (complaint_id, closed_at, resolved)
 SELECT DISTINCT ON (e.complaint_id) e.complaint_id, i.ts, e.resolved
 FROM incoming_events i, json_to_record(i.body) AS e(complaint_id text, resolved boolean)
@@ -241,7 +246,7 @@ SET resolved  = CASE WHEN c.closed_at IS NULL OR excluded.closed_at < c.closed_a
                      THEN excluded.resolved ELSE c.resolved END,
     closed_at = least(c.closed_at, excluded.closed_at);
 
--- name: apply_surveys
+-- surveys:
 INSERT INTO surveys AS s (call_id, agent, score, ts)
 SELECT DISTINCT ON (e.call_id) e.call_id, e.agent, e.score::smallint, i.ts
 FROM incoming_events i, json_to_record(i.body) AS e(call_id text, agent text, score numeric)  -- 4.0 is an integer too
