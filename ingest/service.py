@@ -97,7 +97,7 @@ class IngestService:
             await receiving
         if not done & writers:
             try:  # write everything already received, unless the database is down
-                await asyncio.wait_for(self._queue.join(), STOP_FLUSH_S)
+                await asyncio.wait_for(self._all_written(), STOP_FLUSH_S)
             except TimeoutError:
                 self._journal_unwritten()
         for task in writers:
@@ -116,6 +116,12 @@ class IngestService:
                                              "dead_lettered": self.dead_lettered})
         for task in done - {stopping}:
             task.result()  # a crashed task re-raises here
+
+    async def _all_written(self) -> None:
+        """Memory is empty and no batch is being written (from memory or the journal)."""
+        await self._queue.join()
+        while self._in_flight:
+            await asyncio.sleep(0.05)
 
     def _journal_unwritten(self) -> None:
         """At a stop the database did not allow: keep what is in memory in the journal, oldest first."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 from collections.abc import Callable, Iterable
@@ -40,7 +39,6 @@ class EventWriter:
     def __init__(self, pool: asyncpg.Pool, feed: str) -> None:
         self._pool = pool
         self._feed = feed
-        self._deriving = asyncio.Lock()
 
     async def write(self, batch: Iterable[Received],
                     resume_after: Callable[[int | None], int | None] | None = None) -> WriteResult:
@@ -61,10 +59,7 @@ class EventWriter:
         async with self._pool.acquire() as conn, conn.transaction():
             stored_by_type = await self._append(conn, list(unique.values()))
             if stored_by_type:
-                # One batch at a time: a call's rows are written by several statements, and two
-                # batches doing so at once could each hold a row the other needs next.
-                async with self._deriving:
-                    await conn.execute(QUERIES["ingest.apply_derived_state"])
+                await conn.execute(QUERIES["ingest.apply_derived_state"])
             if rejects:
                 await self._dead_letter(conn, rejects)
             seqs = [event.seq for _, event in unique.values() if event.seq is not None]

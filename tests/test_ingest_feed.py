@@ -65,8 +65,9 @@ async def _more_than(pool, count: int) -> bool:
 
 
 async def _stored_up_to(pool, seq: int) -> bool:
+    """Every event up to ``seq`` is stored (batches may commit out of order, so not just the last)."""
     seqs = await stored_seqs(pool)
-    return bool(seqs) and seqs[-1] == seq
+    return bool(seqs) and seqs[-1] == seq and len(seqs) == seq - seqs[0] + 1
 
 
 GOOD = {"id": "g{n}", "seq": 0, "type": "call.queued", "ts": "2026-11-23T09:00:00+08:00",

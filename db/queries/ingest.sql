@@ -27,6 +27,7 @@ WITH stored AS (
     INSERT INTO event_log (feed, event_id, seq, type, ts, call_id, received_at, stored_at, body)
     SELECT feed, event_id, seq, type, ts, call_id, received_at, stored_at, body
     FROM incoming_events
+    ORDER BY event_id  -- the same lock order in every batch (see apply_derived_state)
     ON CONFLICT (feed, event_id) DO NOTHING
     RETURNING event_id, type
 ), repeated AS (
@@ -108,83 +109,57 @@ SELECT last_seq FROM feeds WHERE feed = $1;
 SELECT pg_notify('callboard_changes', $1);
 
 -- name: apply_derived_state
--- Bring the floor state up to date from the events staged and new to the log, one kind of event
--- after another, always in this order and each writing its rows in key order. (Several
+-- Bring the floor state up to date from the events staged and new to the log. Every table is
+-- written by one statement, in this order, each writing its rows in key order: two batches in
+-- flight at once then take their row locks in the same order and never deadlock. (Several
 -- statements, sent as one; they take no parameters.)
 
--- call queued:
-INSERT INTO calls AS c (call_id, queue, caller, queued_at)
-SELECT DISTINCT ON (e.call_id) e.call_id, e.queue, e.caller, i.ts
-FROM incoming_events i, json_to_record(i.body) AS e(call_id text, queue text, caller text)
-WHERE i.type = 'call.queued'
-ORDER BY e.call_id, i.ts
-ON CONFLICT (call_id) DO UPDATE
-SET queue     = CASE WHEN c.queued_at IS NULL OR excluded.queued_at < c.queued_at
-                     THEN excluded.queue ELSE c.queue END,
-    caller    = CASE WHEN c.queued_at IS NULL OR excluded.queued_at < c.queued_at
-                     THEN excluded.caller ELSE c.caller END,
-    queued_at = least(c.queued_at, excluded.queued_at);
-
--- call answered:
--- The first answer decides answer speed; the latest one says whether a re-queued caller still waits.
-INSERT INTO calls AS c (call_id, answered_at, answered_by, last_answered_at)
-SELECT DISTINCT ON (e.call_id) e.call_id, i.ts, e.agent, max(i.ts) OVER (PARTITION BY e.call_id)
-FROM incoming_events i, json_to_record(i.body) AS e(call_id text, agent text)
-WHERE i.type = 'call.answered'
-ORDER BY e.call_id, i.ts
-ON CONFLICT (call_id) DO UPDATE
-SET answered_by = CASE WHEN c.answered_at IS NULL OR excluded.answered_at < c.answered_at
-                       THEN excluded.answered_by ELSE c.answered_by END,
-    answered_at = least(c.answered_at, excluded.answered_at),
-    last_answered_at = greatest(c.last_answered_at, excluded.last_answered_at);
-
--- call requeued:
--- A transfer back to a queue puts the caller in line again.
-INSERT INTO calls AS c (call_id, requeued_at)
-SELECT e.call_id, max(i.ts)
-FROM incoming_events i, json_to_record(i.body) AS e(call_id text, to_queue text)
-WHERE i.type = 'call.transferred' AND e.to_queue IS NOT NULL
-GROUP BY e.call_id
-ORDER BY e.call_id
-ON CONFLICT (call_id) DO UPDATE
-SET requeued_at = greatest(c.requeued_at, excluded.requeued_at);
-
--- call abandoned:
-INSERT INTO calls AS c (call_id, abandoned_at)
-SELECT e.call_id, min(i.ts)
-FROM incoming_events i, json_to_record(i.body) AS e(call_id text)
-WHERE i.type = 'call.abandoned'
-GROUP BY e.call_id
-ORDER BY e.call_id
-ON CONFLICT (call_id) DO UPDATE
-SET abandoned_at = least(c.abandoned_at, excluded.abandoned_at);
-
--- call ended:
-INSERT INTO calls AS c (call_id, ended_at, last_agent, released_by, resolved, disposition)
-SELECT DISTINCT ON (e.call_id) e.call_id, i.ts, e.agent, e.released_by, e.resolved, e.disposition
+-- calls: for each column, the event that decides it; when the row exists, the earlier one wins
+-- (the latest, for the answer and the transfer back to a queue that say whether a caller waits).
+-- "excluded.x_at < coalesce(c.x_at, 'infinity')": this batch has an x, and the row has none or a later one.
+INSERT INTO calls AS c (call_id, queue, caller, queued_at, answered_at, answered_by, last_answered_at,
+                        requeued_at, abandoned_at, ended_at, last_agent, released_by, resolved, disposition)
+SELECT e.call_id,
+       (array_agg(e.queue ORDER BY i.ts) FILTER (WHERE i.type = 'call.queued'))[1],
+       (array_agg(e.caller ORDER BY i.ts) FILTER (WHERE i.type = 'call.queued'))[1],
+       min(i.ts) FILTER (WHERE i.type = 'call.queued'),
+       min(i.ts) FILTER (WHERE i.type = 'call.answered'),
+       (array_agg(e.agent ORDER BY i.ts) FILTER (WHERE i.type = 'call.answered'))[1],
+       max(i.ts) FILTER (WHERE i.type = 'call.answered'),
+       max(i.ts) FILTER (WHERE i.type = 'call.transferred' AND e.to_queue IS NOT NULL),
+       min(i.ts) FILTER (WHERE i.type = 'call.abandoned'),
+       min(i.ts) FILTER (WHERE i.type = 'call.ended'),
+       (array_agg(e.agent ORDER BY i.ts) FILTER (WHERE i.type = 'call.ended'))[1],
+       (array_agg(e.released_by ORDER BY i.ts) FILTER (WHERE i.type = 'call.ended'))[1],
+       (array_agg(e.resolved ORDER BY i.ts) FILTER (WHERE i.type = 'call.ended'))[1],
+       (array_agg(e.disposition ORDER BY i.ts) FILTER (WHERE i.type = 'call.ended'))[1]
 FROM incoming_events i,
-     json_to_record(i.body) AS e(call_id text, agent text, released_by text, resolved boolean, disposition text)
-WHERE i.type = 'call.ended'
-ORDER BY e.call_id, i.ts
+     json_to_record(i.body) AS e(call_id text, queue text, caller text, agent text, to_queue text,
+                                 released_by text, resolved boolean, disposition text)
+WHERE i.type IN ('call.queued', 'call.answered', 'call.transferred', 'call.abandoned', 'call.ended')
+GROUP BY e.call_id
+ORDER BY e.call_id
 ON CONFLICT (call_id) DO UPDATE
-SET last_agent  = CASE WHEN c.ended_at IS NULL OR excluded.ended_at < c.ended_at THEN excluded.last_agent ELSE c.last_agent END,
-    released_by = CASE WHEN c.ended_at IS NULL OR excluded.ended_at < c.ended_at THEN excluded.released_by ELSE c.released_by END,
-    resolved    = CASE WHEN c.ended_at IS NULL OR excluded.ended_at < c.ended_at THEN excluded.resolved ELSE c.resolved END,
-    disposition = CASE WHEN c.ended_at IS NULL OR excluded.ended_at < c.ended_at THEN excluded.disposition ELSE c.disposition END,
-    ended_at = least(c.ended_at, excluded.ended_at);
+SET queue       = CASE WHEN excluded.queued_at < coalesce(c.queued_at, 'infinity') THEN excluded.queue ELSE c.queue END,
+    caller      = CASE WHEN excluded.queued_at < coalesce(c.queued_at, 'infinity') THEN excluded.caller ELSE c.caller END,
+    queued_at   = least(c.queued_at, excluded.queued_at),
+    answered_by = CASE WHEN excluded.answered_at < coalesce(c.answered_at, 'infinity') THEN excluded.answered_by ELSE c.answered_by END,
+    answered_at = least(c.answered_at, excluded.answered_at),
+    last_answered_at = greatest(c.last_answered_at, excluded.last_answered_at),
+    requeued_at = greatest(c.requeued_at, excluded.requeued_at),
+    abandoned_at = least(c.abandoned_at, excluded.abandoned_at),
+    last_agent  = CASE WHEN excluded.ended_at < coalesce(c.ended_at, 'infinity') THEN excluded.last_agent ELSE c.last_agent END,
+    released_by = CASE WHEN excluded.ended_at < coalesce(c.ended_at, 'infinity') THEN excluded.released_by ELSE c.released_by END,
+    resolved    = CASE WHEN excluded.ended_at < coalesce(c.ended_at, 'infinity') THEN excluded.resolved ELSE c.resolved END,
+    disposition = CASE WHEN excluded.ended_at < coalesce(c.ended_at, 'infinity') THEN excluded.disposition ELSE c.disposition END,
+    ended_at    = least(c.ended_at, excluded.ended_at);
 
--- hold started:
+-- hold events:
 INSERT INTO hold_events (call_id, ts, kind, agent)
-SELECT e.call_id, i.ts, 'start', e.agent
+SELECT e.call_id, i.ts, CASE i.type WHEN 'call.hold_started' THEN 'start' ELSE 'end' END, e.agent
 FROM incoming_events i, json_to_record(i.body) AS e(call_id text, agent text)
-WHERE i.type = 'call.hold_started'
-ON CONFLICT DO NOTHING;
-
--- hold ended:
-INSERT INTO hold_events (call_id, ts, kind, agent)
-SELECT e.call_id, i.ts, 'end', e.agent
-FROM incoming_events i, json_to_record(i.body) AS e(call_id text, agent text)
-WHERE i.type = 'call.hold_ended'
+WHERE i.type IN ('call.hold_started', 'call.hold_ended')
+ORDER BY e.call_id, i.ts, i.type DESC
 ON CONFLICT DO NOTHING;
 
 -- agent directory:
@@ -206,44 +181,40 @@ INSERT INTO agent_states (agent, started_at, state, reason)
 SELECT e.agent, i.ts, e.state, e.reason
 FROM incoming_events i, json_to_record(i.body) AS e(agent text, state text, reason text)
 WHERE i.type = 'agent.state'
+ORDER BY e.agent, i.ts
 ON CONFLICT DO NOTHING;
 
--- complaint opened:
-INSERT INTO complaints AS c (complaint_id, agent, call_id, customer, severity, opened_at, due)
-SELECT DISTINCT ON (e.complaint_id) e.complaint_id, e.agent, e.call_id, e.customer, e.severity, i.ts, e.due
+-- complaints: as for calls, the earliest opening, callback and closing each decide their columns.
+INSERT INTO complaints AS c (complaint_id, agent, call_id, customer, severity, opened_at, due,
+                             callback_at, callback_agent, closed_at, resolved)
+SELECT e.complaint_id,
+       (array_agg(e.agent ORDER BY i.ts) FILTER (WHERE i.type = 'complaint.opened'))[1],
+       (array_agg(e.call_id ORDER BY i.ts) FILTER (WHERE i.type = 'complaint.opened'))[1],
+       (array_agg(e.customer ORDER BY i.ts) FILTER (WHERE i.type = 'complaint.opened'))[1],
+       (array_agg(e.severity ORDER BY i.ts) FILTER (WHERE i.type = 'complaint.opened'))[1],
+       min(i.ts) FILTER (WHERE i.type = 'complaint.opened'),
+       (array_agg(e.due ORDER BY i.ts) FILTER (WHERE i.type = 'complaint.opened'))[1],
+       min(i.ts) FILTER (WHERE i.type = 'complaint.callback_made'),
+       (array_agg(e.agent ORDER BY i.ts) FILTER (WHERE i.type = 'complaint.callback_made'))[1],
+       min(i.ts) FILTER (WHERE i.type = 'complaint.closed'),
+       (array_agg(e.resolved ORDER BY i.ts) FILTER (WHERE i.type = 'complaint.closed'))[1]
 FROM incoming_events i,
      json_to_record(i.body)
-         AS e(complaint_id text, agent text, call_id text, customer text, severity text, due timestamptz)
-WHERE i.type = 'complaint.opened'
-ORDER BY e.complaint_id, i.ts
+         AS e(complaint_id text, agent text, call_id text, customer text, severity text, due timestamptz,
+              resolved boolean)
+WHERE i.type IN ('complaint.opened', 'complaint.callback_made', 'complaint.closed')
+GROUP BY e.complaint_id
+ORDER BY e.complaint_id
 ON CONFLICT (complaint_id) DO UPDATE
-SET agent     = CASE WHEN c.opened_at IS NULL OR excluded.opened_at < c.opened_at THEN excluded.agent ELSE c.agent END,
-    call_id   = CASE WHEN c.opened_at IS NULL OR excluded.opened_at < c.opened_at THEN excluded.call_id ELSE c.call_id END,
-    customer  = CASE WHEN c.opened_at IS NULL OR excluded.opened_at < c.opened_at THEN excluded.customer ELSE c.customer END,
-    severity  = CASE WHEN c.opened_at IS NULL OR excluded.opened_at < c.opened_at THEN excluded.severity ELSE c.severity END,
-    due       = CASE WHEN c.opened_at IS NULL OR excluded.opened_at < c.opened_at THEN excluded.due ELSE c.due END,
-    opened_at = least(c.opened_at, excluded.opened_at);
-
--- complaint callback:
-INSERT INTO complaints AS c (complaint_id, callback_at, callback_agent)
-SELECT DISTINCT ON (e.complaint_id) e.complaint_id, i.ts, e.agent
-FROM incoming_events i, json_to_record(i.body) AS e(complaint_id text, agent text)
-WHERE i.type = 'complaint.callback_made'
-ORDER BY e.complaint_id, i.ts
-ON CONFLICT (complaint_id) DO UPDATE
-SET callback_agent = CASE WHEN c.callback_at IS NULL OR excluded.callback_at < c.callback_at
-                          THEN excluded.callback_agent ELSE c.callback_agent END,
-    callback_at = least(c.callback_at, excluded.callback_at);
-
--- complaint closed:
-INSERT INTO complaints AS c (complaint_id, closed_at, resolved)
-SELECT DISTINCT ON (e.complaint_id) e.complaint_id, i.ts, e.resolved
-FROM incoming_events i, json_to_record(i.body) AS e(complaint_id text, resolved boolean)
-WHERE i.type = 'complaint.closed'
-ORDER BY e.complaint_id, i.ts
-ON CONFLICT (complaint_id) DO UPDATE
-SET resolved  = CASE WHEN c.closed_at IS NULL OR excluded.closed_at < c.closed_at
-                     THEN excluded.resolved ELSE c.resolved END,
+SET agent     = CASE WHEN excluded.opened_at < coalesce(c.opened_at, 'infinity') THEN excluded.agent ELSE c.agent END,
+    call_id   = CASE WHEN excluded.opened_at < coalesce(c.opened_at, 'infinity') THEN excluded.call_id ELSE c.call_id END,
+    customer  = CASE WHEN excluded.opened_at < coalesce(c.opened_at, 'infinity') THEN excluded.customer ELSE c.customer END,
+    severity  = CASE WHEN excluded.opened_at < coalesce(c.opened_at, 'infinity') THEN excluded.severity ELSE c.severity END,
+    due       = CASE WHEN excluded.opened_at < coalesce(c.opened_at, 'infinity') THEN excluded.due ELSE c.due END,
+    opened_at = least(c.opened_at, excluded.opened_at),
+    callback_agent = CASE WHEN excluded.callback_at < coalesce(c.callback_at, 'infinity') THEN excluded.callback_agent ELSE c.callback_agent END,
+    callback_at = least(c.callback_at, excluded.callback_at),
+    resolved  = CASE WHEN excluded.closed_at < coalesce(c.closed_at, 'infinity') THEN excluded.resolved ELSE c.resolved END,
     closed_at = least(c.closed_at, excluded.closed_at);
 
 -- surveys:
