@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from . import ids
 from .hub import SnapshotHub
-from .timers import timer_specs
+from .views import SharedView
 
 PAGES = Path(__file__).with_name("pages")
 ASSETS = Path(__file__).with_name("assets")
@@ -32,10 +32,15 @@ def create_app(server: FastAPI) -> Dash:
         websocket_inactivity_timeout=0,
     )
     app.layout = shell
+    shared = SharedView()
 
     @app.callback(websocket=True, persistent=True)
-    async def push_snapshots() -> None:
-        """Send each page every new snapshot as soon as the hub has it."""
+    async def push_views() -> None:
+        """Send each page the view of every new snapshot as soon as the hub has it.
+
+        One message per change, drawn once for all pages (dashboard/views.py); the browser shows
+        it without calling back to the server.
+        """
         socket = ctx.websocket
         if socket is None:
             raise PreventUpdate
@@ -43,19 +48,15 @@ def create_app(server: FastAPI) -> Dash:
         version = 0
         while not socket.is_shutdown:
             version, snapshot = await hub.wait_newer(version)
-            set_props(ids.LIVE_STORE, {"data": snapshot})
+            set_props(ids.LIVE_STORE, {"data": shared.of(version, snapshot)})
         raise PreventUpdate
-
-    @app.callback(Output(ids.TIMER_SPECS, "data"), Input(ids.LIVE_STORE, "data"))
-    def describe_timers(snapshot):
-        return timer_specs(snapshot)
 
     app.clientside_callback(
         ClientsideFunction(namespace="callboard", function_name="tick"),
         Output({"type": ids.TIMER, "index": ALL}, "children"),
         Output({"type": ids.TIMER, "index": ALL}, "className"),
         Input(ids.TICK, "n_intervals"),
-        Input(ids.TIMER_SPECS, "data"),
+        Input(ids.LIVE_STORE, "data"),
         State({"type": ids.TIMER, "index": ALL}, "id"),
     )
     return app
@@ -77,7 +78,6 @@ async def prepare(app: Dash) -> None:
 def shell() -> html.Div:
     return html.Div(className="shell", children=[
         dcc.Store(id=ids.LIVE_STORE),
-        dcc.Store(id=ids.TIMER_SPECS),
         dcc.Interval(id=ids.TICK, interval=500),
         dash.page_container,
     ])

@@ -3,8 +3,9 @@
 The ingest sends ``NOTIFY callboard_changes`` with each commit. The hub listens on a dedicated
 connection, waits a short debounce so a burst of commits costs one refresh, recomputes the
 snapshot once, and wakes every page waiting for a newer one. A heartbeat refresh keeps the
-freshness figures honest when nothing happens, and a failed refresh keeps the last good
-snapshot, marked stale.
+freshness figures honest when nothing happens (``/api/v1/live`` reads the latest snapshot), but
+wakes the pages only when something they show has changed: figures that follow the clock alone
+tick in the browser. A failed refresh keeps the last good snapshot, marked stale.
 """
 
 from __future__ import annotations
@@ -23,6 +24,18 @@ from .data import LiveData
 logger = logging.getLogger(__name__)
 
 CHANNEL = "callboard_changes"
+# Figures that follow the clock alone: every refresh changes them, and the browser recomputes them
+# between pushes from the moments they count from (dashboard/timers.py).
+CLOCK_FIELDS = frozenset({"as_of", "longest_wait_s", "hold_s", "state_s", "seconds_left"})
+
+
+def without_clock(value: Any) -> Any:
+    """``value`` without its clock fields: what only a change on the floor (or in freshness) alters."""
+    if isinstance(value, dict):
+        return {key: without_clock(item) for key, item in value.items() if key not in CLOCK_FIELDS}
+    if isinstance(value, list):
+        return [without_clock(item) for item in value]
+    return value
 
 
 class SnapshotHub:
@@ -36,6 +49,7 @@ class SnapshotHub:
         self._published = asyncio.Condition()
         self.snapshot: dict[str, Any] | None = None
         self.version = 0
+        self._shown: Any = None  # the latest published snapshot, without its clock fields
 
     async def run(self) -> None:
         listener = asyncio.create_task(self._listen(), name="hub-listen")
@@ -52,7 +66,7 @@ class SnapshotHub:
                 await listener
 
     async def wait_newer(self, version: int) -> tuple[int, dict[str, Any]]:
-        """Return the first snapshot newer than ``version`` (at once if there is one)."""
+        """Return the latest snapshot once its version is newer than ``version`` (at once if it is)."""
         async with self._published:
             await self._published.wait_for(lambda: self.version > version and self.snapshot is not None)
             return self.version, self.snapshot
@@ -67,10 +81,13 @@ class SnapshotHub:
             if self.snapshot is None:
                 return
             snapshot = {**self.snapshot, "stale": True, "database_error": str(exc) or type(exc).__name__}
+        shown = without_clock(snapshot)
         async with self._published:
             self.snapshot = snapshot
-            self.version += 1
-            self._published.notify_all()
+            if shown != self._shown:
+                self._shown = shown
+                self.version += 1
+                self._published.notify_all()
 
     async def _listen(self) -> None:
         """Keep a LISTEN connection open; check it now and then and reconnect when it breaks."""

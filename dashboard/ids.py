@@ -1,8 +1,7 @@
 """Every component id the dashboard uses, in one place."""
 
 # App shell
-LIVE_STORE = "live-store"          # the latest pushed snapshot
-TIMER_SPECS = "timer-specs"        # what each ticking timer counts from (dashboard/timers.py)
+LIVE_STORE = "live-store"          # the latest pushed view of the floor (dashboard/views.py)
 TICK = "tick"                      # browser-side interval that drives the timers
 TIMER = "timer"                    # pattern-matching type: {"type": TIMER, "index": key}
 

@@ -10,6 +10,8 @@ import pytest
 from selenium.webdriver.common.by import By
 from websockets.asyncio.client import connect
 
+from ingest.protocol import parse_message
+from ingest.writer import EventWriter, Received
 from simulator import demo_server
 
 from .conftest import browser_errors, start_postgres, stop_postgres, timeout, wait_for
@@ -129,3 +131,46 @@ async def test_wall_says_plainly_when_the_database_is_down_and_recovers_by_itsel
     # Lost connections are expected here; anything else in the console is not.
     errors = [e for e in browser_errors(browser) if "WebSocket" not in e]
     assert errors == [], "\n".join(errors)
+
+
+async def test_timers_turn_red_in_the_browser_when_a_hold_passes_the_limit_and_a_callback_falls_due(
+        database_url, pool, browser):
+    limit_s = 8  # short, so the test need not wait a minute; the wall uses the configured limit
+    now = datetime.now(UTC)
+    due = now + timedelta(seconds=limit_s)
+    events = [
+        {"type": "agent.state", "agent": "a1", "state": "on_call", "name": "Agent One", "team": "Blue"},
+        {"type": "call.queued", "call_id": "c1", "queue": "billing", "caller": "+44 20 7946 0001"},
+        {"type": "call.answered", "call_id": "c1", "agent": "a1"},
+        {"type": "call.hold_started", "call_id": "c1", "agent": "a1"},
+        {"type": "complaint.opened", "complaint_id": "k1", "agent": "a1", "customer": "Customer One",
+         "due": due.isoformat()},
+    ]
+    frame = json.dumps([{"id": f"t{n}", "ts": now.isoformat(), **e} for n, e in enumerate(events)])
+    await EventWriter(pool, "timers").write([Received(now, *parse_message(frame))])
+
+    async with running_dashboard(database_url, settings_for_test(CALLBOARD_HOLD_LIMIT_S=str(limit_s))) as base_url:
+        await asyncio.to_thread(browser.get, base_url + "/wall")
+
+        def classes(selector: str) -> str:
+            try:
+                return browser.find_element(By.CSS_SELECTOR, selector).get_attribute("class")
+            except Exception:
+                return ""
+
+        hold, callback = '.row.hold[data-call="c1"] .timer', '.row.callback[data-complaint="k1"] .timer'
+
+        async def has_class(selector: str, name: str, present: bool = True) -> bool:
+            return (name in (await asyncio.to_thread(classes, selector)).split()) == present
+
+        # Before the limit: the hold is ticking but not listed, the callback not yet overdue.
+        await wait_for(lambda: has_class(hold, "under-limit"), 5, "the hold, under the limit")
+        assert not browser.find_element(By.CSS_SELECTOR, '.row.hold[data-call="c1"]').is_displayed()
+        assert await has_class(callback, "red", present=False)
+
+        await wait_for(lambda: has_class(hold, "red"), limit_s + 5, "the hold to turn red")
+        assert browser.find_element(By.CSS_SELECTOR, '.row.hold[data-call="c1"]').is_displayed()
+        await wait_for(lambda: has_class(callback, "flash"), 10, "the callback to turn overdue")
+        assert "red" in classes(callback).split()
+        errors = browser_errors(browser)
+        assert errors == [], "\n".join(errors)

@@ -1,4 +1,5 @@
-// Timers that tick in the browser between pushes: hold times, waits, time in state, time left.
+// The browser side of the live pages: each pushed view (dashboard/views.py) put in place, and
+// timers that tick between pushes: hold times, waits, time in state, time left.
 // Formats match dashboard/format.py.
 (function () {
   function duration(seconds) {
@@ -25,7 +26,17 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     callboard: {
-      tick: function (_n, specs, timerIds) {
+      // Every pattern-matching part {type, part} on the page, from the view's parts[type][part].
+      fill: function (view) {
+        var noUpdate = window.dash_clientside.no_update;
+        return window.dash_clientside.callback_context.outputs_list.map(function (output) {
+          var parts = view && view.parts[output.id.type];
+          return parts && output.id.part in parts ? parts[output.id.part] : noUpdate;
+        });
+      },
+
+      tick: function (_n, view, timerIds) {
+        var specs = view && view.timers;
         if (!specs || !specs.timers) {
           return [timerIds.map(function () { return window.dash_clientside.no_update; }),
                   timerIds.map(function () { return window.dash_clientside.no_update; })];

@@ -6,11 +6,12 @@ from datetime import date, datetime
 from typing import Any
 
 import dash
-from dash import ALL, Input, Output, callback, ctx, html
+from dash import ALL, ClientsideFunction, Input, Output, html
 
 from dashboard import format as fmt
 from dashboard import ids
 from dashboard.timers import callback_key, hold_key, state_key, timer, wait_key
+from dashboard.views import live_parts
 
 dash.register_page(__name__, path="/wall", redirect_from=["/"], title="Callboard wall")
 
@@ -25,33 +26,38 @@ STATE_LABELS = {
 RATE_AMBER_BELOW, RATE_RED_BELOW = 0.8, 0.6
 
 
-def _part(name: str, **props: Any) -> html.Div:
-    return html.Div(id={"type": ids.WALL_PART, "part": name}, **props)
-
-
 def layout(**_query: str) -> html.Div:
+    """The wall waiting for data; the browser fills each part from the pushed view."""
+    waiting = wall_parts(None)
+
+    def part(name: str, **props: Any) -> html.Div:
+        return html.Div(waiting[name], id={"type": ids.WALL_PART, "part": name}, **props)
+
     return html.Div(className="wall", children=[
-        _part("status", className="wall-status"),
-        _part("queues", className="wall-queues"),
+        part("status", className="wall-status"),
+        part("queues", className="wall-queues"),
         html.Div(className="wall-strips", children=[
             html.Section(className="strip", children=[
-                html.H2("On hold too long"), _part("holds", className="strip-body")]),
+                html.H2("On hold too long"), part("holds", className="strip-body")]),
             html.Section(className="strip", children=[
-                _part("callbacks_title", className="strip-title"), _part("callbacks", className="strip-body")]),
+                part("callbacks_title", className="strip-title"), part("callbacks", className="strip-body")]),
         ]),
         html.Section(className="agents", children=[
-            html.H2("Agents"), _part("agents", className="agent-grid")]),
+            html.H2("Agents"), part("agents", className="agent-grid")]),
     ])
 
 
-@callback(Output({"type": ids.WALL_PART, "part": ALL}, "children"), Input(ids.LIVE_STORE, "data"))
-def render(snapshot: dict[str, Any] | None) -> list:
-    """Fill every part of the wall present on the page from the latest snapshot."""
-    parts = wall_parts(snapshot)
-    return [parts[output["id"]["part"]] for output in ctx.outputs_list]
+# Each part of the wall present on the page, from the latest pushed view (no server round trip).
+dash.clientside_callback(
+    ClientsideFunction(namespace="callboard", function_name="fill"),
+    Output({"type": ids.WALL_PART, "part": ALL}, "children"),
+    Input(ids.LIVE_STORE, "data"),
+)
 
 
+@live_parts(ids.WALL_PART)
 def wall_parts(snapshot: dict[str, Any] | None) -> dict[str, Any]:
+    """Every part of the wall, drawn from one snapshot (once per snapshot, for every open wall)."""
     if not snapshot:
         waiting = html.Div("Waiting for data…", className="status-line")
         return {"status": waiting, "queues": [], "holds": [], "callbacks_title": html.H2("Callbacks due"),

@@ -1,0 +1,318 @@
+"""Wall latency: an event sent by the feed -> its new figure on a wall display in headless Chromium.
+
+    python bench/wall_latency.py            # full run: 50 events with 1 page open, 50 with 100
+    python bench/wall_latency.py --quick    # 10 and 10, for a smoke test
+
+Starts a feed (a websockets server in this process, on loopback) holding the last hour of a
+simulated 60-agent floor, the real ingest (``callboard ingest``) and the real dashboard
+(``callboard dashboard``), each in its own process, and opens /wall in headless Chromium. Then it
+sends, one at a time, a caller joining a queue of its own ("bench"), and times each from the moment
+the feed sends it to the first animation frame after the wall's "Waiting" figure for that queue
+shows the new number. A MutationObserver in the page stamps Date.now() (1 ms resolution; the bench
+and the browser read the same clock); the bench only polls for the stamps.
+
+It does this first with that one page open, then with 100: the Chromium page and 99 websocket
+clients of the dashboard's push (the endpoint and callback the browser's page uses; 100 Chromium
+tabs would not fit on two cores), which stamp their own receipt of each push. During each run it
+counts the transactions PostgreSQL commits for the database (``pg_stat_database.xact_commit``:
+ingest and dashboard together, the same event stream in both runs), per second: the one-page run
+is the baseline. Uses DATABASE_URL if set, otherwise a throw-away embedded PostgreSQL. Issue #10's
+targets: event to pixels <= 500 ms at p95; 100 open pages cost no more queries than one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from throwaway import run_on_a_server
+from websockets.asyncio.client import connect
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from db.migrate import migrate_url
+from db.pool import recreate_database
+from simulator import CallFloor
+
+QUEUE = "bench"
+TARGET_P95_MS = 500
+PAGES = 100
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-dev-shm-usage", "--disable-component-update", "--disable-sync",
+                  "--no-first-run", "--window-size=1920,1080")  # as tests/conftest.py
+# Stamps, in the page, when the bench queue's "Waiting" figure first shows each number.
+OBSERVE = """
+const figure = `.tile[data-queue="${arguments[0]}"] [data-figure="waiting"] .value`;
+window.wallBench = {dom: {}, frame: {}};
+new MutationObserver(() => {
+  const shown = document.querySelector(figure);
+  if (!shown || shown.textContent in window.wallBench.dom) return;
+  const text = shown.textContent;
+  window.wallBench.dom[text] = Date.now();
+  requestAnimationFrame(() => { window.wallBench.frame[text] = Date.now(); });
+}).observe(document.querySelector('.wall-queues'), {subtree: true, childList: true, characterData: true});
+"""
+
+
+class Feed:
+    """A feed that honours ``resume``: the floor's past, then whatever the bench sends."""
+
+    def __init__(self, backfill: list[dict]) -> None:
+        self.frames: list[str] = []
+        self._more = asyncio.Condition()
+        for event in backfill:
+            self._add(event)
+
+    def _add(self, event: dict) -> None:
+        self.frames.append(json.dumps({**event, "seq": len(self.frames) + 1}))
+
+    async def send(self, event: dict) -> float:
+        """Hand ``event`` to the connected ingest; return the moment it went (time.time())."""
+        async with self._more:
+            self._add(event)
+            self._more.notify_all()
+        return time.time()
+
+    async def serve(self, websocket: ServerConnection) -> None:
+        resume = json.loads(await websocket.recv())
+        streaming = asyncio.create_task(self._stream(websocket, resume.get("after_seq", 0)))
+        await websocket.wait_closed()
+        streaming.cancel()
+
+    async def _stream(self, websocket: ServerConnection, sent: int) -> None:
+        try:
+            backlog = len(self.frames)
+            for start in range(sent, backlog, 500):
+                await websocket.send("[" + ",".join(self.frames[start:min(start + 500, backlog)]) + "]")
+            sent = backlog
+            while True:
+                async with self._more:
+                    await self._more.wait_for(lambda sent=sent: len(self.frames) > sent)
+                for frame in self.frames[sent:]:
+                    await websocket.send(frame)
+                sent = len(self.frames)
+        except ConnectionClosed:
+            pass
+
+
+class PushClient:
+    """An open page as the dashboard sees it: a websocket client of the push callback."""
+
+    def __init__(self, base_url: str, push: dict) -> None:
+        self.received: list[float] = []
+        self._url = base_url.replace("http://", "ws://") + "/_dash-ws-callback"
+        self._origin = base_url
+        self._push = push
+
+    async def run(self, number: int) -> None:
+        async with connect(self._url, origin=self._origin, max_size=None) as ws:
+            await ws.send(json.dumps({"type": "callback_request", "requestId": f"bench-{number}",
+                                      "rendererId": f"bench-page-{number}", "payload": self._push}))
+            async for message in ws:
+                now = time.time()
+                messages = json.loads(message)
+                for item in messages if isinstance(messages, list) else [messages]:
+                    if item.get("type") == "set_props":
+                        self.received.append(now)
+                    elif item.get("type") == "callback_response":
+                        raise RuntimeError(f"the push callback ended: {item}")
+
+    def first_after(self, moment: float) -> float | None:
+        return next((t for t in self.received if t >= moment), None)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_json(port: int, path: str) -> object:
+    client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        client.request("GET", path)
+        return json.loads(client.getresponse().read())
+    finally:
+        client.close()
+
+
+async def until(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"gave up after {seconds:.0f} s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def start_browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    chromium = os.environ.get("CALLBOARD_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium:
+        options.binary_location = chromium
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    driver = os.environ.get("CALLBOARD_CHROMEDRIVER") or shutil.which("chromedriver")
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+async def xact_commits(url: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        await asyncio.sleep(1.1)  # backends publish their counts at most once a second
+        return await conn.fetchval("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+    finally:
+        await conn.close()
+
+
+async def run_events(feed: Feed, browser, url: str, first: int, count: int, clients: list[PushClient],
+                     rng: random.Random) -> dict:
+    """Send ``count`` callers to the bench queue one by one; time each to the wall and to every client."""
+    page_ms, dom_ms, client_ms = [], [], []
+    commits_before, began = await xact_commits(url), time.monotonic()
+    for n in range(first, first + count):
+        waiting = n + 1
+        sent = await feed.send({"id": f"bench-{n}", "type": "call.queued", "ts": datetime.now(UTC).isoformat(),
+                                "call_id": f"bench-{n}", "queue": QUEUE, "caller": "+44 20 7946 0000"})
+        stamps: dict = {}
+
+        async def shown(waiting=waiting, stamps=stamps) -> bool:
+            stamps.update(await asyncio.to_thread(
+                browser.execute_script, "const w = window.wallBench, k = arguments[0];"
+                "return {dom: w.dom[k], frame: w.frame[k]};", str(waiting)))
+            return stamps.get("frame") is not None
+
+        await until(shown, 30, f"the wall to show {waiting} waiting")
+        page_ms.append(stamps["frame"] - sent * 1000)
+        dom_ms.append(stamps["dom"] - sent * 1000)
+        if clients:
+            async def all_pushed(sent=sent) -> bool:
+                return all(c.first_after(sent) is not None for c in clients)
+
+            await until(all_pushed, 30, "every page to get the push")
+            client_ms.extend((c.first_after(sent) - sent) * 1000 for c in clients)
+        await asyncio.sleep(rng.uniform(0.2, 0.5))  # not in step with the page's 500 ms timer tick
+    elapsed = time.monotonic() - began
+    commits = await xact_commits(url) - commits_before
+    return {"page": page_ms, "dom": dom_ms, "clients": client_ms, "tps": commits / (elapsed + 1.1)}
+
+
+def summary(name: str, ms: list[float], target: float | None = None) -> str:
+    p95 = statistics.quantiles(ms, n=20, method="inclusive")[-1]
+    verdict = "" if target is None else f"  target p95 <= {target:.0f} ms: " + ("met" if p95 <= target else "MISSED")
+    return (f"  {name:<44} p50 {statistics.median(ms):6.0f} ms  p95 {p95:6.0f} ms  max {max(ms):6.0f} ms"
+            f"  ({len(ms)}){verdict}")
+
+
+async def bench(admin_url: str, events: int) -> None:
+    print(f"machine: {os.cpu_count()} cores; feed, Chromium driver and push clients in this process, ingest and "
+          f"dashboard in their own, PostgreSQL on the same machine")
+    url = await recreate_database(admin_url, "bench_wall")
+    await migrate_url(url)
+    now = datetime.now(UTC)
+    floor = CallFloor(7, now - timedelta(hours=1), agents=60, run_started=now)
+    feed = Feed(floor.events_until(now))
+    rng = random.Random(10)
+    data_dir = tempfile.mkdtemp(prefix="callboard-bench-wall-")
+    processes = []
+    async with serve(feed.serve, "127.0.0.1", 0, max_size=None) as feed_server:
+        feed_url = f"ws://127.0.0.1:{feed_server.sockets[0].getsockname()[1]}"
+        port = free_port()
+        env = {**os.environ, "DATABASE_URL": url, "CALLBOARD_TIMEZONE": "UTC", "CALLBOARD_CONFIG": "",
+               "CALLBOARD_DATA_DIR": data_dir}
+        command = [sys.executable, "-m", "callboard", "--log-level", "WARNING"]
+        browser = None
+        try:
+            processes.append(subprocess.Popen([*command, "ingest", "--feed", feed_url, "--feed-name", "bench",
+                                               "--port", str(free_port())], env=env))
+            processes.append(subprocess.Popen([*command, "dashboard", "--host", "127.0.0.1", "--port", str(port)],
+                                              env=env))
+
+            async def floor_is_live() -> bool:
+                try:
+                    live = await asyncio.to_thread(get_json, port, "/api/v1/live")
+                except (OSError, http.client.HTTPException, json.JSONDecodeError):
+                    return False
+                return live.get("data_updated_at") is not None and not live["stale"]
+
+            await until(floor_is_live, 120, "the ingest and the dashboard")
+            live = await asyncio.to_thread(get_json, port, "/api/v1/live")
+            print(f"floor: {len(feed.frames):,} events of the last hour; {len(live['agents'])} agents, "
+                  f"{live['totals']['waiting']} waiting, {live['totals']['offered']} offered today")
+
+            browser = await asyncio.to_thread(start_browser)
+            await asyncio.to_thread(browser.get, f"http://127.0.0.1:{port}/wall")
+            await feed.send({"id": "bench-warm-up", "type": "call.queued", "ts": datetime.now(UTC).isoformat(),
+                             "call_id": "bench-warm-up", "queue": QUEUE, "caller": "+44 20 7946 0000"})
+
+            async def tile_shown() -> bool:
+                return bool(await asyncio.to_thread(browser.execute_script,
+                                                    "return document.querySelector(arguments[0]) !== null",
+                                                    f'.tile[data-queue="{QUEUE}"]'))
+
+            await until(tile_shown, 30, "the wall to show the bench queue")
+            await asyncio.to_thread(browser.execute_script, OBSERVE, QUEUE)
+
+            one = await run_events(feed, browser, url, 1, events, [], rng)
+
+            dependencies = await asyncio.to_thread(get_json, port, "/_dash-dependencies")
+            push = next(d for d in dependencies if not d["inputs"] and not d.get("clientside_function"))
+            clients = [PushClient(f"http://127.0.0.1:{port}", {
+                "output": push["output"], "outputs": [], "inputs": [], "state": [], "changedPropIds": []})
+                for _ in range(PAGES - 1)]
+            started = time.time()
+            tasks = [asyncio.create_task(c.run(n)) for n, c in enumerate(clients)]
+
+            async def all_connected() -> bool:
+                for task in tasks:
+                    if task.done():
+                        task.result()  # raises what went wrong
+                return all(c.first_after(started) is not None for c in clients)
+
+            await until(all_connected, 60, f"{PAGES - 1} push clients to get their first view")
+            many = await run_events(feed, browser, url, 1 + events, events, clients, rng)
+            for task in tasks:
+                task.cancel()
+        finally:
+            if browser is not None:
+                await asyncio.to_thread(browser.quit)
+            for process in processes:
+                process.terminate()
+                process.wait(timeout=30)
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+    print("event sent by the feed -> the wall in headless Chromium shows it (first frame after the DOM change):")
+    print(summary("1 page open", one["page"], TARGET_P95_MS))
+    print(summary("100 pages open (1 Chromium + 99 push clients)", many["page"], TARGET_P95_MS))
+    print(summary("  the same, to the DOM change, 1 page", one["dom"]))
+    print(summary("  the same, to the DOM change, 100 pages", many["dom"]))
+    print(summary("event -> push received, 99 push clients", many["clients"]))
+    print(f"database transactions committed (ingest + dashboard), per second, same event stream:\n"
+          f"  1 page open: {one['tps']:6.1f}/s    100 pages open: {many['tps']:6.1f}/s    "
+          f"ratio {many['tps'] / one['tps']:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a small run, to check the benchmark works")
+    args = parser.parse_args()
+    run_on_a_server(lambda admin_url: bench(admin_url, 10 if args.quick else 50))
+
+
+if __name__ == "__main__":
+    main()

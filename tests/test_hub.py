@@ -1,0 +1,97 @@
+"""The snapshot hub wakes the open pages when what they show changes, and only then."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from callboard import metrics
+from dashboard.data import LiveData
+from dashboard.hub import SnapshotHub
+from db.queries import QUERIES
+from ingest.protocol import parse_message
+from ingest.writer import EventWriter, Received
+
+from .conftest import timeout, wait_for
+
+FEED = "hub-test"
+
+
+@contextlib.asynccontextmanager
+async def running_hub(pool, database_url: str) -> AsyncIterator[SnapshotHub]:
+    live = LiveData(pool, metrics.Thresholds(answer_target_s=15, hold_limit_s=60, short_abandon_s=5), UTC,
+                    stale_after_s=30)
+    hub = SnapshotHub(live, database_url, debounce_s=0.01, heartbeat_s=0.05)
+    task = asyncio.create_task(hub.run())
+    try:
+        yield hub
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def queue_a_call(pool, call_id: str) -> None:
+    """Commit one caller starting to wait, through the real ingest writer (which notifies the hub)."""
+    event = {"id": f"q-{call_id}", "type": "call.queued", "ts": datetime.now(UTC).isoformat(),
+             "call_id": call_id, "queue": "billing", "caller": "+44 20 7946 0000"}
+    await EventWriter(pool, FEED).write([Received(datetime.now(UTC), *parse_message(json.dumps(event)))])
+
+
+async def shows_waiting(hub: SnapshotHub, callers: int) -> None:
+    async def shown() -> bool:
+        return hub.snapshot is not None and hub.snapshot["totals"]["waiting"] == callers
+
+    await wait_for(shown, 10, f"a snapshot with {callers} waiting")
+
+
+async def heartbeat_refreshes(hub: SnapshotHub, count: int) -> None:
+    """Wait until the hub has refreshed its snapshot ``count`` more times (each has a new ``as_of``)."""
+    for _ in range(count):
+        as_of = hub.snapshot["as_of"]
+
+        async def refreshed(as_of=as_of) -> bool:
+            return hub.snapshot["as_of"] != as_of
+
+        await wait_for(refreshed, 10, "a heartbeat refresh")
+
+
+async def test_a_quiet_floor_refreshes_the_snapshot_without_waking_the_pages(pool, database_url):
+    async with running_hub(pool, database_url) as hub:
+        await queue_a_call(pool, "c1")
+        await shows_waiting(hub, 1)
+        version, snapshot = hub.version, hub.snapshot
+
+        await heartbeat_refreshes(hub, 3)
+
+        assert hub.version == version  # the waits grew, nothing a page shows changed
+        assert hub.snapshot["totals"]["longest_wait_s"] > snapshot["totals"]["longest_wait_s"]
+
+
+async def test_a_committed_event_wakes_the_pages_with_the_new_figures(pool, database_url):
+    async with running_hub(pool, database_url) as hub:
+        version, snapshot = await asyncio.wait_for(hub.wait_newer(0), timeout(10))
+        assert snapshot["totals"]["waiting"] == 0
+
+        await queue_a_call(pool, "c1")
+        newer, snapshot = await asyncio.wait_for(hub.wait_newer(version), timeout(10))
+
+        assert newer > version and snapshot["totals"]["waiting"] == 1
+
+
+async def test_data_turning_fresh_wakes_the_pages_without_any_event(pool, database_url):
+    async with running_hub(pool, database_url) as hub:
+        await queue_a_call(pool, "c1")  # stored, but the ingest has not checked in: stale
+        await shows_waiting(hub, 1)
+        assert hub.snapshot["stale"] is True
+        version = hub.version
+
+        # The ingest reports its feed connected and alive; neither commits events nor notifies.
+        await pool.execute(QUERIES["ingest.record_connection"], FEED, True)
+        await pool.execute(QUERIES["ingest.record_heartbeat"], FEED)
+        newer, snapshot = await asyncio.wait_for(hub.wait_newer(version), timeout(10))
+
+        assert snapshot["stale"] is False and snapshot["totals"]["waiting"] == 1

@@ -1,0 +1,45 @@
+"""One change costs one message to each open page: the view is drawn once, and shown by the browser."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi import FastAPI
+
+from dashboard import ids
+from dashboard.app import create_app, prepare
+from dashboard.views import SharedView
+
+from .test_hub import queue_a_call, running_hub, shows_waiting
+
+
+@pytest.fixture
+async def dash_app():
+    """The dashboard's Dash app with its pages loaded, as on its first request."""
+    app = create_app(FastAPI())
+    await prepare(app)
+    return app
+
+
+async def test_pages_show_a_pushed_view_without_calling_back_to_the_server(dash_app):
+    on_the_view = [c for c in dash_app._callback_list if {"id": ids.LIVE_STORE, "property": "data"} in c["inputs"]]
+
+    assert len(on_the_view) >= 2  # the wall's parts, and the timers
+    assert all(c["clientside_function"] for c in on_the_view), "a server callback would send the view back"
+
+
+async def test_the_view_of_a_snapshot_is_drawn_once_for_every_page(dash_app, pool, database_url):
+    async with running_hub(pool, database_url) as hub:
+        await queue_a_call(pool, "c1")
+        await shows_waiting(hub, 1)
+        version, snapshot = hub.version, hub.snapshot
+    shared = SharedView()
+
+    view = shared.of(version, snapshot)
+
+    assert shared.of(version, snapshot) is view
+    assert shared.of(version + 1, snapshot) is not view
+    wall = json.dumps(view["parts"][ids.WALL_PART]["queues"])  # plain JSON, ready for every socket
+    assert '"data-queue": "billing"' in wall and '"children": "1"' in wall
+    assert set(view["timers"]["timers"]) >= {"wait:billing", "wait:*"}
