@@ -72,7 +72,7 @@ def test_demo_shows_moving_numbers_and_ctrl_c_stops_everything(tmp_path):
     try:
         wait_for_line(lines, f"open http://127.0.0.1:{port}/wall", 60)
         seen = []
-        deadline = started + timeout(15)
+        deadline = started + timeout(30)
         while time.monotonic() < deadline:
             snapshot = live(f"http://127.0.0.1:{port}")
             totals = snapshot["totals"]
@@ -82,7 +82,7 @@ def test_demo_shows_moving_numbers_and_ctrl_c_stops_everything(tmp_path):
                 break
             time.sleep(0.5)
         assert len(set(seen)) >= 2 and totals["answered"] > 0, \
-            f"the wall did not show moving figures within 15 s of start: {[s[:3] for s in seen]}"
+            f"the wall did not show moving figures within 30 s of start: {[s[:3] for s in seen]}"
     finally:
         demo.send_signal(signal.SIGINT)  # what Ctrl-C sends
         assert demo.wait(timeout(30)) == 0
