@@ -114,31 +114,48 @@ SELECT pg_notify('callboard_changes', $1);
 -- flight at once then take their row locks in the same order and never deadlock. (Several
 -- statements, sent as one; they take no parameters.)
 
--- calls: for each column, the event that decides it; when the row exists, the earlier one wins
--- (the latest, for the answer and the transfer back to a queue that say whether a caller waits).
+-- calls: for each column, the event that decides it: the call's earliest event of that type in the
+-- batch (the latest, for the answer and the transfer back to a queue that say whether a caller
+-- waits); when the row exists, the earlier of the two wins. (Each "first" row is alone in its
+-- type, so max() of it is just its value: cheaper than an ordered aggregate per column.)
 -- "excluded.x_at < coalesce(c.x_at, 'infinity')": this batch has an x, and the row has none or a later one.
+WITH call_events AS MATERIALIZED (
+    SELECT i.type, i.ts, e.*
+    FROM incoming_events i,
+         json_to_record(i.body) AS e(call_id text, queue text, caller text, agent text, to_queue text,
+                                     released_by text, resolved boolean, disposition text)
+    WHERE i.type IN ('call.queued', 'call.answered', 'call.transferred', 'call.abandoned', 'call.ended')
+), firsts AS (  -- each call's earliest event of each type
+    SELECT DISTINCT ON (call_id, type) *
+    FROM call_events
+    ORDER BY call_id, type, ts
+), latest AS (
+    SELECT call_id,
+           max(ts) FILTER (WHERE type = 'call.answered') AS last_answered_at,
+           max(ts) FILTER (WHERE type = 'call.transferred' AND to_queue IS NOT NULL) AS requeued_at
+    FROM call_events
+    GROUP BY call_id
+)
 INSERT INTO calls AS c (call_id, queue, caller, queued_at, answered_at, answered_by, last_answered_at,
                         requeued_at, abandoned_at, ended_at, last_agent, released_by, resolved, disposition)
-SELECT e.call_id,
-       (array_agg(e.queue ORDER BY i.ts) FILTER (WHERE i.type = 'call.queued'))[1],
-       (array_agg(e.caller ORDER BY i.ts) FILTER (WHERE i.type = 'call.queued'))[1],
-       min(i.ts) FILTER (WHERE i.type = 'call.queued'),
-       min(i.ts) FILTER (WHERE i.type = 'call.answered'),
-       (array_agg(e.agent ORDER BY i.ts) FILTER (WHERE i.type = 'call.answered'))[1],
-       max(i.ts) FILTER (WHERE i.type = 'call.answered'),
-       max(i.ts) FILTER (WHERE i.type = 'call.transferred' AND e.to_queue IS NOT NULL),
-       min(i.ts) FILTER (WHERE i.type = 'call.abandoned'),
-       min(i.ts) FILTER (WHERE i.type = 'call.ended'),
-       (array_agg(e.agent ORDER BY i.ts) FILTER (WHERE i.type = 'call.ended'))[1],
-       (array_agg(e.released_by ORDER BY i.ts) FILTER (WHERE i.type = 'call.ended'))[1],
-       (array_agg(e.resolved ORDER BY i.ts) FILTER (WHERE i.type = 'call.ended'))[1],
-       (array_agg(e.disposition ORDER BY i.ts) FILTER (WHERE i.type = 'call.ended'))[1]
-FROM incoming_events i,
-     json_to_record(i.body) AS e(call_id text, queue text, caller text, agent text, to_queue text,
-                                 released_by text, resolved boolean, disposition text)
-WHERE i.type IN ('call.queued', 'call.answered', 'call.transferred', 'call.abandoned', 'call.ended')
-GROUP BY e.call_id
-ORDER BY e.call_id
+SELECT f.call_id,
+       max(f.queue) FILTER (WHERE f.type = 'call.queued'),
+       max(f.caller) FILTER (WHERE f.type = 'call.queued'),
+       max(f.ts) FILTER (WHERE f.type = 'call.queued'),
+       max(f.ts) FILTER (WHERE f.type = 'call.answered'),
+       max(f.agent) FILTER (WHERE f.type = 'call.answered'),
+       max(l.last_answered_at),
+       max(l.requeued_at),
+       max(f.ts) FILTER (WHERE f.type = 'call.abandoned'),
+       max(f.ts) FILTER (WHERE f.type = 'call.ended'),
+       max(f.agent) FILTER (WHERE f.type = 'call.ended'),
+       max(f.released_by) FILTER (WHERE f.type = 'call.ended'),
+       bool_or(f.resolved) FILTER (WHERE f.type = 'call.ended'),
+       max(f.disposition) FILTER (WHERE f.type = 'call.ended')
+FROM firsts f
+JOIN latest l USING (call_id)
+GROUP BY f.call_id
+ORDER BY f.call_id
 ON CONFLICT (call_id) DO UPDATE
 SET queue       = CASE WHEN excluded.queued_at < coalesce(c.queued_at, 'infinity') THEN excluded.queue ELSE c.queue END,
     caller      = CASE WHEN excluded.queued_at < coalesce(c.queued_at, 'infinity') THEN excluded.caller ELSE c.caller END,
@@ -185,26 +202,31 @@ ORDER BY e.agent, i.ts
 ON CONFLICT DO NOTHING;
 
 -- complaints: as for calls, the earliest opening, callback and closing each decide their columns.
+WITH firsts AS (  -- each complaint's earliest event of each type
+    SELECT DISTINCT ON (e.complaint_id, i.type) i.type, i.ts, e.*
+    FROM incoming_events i,
+         json_to_record(i.body)
+             AS e(complaint_id text, agent text, call_id text, customer text, severity text, due timestamptz,
+                  resolved boolean)
+    WHERE i.type IN ('complaint.opened', 'complaint.callback_made', 'complaint.closed')
+    ORDER BY e.complaint_id, i.type, i.ts
+)
 INSERT INTO complaints AS c (complaint_id, agent, call_id, customer, severity, opened_at, due,
                              callback_at, callback_agent, closed_at, resolved)
-SELECT e.complaint_id,
-       (array_agg(e.agent ORDER BY i.ts) FILTER (WHERE i.type = 'complaint.opened'))[1],
-       (array_agg(e.call_id ORDER BY i.ts) FILTER (WHERE i.type = 'complaint.opened'))[1],
-       (array_agg(e.customer ORDER BY i.ts) FILTER (WHERE i.type = 'complaint.opened'))[1],
-       (array_agg(e.severity ORDER BY i.ts) FILTER (WHERE i.type = 'complaint.opened'))[1],
-       min(i.ts) FILTER (WHERE i.type = 'complaint.opened'),
-       (array_agg(e.due ORDER BY i.ts) FILTER (WHERE i.type = 'complaint.opened'))[1],
-       min(i.ts) FILTER (WHERE i.type = 'complaint.callback_made'),
-       (array_agg(e.agent ORDER BY i.ts) FILTER (WHERE i.type = 'complaint.callback_made'))[1],
-       min(i.ts) FILTER (WHERE i.type = 'complaint.closed'),
-       (array_agg(e.resolved ORDER BY i.ts) FILTER (WHERE i.type = 'complaint.closed'))[1]
-FROM incoming_events i,
-     json_to_record(i.body)
-         AS e(complaint_id text, agent text, call_id text, customer text, severity text, due timestamptz,
-              resolved boolean)
-WHERE i.type IN ('complaint.opened', 'complaint.callback_made', 'complaint.closed')
-GROUP BY e.complaint_id
-ORDER BY e.complaint_id
+SELECT complaint_id,
+       max(agent) FILTER (WHERE type = 'complaint.opened'),
+       max(call_id) FILTER (WHERE type = 'complaint.opened'),
+       max(customer) FILTER (WHERE type = 'complaint.opened'),
+       max(severity) FILTER (WHERE type = 'complaint.opened'),
+       max(ts) FILTER (WHERE type = 'complaint.opened'),
+       max(due) FILTER (WHERE type = 'complaint.opened'),
+       max(ts) FILTER (WHERE type = 'complaint.callback_made'),
+       max(agent) FILTER (WHERE type = 'complaint.callback_made'),
+       max(ts) FILTER (WHERE type = 'complaint.closed'),
+       bool_or(resolved) FILTER (WHERE type = 'complaint.closed')
+FROM firsts
+GROUP BY complaint_id
+ORDER BY complaint_id
 ON CONFLICT (complaint_id) DO UPDATE
 SET agent     = CASE WHEN excluded.opened_at < coalesce(c.opened_at, 'infinity') THEN excluded.agent ELSE c.agent END,
     call_id   = CASE WHEN excluded.opened_at < coalesce(c.opened_at, 'infinity') THEN excluded.call_id ELSE c.call_id END,
