@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -102,8 +103,15 @@ def _holds_nul(value: Any) -> bool:
     return False
 
 
+# RFC 3339 date-time. Python's ISO 8601 parser alone also takes week dates, hour-only times and
+# comma fractions, which PostgreSQL (reading `due`) and many readers of the event log do not.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
+
+
 def _timestamp(text: str) -> datetime:
     try:
+        if not _RFC3339.fullmatch(text):
+            raise ValueError
         value = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{text!r} is not an RFC 3339 timestamp") from None

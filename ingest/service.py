@@ -130,12 +130,13 @@ class IngestService:
             item = self._queue.get_nowait()
             if item is not JOURNAL_WAITING:
                 unwritten.append(item)
-        kept = 0
+        kept = lost = 0
         for received in unwritten:
-            raws = [event.raw for event in received.events] + [reject.raw for reject in received.rejects]
-            for raw in raws:
-                kept += self._journal is not None and self._journal.append(raw, received.received_at)
-        lost = sum(len(received.events) + len(received.rejects) for received in unwritten) - kept
+            for raw in [event.raw for event in received.events] + [reject.raw for reject in received.rejects]:
+                if self._journal is not None and self._journal.append(raw, received.received_at):
+                    kept += 1
+                else:
+                    lost += 1
         logger.warning("stopping before the database took every event; kept in the journal for the next start "
                        "(any left over are resent by the feed after the last stored seq, if it can)",
                        extra={"action": "stop_unflushed", "journaled": kept, "not_journaled": lost})

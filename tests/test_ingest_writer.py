@@ -141,3 +141,18 @@ async def test_a_seq_written_as_a_whole_float_is_an_integer(pool):
         assert await conn.fetchval("SELECT last_seq FROM feeds WHERE feed = 'doubles'") == 5
         assert await conn.fetchval("SELECT count(*) FROM dead_letters") == 0
     assert result.stored == 1
+
+
+async def test_iso_8601_forms_outside_rfc_3339_are_bad_timestamps(pool):
+    # Python's ISO 8601 parser takes these; PostgreSQL and the protocol (RFC 3339) do not.
+    due_forms = ["2026-W48-1T09:00:00+08:00", "2026-11-23T09+08:00", "2026-11-23T09:00:00,5+08:00"]
+    events = [{"id": f"k{n}", "type": "complaint.opened", "ts": ts(0), "complaint_id": f"K{n}", "agent": "a1",
+               "customer": "+86 139 0000 0000", "due": due} for n, due in enumerate(due_forms)]
+    events.append({"id": "k9", "type": "complaint.opened", "ts": ts(0), "complaint_id": "K9", "agent": "a1",
+                   "customer": "+86 139 0000 0000", "due": "2026-11-23T11:00:00.123456789+08:00"})
+    await EventWriter(pool, "iso").write([received(*events)])
+    async with pool.acquire() as conn:
+        kinds = [r["kind"] for r in await conn.fetch("SELECT kind FROM dead_letters ORDER BY event_id")]
+        stored = await conn.fetchval("SELECT count(*) FROM complaints")
+    assert kinds == ["bad_timestamp"] * 3
+    assert stored == 1  # nanoseconds are RFC 3339 too
