@@ -21,6 +21,8 @@ import platformdirs
 
 from .exceptions import ConfigError
 
+LANGUAGES = ("en", "zh-Hans")
+
 
 @dataclasses.dataclass(frozen=True)
 class Setting:
@@ -73,6 +75,12 @@ def _text(text: str) -> str:
     return text
 
 
+def _language(text: str) -> str:
+    if text not in LANGUAGES:
+        raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+    return text
+
+
 def _shifts(text: str) -> tuple[datetime.time, ...]:
     try:
         starts = sorted({datetime.time.fromisoformat(part.strip()) for part in text.split(",") if part.strip()})
@@ -100,6 +108,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Callers who hang up sooner than this are short abandons, left out of service level."),
     Setting("CALLBOARD_SHIFTS", "07:00,15:00,23:00", _shifts,
             "Local times at which shifts start, comma-separated; the trends API's shift buckets."),
+    Setting("CALLBOARD_LANGUAGE", "en", _language,
+            "Language of the pages: en or zh-Hans (Simplified Chinese). A display can choose its own "
+            "with ?lang= in its URL."),
     Setting("CALLBOARD_FEED_URL", None, _feed_url,
             "Websocket URL of the telephony event feed that `callboard ingest` subscribes to."),
     Setting("CALLBOARD_FEED_NAME", None, _text,
@@ -138,6 +149,7 @@ class Settings:
     hold_limit_s: float
     short_abandon_s: float
     shifts: tuple[datetime.time, ...]
+    language: str
     feed_url: str | None
     feed_name: str | None
     feed_token: str | None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dash
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, html, set_props
+from dash.backends.ws import WebsocketDisconnected
 from dash.exceptions import PreventUpdate
 from fastapi import FastAPI
 
@@ -18,8 +19,11 @@ PAGES = Path(__file__).with_name("pages")
 ASSETS = Path(__file__).with_name("assets")
 
 
-def create_app(server: FastAPI) -> Dash:
-    """Mount the pages on ``server``; ``server.state.hub`` must exist once it is serving."""
+def create_app(server: FastAPI, language: str = "en") -> Dash:
+    """Mount the pages on ``server``; ``server.state.hub`` must exist once it is serving.
+
+    ``language`` is the site's: pages that do not ask for one are shown in it.
+    """
     app = Dash(
         __name__,
         server=server,
@@ -32,24 +36,38 @@ def create_app(server: FastAPI) -> Dash:
         websocket_inactivity_timeout=0,
     )
     app.layout = shell
-    shared = SharedView()
+    shared = SharedView(language)
 
     @app.callback(websocket=True, persistent=True)
     async def push_views() -> None:
         """Send each page the view of every new snapshot as soon as the hub has it.
 
-        One message per change, drawn once for all pages (dashboard/views.py); the browser shows
-        it without calling back to the server.
+        One message per change, drawn once for all pages that show the same thing
+        (dashboard/views.py); the browser shows it without calling back to the server. The page
+        is asked what it shows at each change, as a floor view's filters may have changed.
         """
         socket = ctx.websocket
         if socket is None:
             raise PreventUpdate
         hub: SnapshotHub = server.state.hub
         version = 0
-        while not socket.is_shutdown:
-            version, snapshot = await hub.wait_newer(version)
-            set_props(ids.LIVE_STORE, {"data": shared.of(version, snapshot)})
+        try:
+            while not socket.is_shutdown:
+                version, snapshot = await hub.wait_newer(version)
+                request = await socket.get_prop(ids.PAGE, "data", timeout=10)
+                set_props(ids.LIVE_STORE, {"data": shared.of(version, snapshot, request)})
+        except (WebsocketDisconnected, TimeoutError):
+            pass  # the page has gone; it starts a new push when it reconnects
         raise PreventUpdate
+
+    @app.callback(Output(ids.LIVE_STORE, "data", allow_duplicate=True), Input(ids.PAGE, "data"),
+                  prevent_initial_call="initial_duplicate")
+    async def show_page(request: dict) -> dict:
+        """A page just opened, or changed what it shows: its view of the latest snapshot, now."""
+        hub: SnapshotHub = server.state.hub
+        if hub.snapshot is None:
+            raise PreventUpdate
+        return shared.of(hub.version, hub.snapshot, request)
 
     app.clientside_callback(
         ClientsideFunction(namespace="callboard", function_name="tick"),

@@ -52,7 +52,7 @@ def build(settings: Settings, database_url: str) -> FastAPI:
     server.include_router(router)
     server.add_exception_handler(BadParameter, bad_parameter_handler)
     server.add_exception_handler(RequestValidationError, invalid_request_handler)
-    dash_app = create_app(server)
+    dash_app = create_app(server, settings.language)
     return server
 
 

@@ -1,8 +1,10 @@
-"""What the open pages show of the live snapshot, drawn once per snapshot however many are open.
+"""What the open pages show of the live snapshot, drawn once per snapshot and page however many are open.
 
-A page registers how it draws its pattern-matching parts (``@live_parts(ids.WALL_PART)``). The
-push (:mod:`dashboard.app`) sends every open page one message per change: the parts of every
-registered page, ready to show, with the specs of the timers in them. The browser puts each part
+Each page registers how it draws its pattern-matching parts (``@live_parts(ids.WALL_PART,
+"wall")``) and puts its request in its layout: ``dcc.Store(id=ids.PAGE, data={"page": "wall",
+"lang": …, …})`` with whatever else it shows by (queues, team). The push (:mod:`dashboard.app`)
+sends every open page one message per change: its parts, ready to show, with the specs of the
+timers in them. Pages that ask for the same thing share one drawing. The browser puts each part
 in place and ticks the timers (``assets/callboard.js``); nothing goes back to the server.
 """
 
@@ -14,39 +16,51 @@ from typing import Any
 
 from plotly.io.json import to_json_plotly
 
+from . import labels
 from .timers import timer_specs
 
 Snapshot = dict[str, Any] | None
-DrawParts = Callable[[Snapshot], dict[str, Any]]
+PageRequest = dict[str, Any]
+DrawParts = Callable[[Snapshot, PageRequest], dict[str, Any]]
 
-# Part type (the "type" of a page's pattern-matching ids) -> how its page draws those parts.
-_PAGES: dict[str, DrawParts] = {}
+# Page name -> the type of its pattern-matching part ids, and how it draws those parts.
+_PAGES: dict[str, tuple[str, DrawParts]] = {}
 
 
-def live_parts(part_type: str) -> Callable[[DrawParts], DrawParts]:
-    """Register ``draw(snapshot) -> {part: children}`` for the ids ``{"type": part_type, "part": part}``."""
+def live_parts(part_type: str, page: str) -> Callable[[DrawParts], DrawParts]:
+    """Register ``draw(snapshot, request) -> {part: children}`` for page ``page``, whose parts
+    have the ids ``{"type": part_type, "part": part}``."""
     def register(draw: DrawParts) -> DrawParts:
-        _PAGES[part_type] = draw
+        _PAGES[page] = (part_type, draw)
         return draw
     return register
 
 
-def draw(snapshot: Snapshot) -> dict[str, Any]:
-    """The view of one snapshot: every registered page's parts, and the timer specs."""
-    return {"timers": timer_specs(snapshot),
-            "parts": {part_type: draw_parts(snapshot) for part_type, draw_parts in _PAGES.items()}}
+def draw(snapshot: Snapshot, request: PageRequest) -> dict[str, Any]:
+    """The view of one snapshot for one page: its parts, and the timer specs."""
+    view: dict[str, Any] = {"timers": timer_specs(snapshot), "parts": {}}
+    if request.get("page") in _PAGES:
+        part_type, draw_parts = _PAGES[request["page"]]
+        view["parts"][part_type] = draw_parts(snapshot, request)
+    return view
 
 
 class SharedView:
-    """The latest snapshot's view, drawn by the first page that asks and reused by the others."""
+    """The latest snapshot's views, each drawn by the first page that asks and reused by the others."""
 
-    def __init__(self) -> None:
+    def __init__(self, default_language: str) -> None:
+        self._default_language = default_language
         self._version: int | None = None
-        self._view: dict[str, Any] | None = None
+        self._views: dict[str, dict[str, Any]] = {}
 
-    def of(self, version: int, snapshot: Snapshot) -> dict[str, Any]:
+    def of(self, version: int, snapshot: Snapshot, request: PageRequest | None) -> dict[str, Any]:
+        request = {**(request or {})}
+        request["lang"] = labels.language(request.get("lang"), self._default_language)
         if version != self._version:
-            # Components become plain JSON once here, not once per open page.
-            self._view = json.loads(to_json_plotly(draw(snapshot)))
+            self._views.clear()
             self._version = version
-        return self._view
+        key = json.dumps(request, sort_keys=True)
+        if key not in self._views:
+            # Components become plain JSON once here, not once per open page.
+            self._views[key] = json.loads(to_json_plotly(draw(snapshot, request)))
+        return self._views[key]

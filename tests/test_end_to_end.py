@@ -174,3 +174,34 @@ async def test_timers_turn_red_in_the_browser_when_a_hold_passes_the_limit_and_a
         assert "red" in classes(callback).split()
         errors = browser_errors(browser)
         assert errors == [], "\n".join(errors)
+
+
+async def test_a_wall_asked_for_chinese_shows_chinese_labels_and_names_as_they_arrive(database_url, pool, browser):
+    now = datetime.now(UTC)
+    events = [
+        {"type": "agent.state", "agent": "a1", "state": "available", "name": "张伟", "team": "一组"},
+        {"type": "call.queued", "call_id": "c1", "queue": "账单查询", "caller": "+86 10 5555 0101"},
+    ]
+    frame = json.dumps([{"id": f"zh{n}", "ts": now.isoformat(), **e} for n, e in enumerate(events)])
+    await EventWriter(pool, "zh").write([Received(now, *parse_message(frame))])
+
+    async with running_dashboard(database_url, settings_for_test()) as base_url:
+        await asyncio.to_thread(browser.get, base_url + "/wall?lang=zh-Hans")
+
+        def page_text() -> str:
+            try:
+                return browser.find_element(By.CSS_SELECTOR, ".wall").text
+            except Exception:
+                return ""
+
+        async def shows(*texts: str) -> bool:
+            shown = await asyncio.to_thread(page_text)
+            return all(t in shown for t in texts)
+
+        await wait_for(lambda: shows("账单查询", "张伟", "空闲", "全部队列", "排队中"), 15, "the Chinese wall")
+        assert "Waiting" not in page_text() and "Available" not in page_text()
+
+        await asyncio.to_thread(browser.get, base_url + "/wall")  # the site's language: English
+        await wait_for(lambda: shows("账单查询", "张伟", "Available", "All queues"), 15, "the English wall")
+        errors = browser_errors(browser)
+        assert errors == [], "\n".join(errors)

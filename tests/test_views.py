@@ -17,7 +17,7 @@ from .test_hub import queue_a_call, running_hub, shows_waiting
 @pytest.fixture
 async def dash_app():
     """The dashboard's Dash app with its pages loaded, as on its first request."""
-    app = create_app(FastAPI())
+    app = create_app(FastAPI(), "en")
     await prepare(app)
     return app
 
@@ -34,12 +34,14 @@ async def test_the_view_of_a_snapshot_is_drawn_once_for_every_page(dash_app, poo
         await queue_a_call(pool, "c1")
         await shows_waiting(hub, 1)
         version, snapshot = hub.version, hub.snapshot
-    shared = SharedView()
+    shared = SharedView("en")
+    wall = {"page": "wall", "lang": None}
 
-    view = shared.of(version, snapshot)
+    view = shared.of(version, snapshot, wall)
 
-    assert shared.of(version, snapshot) is view
-    assert shared.of(version + 1, snapshot) is not view
+    assert shared.of(version, snapshot, {"lang": None, "page": "wall"}) is view
+    assert shared.of(version, snapshot, {**wall, "lang": "zh-Hans"}) is not view
+    assert shared.of(version + 1, snapshot, wall) is not view
     wall = json.dumps(view["parts"][ids.WALL_PART]["queues"])  # plain JSON, ready for every socket
     assert '"data-queue": "billing"' in wall and '"children": "1"' in wall
     assert set(view["timers"]["timers"]) >= {"wait:billing", "wait:*"}
