@@ -109,7 +109,10 @@ class Feed:
 
 
 class PushClient:
-    """An open page as the dashboard sees it: a websocket client of the push callback."""
+    """An open page as the dashboard sees it: a websocket client of the push callback that, like
+    a wall, answers the push's question of what it shows."""
+
+    SHOWS = {"page": "wall", "lang": None}
 
     def __init__(self, base_url: str, push: dict) -> None:
         self.received: list[float] = []
@@ -127,6 +130,9 @@ class PushClient:
                 for item in messages if isinstance(messages, list) else [messages]:
                     if item.get("type") == "set_props":
                         self.received.append(now)
+                    elif item.get("type") == "get_props_request":
+                        await ws.send(json.dumps({"type": "get_props_response", "requestId": item["requestId"],
+                                                  "payload": {"data": self.SHOWS}}))
                     elif item.get("type") == "callback_response":
                         raise RuntimeError(f"the push callback ended: {item}")
 
