@@ -10,18 +10,24 @@ Records go into numbered segment files. The segment being appended to is closed 
 read, so the reader never sees a half-written record of its own process; a record torn by a
 crash (the last one of a segment) is recognised by its length and checksum and skipped.
 
+One process at a time: the journal holds an exclusive lock on its directory while open, so a second
+ingest started for the same feed stops at once instead of interleaving segments with the first.
+
 Record layout: payload length (4 bytes), CRC-32 of the rest (4), receipt time in microseconds
 since the Unix epoch (8), whether the payload is text (1), the payload itself.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import struct
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from .exceptions import JournalInUse
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +50,7 @@ class Journal:
         self.directory = directory
         self.max_bytes = max_bytes
         directory.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = _lock(directory)
         # Segments left by an earlier run are read first.
         self._closed = sorted(path for path in directory.glob(f"*{SUFFIX}") if path.stem.isdigit())
         self._size = sum(path.stat().st_size for path in self._closed)
@@ -103,6 +110,9 @@ class Journal:
     def close(self) -> None:
         if self._active_fd is not None:
             self._close_active()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the lock
+            self._lock_fd = None
 
     def _close_active(self) -> None:
         os.fsync(self._active_fd)
@@ -112,6 +122,18 @@ class Journal:
         else:
             self._active.unlink()
         self._active, self._active_fd, self._active_bytes = None, None, 0
+
+
+def _lock(directory: Path) -> int:
+    """Hold an exclusive lock on ``directory`` (the kernel drops it when the process ends, however)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise JournalInUse(f"the journal {directory} is in use by another ingest process; run one ingest "
+                           "per feed, or give each its own CALLBOARD_FEED_NAME") from None
+    return fd
 
 
 def read_segment(path: Path) -> list[tuple[datetime, Message]]:

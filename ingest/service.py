@@ -81,7 +81,14 @@ class IngestService:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then write what was received and return."""
-        self._client.last_seq = await self._with_retry(self._resume_position)
+        stopping = asyncio.create_task(stop.wait())
+        resuming = asyncio.create_task(self._with_retry(self._resume_position))
+        await asyncio.wait({resuming, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not resuming.done():  # told to stop while the database was unreachable: nothing received yet
+            resuming.cancel()
+            logger.info("ingest stopped before the database answered", extra={"action": "ingest_stopped"})
+            return
+        self._client.last_seq = resuming.result()
         await self._record_connection(False)  # until the feed answers (a killed ingest left it true)
         receiving = asyncio.create_task(self._client.run(), name="feed")
         if self._journal is not None and self._journal.pending:  # left by an earlier run
@@ -89,7 +96,6 @@ class IngestService:
         writers = {asyncio.create_task(self._write_forever(), name=f"writer-{n}") for n in range(WRITERS)}
         beating = asyncio.create_task(self._heartbeat(), name="heartbeat")
         sweeping = asyncio.create_task(self._sweep_forever(), name="sweep")
-        stopping = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({receiving, stopping, *writers}, return_when=asyncio.FIRST_COMPLETED)
         for task in (beating, sweeping, receiving):
             task.cancel()
@@ -355,22 +361,28 @@ async def run(settings: Settings, database_url: str, stop: asyncio.Event, *, fee
     async with contextlib.AsyncExitStack() as stack:
         if port is not None:
             await stack.enter_async_context(serving(telemetry, host or settings.ingest_host, port))
-        pool = await _connect_with_retry(database_url)
-        stack.push_async_callback(pool.close)
         journal = Journal(journal_directory(settings.data_dir, feed_name), settings.journal_max_mb * 2**20)
+        stack.callback(journal.close)
+        pool = await _connect_with_retry(database_url, stop)
+        if pool is None:
+            return
+        stack.push_async_callback(pool.close)
         service = IngestService(pool, feed_url, feed_name, token=settings.feed_token, batch_max=settings.batch_max,
                                 telemetry=telemetry, never_queued_after_s=settings.never_queued_after_s,
                                 journal=journal)
         await service.run(stop)
 
 
-async def _connect_with_retry(database_url: str) -> asyncpg.Pool:
+async def _connect_with_retry(database_url: str, stop: asyncio.Event) -> asyncpg.Pool | None:
+    """A pool once the database answers; None if told to stop first."""
     delay = 0.2
-    while True:
+    while not stop.is_set():
         try:
             return await create_pool(database_url, min_size=1, max_size=WRITERS + 2)
         except CONNECTION_ERRORS as exc:
             logger.warning("database unreachable at start; retrying",
                            extra={"action": "db_retry", "error": str(exc), "retry_in_s": delay})
-            await asyncio.sleep(delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
             delay = min(delay * 2, 5.0)
+    return None

@@ -21,7 +21,7 @@ from ingest import service
 from ingest.journal import Journal, read_segment
 from simulator import demo_server
 
-from .conftest import start_postgres, stop_postgres, wait_for
+from .conftest import start_postgres, stop_postgres, timeout, wait_for
 from .live_stack import running_ingest, settings_for_test
 from .proxy import CuttableProxy
 
@@ -372,3 +372,32 @@ async def test_a_stop_the_database_does_not_allow_keeps_memory_in_the_journal(
             await running
             await service_pool.close()
     assert await _stored_ids(pool) == _expected_ids(45)
+
+
+async def test_a_stop_while_the_database_is_unreachable_at_start_ends_the_ingest_promptly(
+        database_url, postgres_server, data_dir):
+    _, server = postgres_server
+    if server is None:
+        pytest.skip("needs the embedded server, which the test can stop and start")
+    service_pool = await create_pool(database_url)
+    await asyncio.to_thread(stop_postgres, server)
+    try:
+        # No pool can be made: `callboard ingest` keeps trying until told to stop.
+        stop = asyncio.Event()
+        running = asyncio.create_task(service.run(settings_for_test(), database_url, stop, feed_url="ws://127.0.0.1:9/"))
+        await asyncio.sleep(0.5)
+        assert not running.done()
+        stop.set()
+        await asyncio.wait_for(running, timeout(5))
+        # A pool made earlier, but its resume point cannot be read.
+        journal = Journal(data_dir / "j", 2**20)
+        ingest = service.IngestService(service_pool, "ws://127.0.0.1:9/", "down", journal=journal)
+        stop = asyncio.Event()
+        running = asyncio.create_task(ingest.run(stop))
+        await asyncio.sleep(0.5)
+        assert not running.done()
+        stop.set()
+        await asyncio.wait_for(running, timeout(5))
+    finally:
+        await asyncio.to_thread(start_postgres, server)
+        service_pool.terminate()

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 from ingest import journal as journal_module
+from ingest.exceptions import JournalInUse
 from ingest.journal import Journal, read_segment
 
 T0 = datetime(2026, 11, 23, 9, 0, 0, 123456, tzinfo=UTC)
@@ -51,10 +57,19 @@ def test_a_full_journal_refuses_messages_and_writes_nothing(tmp_path):
     assert [message for _, message in drain(journal)] == ["x" * 60]
 
 
+def killed_after_appending(directory: Path, message: str) -> None:
+    """An ingest process that appends ``message`` and dies without closing its journal."""
+    script = ("import os, sys; from datetime import datetime; from pathlib import Path; "
+              "from ingest.journal import Journal; "
+              "Journal(Path(sys.argv[1]), 2**20).append(sys.argv[2], datetime.fromisoformat(sys.argv[3])); "
+              "os._exit(9)")
+    died = subprocess.run([sys.executable, "-c", script, str(directory), message, T0.isoformat()], check=False)
+    assert died.returncode == 9
+
+
 def test_segments_left_by_an_earlier_run_are_read_first(tmp_path):
-    earlier = Journal(tmp_path, max_bytes=2**20)
-    earlier.append("from the run that was killed", T0)
-    # No close(): the process died. The next run finds the segment and continues after it.
+    killed_after_appending(tmp_path, "from the run that was killed")
+    # The next run finds the segment (and the lock gone with the process) and continues after it.
     later = Journal(tmp_path, max_bytes=2**20)
     assert later.pending
     later.append("from the new run", T0)
@@ -82,3 +97,11 @@ def test_a_corrupted_record_ends_the_segment_there(tmp_path):
     data[-1] ^= 0xFF  # flipped bits in the last payload: its checksum no longer matches
     segment.write_bytes(bytes(data))
     assert [message for _, message in read_segment(segment)] == ["first"]
+
+
+def test_a_second_ingest_for_the_same_feed_is_refused_until_the_first_closes_its_journal(tmp_path):
+    first = Journal(tmp_path, max_bytes=2**20)
+    with pytest.raises(JournalInUse, match="in use by another ingest"):
+        Journal(tmp_path, max_bytes=2**20)
+    first.close()
+    Journal(tmp_path, max_bytes=2**20).close()
