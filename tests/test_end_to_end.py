@@ -55,7 +55,7 @@ def expected_floor(events: list[dict], since: datetime) -> dict:
     return {
         "offered": sum(ts >= since for ts in queued.values()),
         "answered": sum(ts >= since for ts in answered.values()),
-        "abandoned": sum(ts >= since for ts in abandoned.values()),
+        "abandoned": sum(ts >= since for c, ts in abandoned.items() if c not in answered),  # decided once
         "waiting": sum((c not in answered or requeued.get(c, since) > last_answered[c])
                        and c not in abandoned and c not in ended for c in queued),
         "agents_logged_in": sum(state != "logged_out" for state in latest_state.values()),

@@ -24,9 +24,12 @@ FROM (
     FROM calls
     WHERE answered_at >= ($1::timestamptz[])[1] AND answered_at < $2 AND queued_at IS NOT NULL
     UNION ALL
+    -- A call is decided once: a caller answered, sent back to a queue and gone before a second
+    -- answer counts as answered only.
     SELECT queue, 'abandoned', abandoned_at, abandoned_at - queued_at
     FROM calls
     WHERE abandoned_at >= ($1::timestamptz[])[1] AND abandoned_at < $2 AND queued_at IS NOT NULL
+      AND answered_at IS NULL
 ) decided
 WHERE queue IS NOT NULL AND ($5::text IS NULL OR queue = $5)
 GROUP BY queue, bucket;
