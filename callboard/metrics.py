@@ -18,6 +18,9 @@ class Thresholds:
     answer_target_s: float = 15.0
     hold_limit_s: float = 60.0
     short_abandon_s: float = 5.0
+    # On-time answer rate and service level below these show amber / red on screen.
+    rate_amber_below: float = 0.8
+    rate_red_below: float = 0.6
     score_weights: Mapping[str, float] = dataclasses.field(default_factory=lambda: {
         "on_time_rate": 25, "csat": 25, "resolution_rate": 25, "hold_discipline": 15, "callbacks_on_time_rate": 10,
     })

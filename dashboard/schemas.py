@@ -100,6 +100,8 @@ class Thresholds(Shape):
     answer_target_s: float
     hold_limit_s: float
     short_abandon_s: float
+    rate_amber_below: Annotated[float, Field(description="on-time rate and service level below this show amber")]
+    rate_red_below: Annotated[float, Field(description="on-time rate and service level below this show red")]
 
 
 class Live(Shape):

@@ -16,10 +16,6 @@ from dashboard.views import live_parts
 
 dash.register_page(__name__, path="/wall", redirect_from=["/"], title="Callboard wall")
 
-# Rates below these turn amber / red on the wall.
-RATE_AMBER_BELOW, RATE_RED_BELOW = 0.8, 0.6
-
-
 def layout(lang: str | None = None, **_query: str) -> html.Div:
     """The wall waiting for data; the browser fills each part from the pushed view.
 
@@ -64,8 +60,9 @@ def wall_parts(snapshot: dict[str, Any] | None, request: dict[str, Any]) -> dict
         waiting = html.Div(text("waiting_for_data", lang), className="status-line")
         return {**titles, "status": waiting, "queues": [], "holds": [],
                 "callbacks_title": html.H2(text("callbacks_title", lang)), "callbacks": [], "agents": []}
-    queues = [queue_tile(q["queue"], q, lang) for q in snapshot["queues"]]
-    queues.append(queue_tile(text("all_queues", lang), {**snapshot["totals"], "queue": None}, lang))
+    limits = snapshot["thresholds"]
+    queues = [queue_tile(q["queue"], q, limits, lang) for q in snapshot["queues"]]
+    queues.append(queue_tile(text("all_queues", lang), {**snapshot["totals"], "queue": None}, limits, lang))
     return {
         **titles,
         "status": status_line(snapshot, lang),
@@ -89,7 +86,10 @@ def status_line(snapshot: dict[str, Any], lang: str) -> html.Div:
                     className="status-line")
 
 
-def queue_tile(title: str, q: dict[str, Any], lang: str) -> html.Div:
+def queue_tile(title: str, q: dict[str, Any], limits: dict[str, float], lang: str) -> html.Div:
+    def level(value: float | None) -> str:
+        return fmt.rate_level(value, limits["rate_amber_below"], limits["rate_red_below"])
+
     return html.Div(className="tile", **{"data-queue": q["queue"] or "all"}, children=[
         html.Div(title, className="tile-title"),
         html.Div(className="tile-main", children=[
@@ -100,9 +100,9 @@ def queue_tile(title: str, q: dict[str, Any], lang: str) -> html.Div:
         html.Div(className="tile-rates", children=[
             _figure(text("asa", lang), fmt.duration(q["asa_s"]), "asa"),
             _figure(text("on_time", lang), fmt.percent(q["on_time_rate"]), "on_time",
-                    level=fmt.rate_level(q["on_time_rate"], RATE_AMBER_BELOW, RATE_RED_BELOW)),
+                    level=level(q["on_time_rate"])),
             _figure(text("service_level", lang), fmt.percent(q["service_level"]), "service_level",
-                    level=fmt.rate_level(q["service_level"], RATE_AMBER_BELOW, RATE_RED_BELOW)),
+                    level=level(q["service_level"])),
             _figure(text("abandon_rate", lang), fmt.percent(q["abandon_rate"]), "abandon_rate"),
         ]),
         html.Div(f"{q['offered']} {text('offered', lang)} · {q['answered']} {text('answered', lang)} · "
