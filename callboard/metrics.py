@@ -30,15 +30,45 @@ def rate(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def queue_figures(queue: str | None, counts: Mapping[str, Any], waiting: int,
-                  oldest_queued_at: datetime | None, now: datetime) -> dict[str, Any]:
-    """One queue's (or, with ``queue=None``, all queues') live tile from its counts."""
-    figures = {
+def queue_figures(queue: str, counts: Mapping[str, Any], waiting: int, oldest_queued_at: datetime | None,
+                  now: datetime, *, talking: int = 0, holding: int = 0) -> dict[str, Any]:
+    """One queue's live tile from its counts, its callers waiting now, its calls in progress
+    (``talking``) and those of them on hold now (``holding``)."""
+    return {
+        "queue": queue,
         "waiting": waiting,
         "longest_wait_s": elapsed_s(oldest_queued_at, now) if oldest_queued_at else None,
         **window_figures(counts),
+        "on_call": talking,
+        "on_hold": holding,
     }
-    return figures if queue is None else {"queue": queue, **figures}
+
+
+def queue_totals(tiles: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The "All queues" tile of some queues' tiles (every queue, or those a wall shows): their
+    counts added, and the figures formed from the sums as for one queue."""
+    waits = [tile["longest_wait_s"] for tile in tiles if tile["longest_wait_s"] is not None]
+    return {
+        "waiting": sum(tile["waiting"] for tile in tiles),
+        "longest_wait_s": max(waits, default=None),
+        **window_figures(add_counts(tiles)),
+        "on_call": sum(tile["on_call"] for tile in tiles),
+        "on_hold": sum(tile["on_hold"] for tile in tiles),
+    }
+
+
+AGENT_STATES = ("available", "on_call", "after_call_work", "break", "not_ready")
+
+
+def agent_counts(agents: Iterable[Mapping[str, Any]], holds: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """How many of ``agents`` are in each state now, and how many of them have a call on hold
+    (``on_hold``: agents of ``holds``, also counted in ``on_call``). A state the feed invents is
+    not counted here."""
+    agents = list(agents)
+    counts = {state: sum(agent["state"] == state for agent in agents) for state in AGENT_STATES}
+    shown = {agent["agent"] for agent in agents}
+    counts["on_hold"] = len({hold["agent"] for hold in holds if hold["agent"] in shown})
+    return counts
 
 
 def window_figures(counts: Mapping[str, Any]) -> dict[str, Any]:
@@ -48,6 +78,8 @@ def window_figures(counts: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "offered": counts["offered"],
         "answered": answered,
+        "answered_on_time": counts["answered_on_time"],
+        "answer_seconds": counts["answer_seconds"],
         "abandoned": abandoned,
         "short_abandoned": short,
         "asa_s": rate(counts["answer_seconds"], answered),

@@ -41,31 +41,32 @@ class LiveData:
             counts = await conn.fetch(QUERIES["live.queue_counts"], [since], now, t.answer_target_s,
                                       t.short_abandon_s, None)
             waiting = await conn.fetch(QUERIES["live.waiting"])
+            talking = {row["queue"]: row["talking"] for row in await conn.fetch(QUERIES["live.calls_talking"])}
             holds = await conn.fetch(QUERIES["live.open_holds"])
             complaints = await conn.fetch(QUERIES["live.open_complaints"])
             states = await conn.fetch(QUERIES["live.agent_states_now"])
             scores = {row["agent"]: row for row in await self._agent_figures(conn, since, now, now)}
             freshness = await conn.fetchrow(QUERIES["live.freshness"])
 
+        local = self._local
+        holds_open = [
+            {"call_id": h["call_id"], "agent": h["agent"], "agent_name": h["agent_name"], "team": h["team"],
+             "queue": h["queue"], "started_at": local(h["started_at"]),
+             "hold_s": metrics.elapsed_s(h["started_at"], now)}
+            for h in holds
+        ]
+        holding = collections.Counter(h["queue"] for h in holds)
         counts_by_queue = {row["queue"]: row for row in counts}
         waiting_by_queue = {row["queue"]: row for row in waiting}
         empty = dict.fromkeys(metrics.QUEUE_COUNT_FIELDS, 0)
         queues = []
-        for queue in sorted(counts_by_queue.keys() | waiting_by_queue.keys()):
+        for queue in sorted((counts_by_queue.keys() | waiting_by_queue.keys() | talking.keys()) - {None}):
             wait = waiting_by_queue.get(queue)
             queues.append(metrics.queue_figures(
                 queue, counts_by_queue.get(queue, empty),
-                wait["waiting"] if wait else 0, wait["oldest_queued_at"] if wait else None, now))
-        oldest = min((row["oldest_queued_at"] for row in waiting), default=None)
-        totals = metrics.queue_figures(None, metrics.add_counts(counts), sum(r["waiting"] for r in waiting),
-                                       oldest, now)
+                wait["waiting"] if wait else 0, wait["oldest_queued_at"] if wait else None, now,
+                talking=talking.get(queue, 0), holding=holding[queue]))
 
-        local = self._local
-        holds_open = [
-            {"call_id": h["call_id"], "agent": h["agent"], "agent_name": h["agent_name"], "queue": h["queue"],
-             "started_at": local(h["started_at"]), "hold_s": metrics.elapsed_s(h["started_at"], now)}
-            for h in holds
-        ]
         complaints_open = [self._complaint(row, now) for row in complaints]
         agents = []
         for s in sorted(states, key=lambda r: (r["name"], r["agent"])):
@@ -81,7 +82,8 @@ class LiveData:
             "stale": metrics.is_stale(last_commit, freshness["heartbeat_at"], freshness["feeds_connected"], now,
                                       self._stale_after_s),
             "queues": queues,
-            "totals": totals,
+            "totals": metrics.queue_totals(queues),
+            "agent_counts": metrics.agent_counts(agents, holds_open),
             "holds_over_limit": [h for h in holds_open if metrics.hold_over_limit(h["hold_s"], t)],
             "holds_open": holds_open,
             "complaints_open": complaints_open,
@@ -133,6 +135,7 @@ class LiveData:
     def _complaint(self, row: asyncpg.Record, now: datetime) -> dict[str, Any]:
         local = self._local_or_none
         return {"complaint_id": row["complaint_id"], "agent": row["agent"], "agent_name": row["agent_name"],
+                "team": row["team"],
                 "opened_at": local(row["opened_at"]), "due": local(row["due"]), "severity": row["severity"],
                 "callback_made_at": local(row["callback_at"]), "closed_at": local(row["closed_at"]),
                 "resolved": row["resolved"],

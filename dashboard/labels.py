@@ -40,6 +40,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "score": ("score", "综合评分"),
     "state_available": ("Available", "空闲"),
     "state_on_call": ("On call", "通话中"),
+    "state_on_hold": ("On hold", "保留中"),
     "state_after_call_work": ("Wrap-up", "话后处理"),
     "state_break": ("Break", "休息"),
     "state_not_ready": ("Not ready", "未就绪"),

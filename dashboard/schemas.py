@@ -27,6 +27,8 @@ class Error(Shape):
 class WindowFigures(Shape):
     offered: int
     answered: int
+    answered_on_time: Annotated[int, Field(description="answered within the answer target")]
+    answer_seconds: Annotated[float, Field(description="the answer speeds of the answered calls, summed")]
     abandoned: int
     short_abandoned: int
     asa_s: Seconds
@@ -38,6 +40,8 @@ class WindowFigures(Shape):
 class Totals(WindowFigures):
     waiting: int
     longest_wait_s: Seconds
+    on_call: Annotated[int, Field(description="calls in progress now (answered, not ended)")]
+    on_hold: Annotated[int, Field(description="of those, calls with a hold running now")]
 
 
 class QueueTile(Totals):
@@ -48,6 +52,7 @@ class Hold(Shape):
     call_id: str
     agent: str
     agent_name: str
+    team: str | None
     queue: str | None
     started_at: Timestamp
     hold_s: float
@@ -57,6 +62,7 @@ class Complaint(Shape):
     complaint_id: str
     agent: str | None
     agent_name: str | None
+    team: str | None
     opened_at: Timestamp | None
     due: Timestamp | None
     severity: str | None
@@ -104,6 +110,15 @@ class Thresholds(Shape):
     rate_red_below: Annotated[float, Field(description="on-time rate and service level below this show red")]
 
 
+class AgentCounts(Shape):
+    available: int
+    on_call: int
+    on_hold: Annotated[int, Field(description="agents with a call on hold now (also counted in on_call)")]
+    after_call_work: int
+    break_: int = Field(alias="break")
+    not_ready: int
+
+
 class Live(Shape):
     as_of: Timestamp
     since: Timestamp
@@ -112,6 +127,7 @@ class Live(Shape):
     database_error: str | None = Field(None, description="present when the last refresh could not read the database")
     queues: list[QueueTile]
     totals: Totals
+    agent_counts: AgentCounts
     holds_over_limit: list[Hold]
     holds_open: list[Hold]
     complaints_open: list[Complaint]

@@ -62,7 +62,8 @@ def wall_parts(snapshot: dict[str, Any] | None, request: dict[str, Any]) -> dict
                 "callbacks_title": html.H2(text("callbacks_title", lang)), "callbacks": [], "agents": []}
     limits = snapshot["thresholds"]
     queues = [queue_tile(q["queue"], q, limits, lang) for q in snapshot["queues"]]
-    queues.append(queue_tile(text("all_queues", lang), {**snapshot["totals"], "queue": None}, limits, lang))
+    queues.append(queue_tile(text("all_queues", lang), {**snapshot["totals"], "queue": None}, limits, lang,
+                             agents=snapshot["agent_counts"]))
     return {
         **titles,
         "status": status_line(snapshot, lang),
@@ -86,7 +87,10 @@ def status_line(snapshot: dict[str, Any], lang: str) -> html.Div:
                     className="status-line")
 
 
-def queue_tile(title: str, q: dict[str, Any], limits: dict[str, float], lang: str) -> html.Div:
+def queue_tile(title: str, q: dict[str, Any], limits: dict[str, float], lang: str,
+               agents: dict[str, int] | None = None) -> html.Div:
+    """A queue's tile; the "All queues" tile also counts the agents by state (``agents``), as
+    agents are not tied to queues: a queue's tile counts its calls in progress and on hold."""
     def level(value: float | None) -> str:
         return fmt.rate_level(value, limits["rate_amber_below"], limits["rate_red_below"])
 
@@ -107,6 +111,9 @@ def queue_tile(title: str, q: dict[str, Any], limits: dict[str, float], lang: st
         ]),
         html.Div(f"{q['offered']} {text('offered', lang)} · {q['answered']} {text('answered', lang)} · "
                  f"{q['abandoned']} {text('abandoned', lang)}", className="tile-counts"),
+        html.Div(className="tile-agents", children=[
+            _count(state_label(state, lang), count, state) for state, count in (agents or {
+                "on_call": q["on_call"], "on_hold": q["on_hold"]}).items()]),
     ])
 
 
@@ -165,6 +172,11 @@ def _figure(label: str, value: Any, name: str, size: str = "", level: str = "non
         html.Div(value, className="value"),
         html.Div(label, className="label"),
     ])
+
+
+def _count(label: str, value: int, name: str) -> html.Div:
+    return html.Div(className=f"count state-{name}", **{"data-count": name}, children=[
+        html.Span(str(value), className="value"), html.Span(label, className="label")])
 
 
 def _clock(iso: str) -> str:

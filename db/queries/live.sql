@@ -41,9 +41,19 @@ WHERE abandoned_at IS NULL AND ended_at IS NULL
   AND queued_at IS NOT NULL
 GROUP BY queue;
 
+-- name: calls_talking
+-- Per queue, calls in progress now: answered, and not ended, abandoned or waiting again after a
+-- transfer back to a queue (each has one agent on it). Reads only the open calls.
+SELECT queue, count(*) AS talking
+FROM calls
+WHERE answered_at IS NOT NULL AND ended_at IS NULL
+  AND abandoned_at IS NULL AND NOT coalesce(requeued_at > last_answered_at, false)
+GROUP BY queue;
+
 -- name: open_holds
--- Holds running now on calls still in progress, oldest first: call, agent, queue, hold start.
-SELECT c.call_id, h.agent, coalesce(d.name, h.agent) AS agent_name, c.queue, h.ts AS started_at
+-- Holds running now on calls still in progress, oldest first: call, agent and their team, queue,
+-- hold start.
+SELECT c.call_id, h.agent, coalesce(d.name, h.agent) AS agent_name, d.team, c.queue, h.ts AS started_at
 FROM calls c
 CROSS JOIN LATERAL (
     SELECT e.kind, e.agent, e.ts
@@ -60,7 +70,7 @@ ORDER BY h.ts;
 -- name: open_complaints
 -- Complaints with no callback made and not closed, soonest due first (the same columns as
 -- complaints_opened; never the customer).
-SELECT k.complaint_id, k.agent, coalesce(d.name, k.agent) AS agent_name, k.opened_at, k.due, k.severity,
+SELECT k.complaint_id, k.agent, coalesce(d.name, k.agent) AS agent_name, d.team, k.opened_at, k.due, k.severity,
        k.callback_at, k.closed_at, k.resolved
 FROM complaints k
 LEFT JOIN agents d ON d.agent = k.agent
@@ -69,7 +79,7 @@ ORDER BY k.due, k.complaint_id;
 
 -- name: complaints_opened
 -- Complaints opened in [$1, $2), oldest first, with their callback and closing; never the customer.
-SELECT k.complaint_id, k.agent, coalesce(d.name, k.agent) AS agent_name, k.opened_at, k.due, k.severity,
+SELECT k.complaint_id, k.agent, coalesce(d.name, k.agent) AS agent_name, d.team, k.opened_at, k.due, k.severity,
        k.callback_at, k.closed_at, k.resolved
 FROM complaints k
 LEFT JOIN agents d ON d.agent = k.agent
