@@ -177,6 +177,13 @@ def elapsed_s(since: datetime, now: datetime) -> float:
     return max(0.0, (now - since).total_seconds())
 
 
+def abandon(queued_at: datetime, abandoned_at: datetime, t: Thresholds) -> dict[str, Any]:
+    """How long an abandoned caller waited, and whether that makes a short abandon (left out of
+    service level and abandon rate): less than the short-abandon time, as in ``live.queue_counts``."""
+    waited_s = (abandoned_at - queued_at).total_seconds()
+    return {"waited_s": waited_s, "short": waited_s < t.short_abandon_s}
+
+
 def hold_over_limit(hold_s: float, t: Thresholds) -> bool:
     """A hold is over the limit once it has lasted longer than the limit (not at exactly the limit)."""
     return hold_s > t.hold_limit_s

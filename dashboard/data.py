@@ -22,6 +22,10 @@ def start_of_day(now: datetime, zone: tzinfo) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+# The live snapshot lists at most this many of each queue's latest abandoned calls.
+ABANDONED_LISTED = 50
+
+
 class LiveData:
     def __init__(self, pool: asyncpg.Pool, thresholds: metrics.Thresholds, zone: tzinfo,
                  stale_after_s: float, shifts: Sequence[time] = (time(7), time(15), time(23))) -> None:
@@ -43,6 +47,7 @@ class LiveData:
             waiting = await conn.fetch(QUERIES["live.waiting"])
             talking = {row["queue"]: row["talking"] for row in await conn.fetch(QUERIES["live.calls_talking"])}
             holds = await conn.fetch(QUERIES["live.open_holds"])
+            abandoned = await conn.fetch(QUERIES["live.abandoned_calls"], since, now, ABANDONED_LISTED)
             complaints = await conn.fetch(QUERIES["live.open_complaints"])
             states = await conn.fetch(QUERIES["live.agent_states_now"])
             scores = {row["agent"]: row for row in await self._agent_figures(conn, since, now, now)}
@@ -84,6 +89,12 @@ class LiveData:
             "queues": queues,
             "totals": metrics.queue_totals(queues),
             "agent_counts": metrics.agent_counts(agents, holds_open),
+            "abandoned_calls": [
+                {"call_id": a["call_id"], "queue": a["queue"], "queued_at": local(a["queued_at"]),
+                 "abandoned_at": local(a["abandoned_at"]), "caller": a["caller_masked"],
+                 **metrics.abandon(a["queued_at"], a["abandoned_at"], t)}
+                for a in abandoned
+            ],
             "holds_over_limit": [h for h in holds_open if metrics.hold_over_limit(h["hold_s"], t)],
             "holds_open": holds_open,
             "complaints_open": complaints_open,

@@ -58,6 +58,17 @@ class Hold(Shape):
     hold_s: float
 
 
+class AbandonedCall(Shape):
+    call_id: str
+    queue: str
+    queued_at: Timestamp
+    abandoned_at: Timestamp
+    waited_s: float
+    short: Annotated[bool, Field(description="a short abandon: left out of service level and abandon rate")]
+    caller: Annotated[str | None, Field(description="the caller's number masked to its last 4 digits, "
+                                                    "e.g. '•••• 0101'; null when it has fewer than 7 digits")]
+
+
 class Complaint(Shape):
     complaint_id: str
     agent: str | None
@@ -128,6 +139,8 @@ class Live(Shape):
     queues: list[QueueTile]
     totals: Totals
     agent_counts: AgentCounts
+    abandoned_calls: Annotated[list[AbandonedCall], Field(
+        description="the latest 50 calls of each queue abandoned in the window, newest first")]
     holds_over_limit: list[Hold]
     holds_open: list[Hold]
     complaints_open: list[Complaint]
