@@ -17,6 +17,37 @@ from callboard import metrics
 from db.queries import QUERIES
 
 
+def select(snapshot: dict[str, Any] | None, queues: Sequence[str] | None = None,
+           team: str | None = None) -> dict[str, Any] | None:
+    """The part of a live snapshot that a page shows.
+
+    ``queues``: those queues' tiles (a queue with nothing yet today shows zeros), an All tile
+    totalling just them (by the same code as every queue's), their holds and abandoned calls.
+    ``team``: that team's agents, counted by state, their holds and their complaints. Agents are
+    not tied to queues, so ``queues`` leaves them alone; queue figures are not per team.
+    """
+    if not snapshot or not (queues or team):
+        return snapshot
+    chosen = dict(snapshot)
+    if queues:
+        tiles = {tile["queue"]: tile for tile in snapshot["queues"]}
+        as_of = datetime.fromisoformat(snapshot["as_of"])
+        empty = dict.fromkeys(metrics.QUEUE_COUNT_FIELDS, 0)
+        chosen["queues"] = [tiles.get(queue) or metrics.queue_figures(queue, empty, 0, None, as_of)
+                            for queue in queues]
+        chosen["totals"] = metrics.queue_totals(chosen["queues"])
+        chosen["abandoned_calls"] = [a for a in snapshot["abandoned_calls"] if a["queue"] in queues]
+        chosen["holds_open"] = [h for h in chosen["holds_open"] if h["queue"] in queues]
+    if team:
+        chosen["agents"] = [a for a in snapshot["agents"] if a["team"] == team]
+        chosen["holds_open"] = [h for h in chosen["holds_open"] if h["team"] == team]
+        chosen["complaints_open"] = [c for c in snapshot["complaints_open"] if c["team"] == team]
+        chosen["agent_counts"] = metrics.agent_counts(chosen["agents"], chosen["holds_open"])
+    shown = {h["call_id"] for h in chosen["holds_open"]}
+    chosen["holds_over_limit"] = [h for h in snapshot["holds_over_limit"] if h["call_id"] in shown]
+    return chosen
+
+
 def start_of_day(now: datetime, zone: tzinfo) -> datetime:
     local = now.astimezone(zone)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
