@@ -18,6 +18,9 @@ class Thresholds:
     answer_target_s: float = 15.0
     hold_limit_s: float = 60.0
     short_abandon_s: float = 5.0
+    # On-time answer rate and service level below these show amber / red on screen.
+    rate_amber_below: float = 0.8
+    rate_red_below: float = 0.6
     score_weights: Mapping[str, float] = dataclasses.field(default_factory=lambda: {
         "on_time_rate": 25, "csat": 25, "resolution_rate": 25, "hold_discipline": 15, "callbacks_on_time_rate": 10,
     })
@@ -27,15 +30,45 @@ def rate(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def queue_figures(queue: str | None, counts: Mapping[str, Any], waiting: int,
-                  oldest_queued_at: datetime | None, now: datetime) -> dict[str, Any]:
-    """One queue's (or, with ``queue=None``, all queues') live tile from its counts."""
-    figures = {
+def queue_figures(queue: str, counts: Mapping[str, Any], waiting: int, oldest_queued_at: datetime | None,
+                  now: datetime, *, talking: int = 0, holding: int = 0) -> dict[str, Any]:
+    """One queue's live tile from its counts, its callers waiting now, its calls in progress
+    (``talking``) and those of them on hold now (``holding``)."""
+    return {
+        "queue": queue,
         "waiting": waiting,
         "longest_wait_s": elapsed_s(oldest_queued_at, now) if oldest_queued_at else None,
         **window_figures(counts),
+        "on_call": talking,
+        "on_hold": holding,
     }
-    return figures if queue is None else {"queue": queue, **figures}
+
+
+def queue_totals(tiles: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The "All queues" tile of some queues' tiles (every queue, or those a wall shows): their
+    counts added, and the figures formed from the sums as for one queue."""
+    waits = [tile["longest_wait_s"] for tile in tiles if tile["longest_wait_s"] is not None]
+    return {
+        "waiting": sum(tile["waiting"] for tile in tiles),
+        "longest_wait_s": max(waits, default=None),
+        **window_figures(add_counts(tiles)),
+        "on_call": sum(tile["on_call"] for tile in tiles),
+        "on_hold": sum(tile["on_hold"] for tile in tiles),
+    }
+
+
+AGENT_STATES = ("available", "on_call", "after_call_work", "break", "not_ready")
+
+
+def agent_counts(agents: Iterable[Mapping[str, Any]], holds: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """How many of ``agents`` are in each state now, and how many of them have a call on hold
+    (``on_hold``: agents of ``holds``, also counted in ``on_call``). A state the feed invents is
+    not counted here."""
+    agents = list(agents)
+    counts = {state: sum(agent["state"] == state for agent in agents) for state in AGENT_STATES}
+    shown = {agent["agent"] for agent in agents}
+    counts["on_hold"] = len({hold["agent"] for hold in holds if hold["agent"] in shown})
+    return counts
 
 
 def window_figures(counts: Mapping[str, Any]) -> dict[str, Any]:
@@ -45,6 +78,8 @@ def window_figures(counts: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "offered": counts["offered"],
         "answered": answered,
+        "answered_on_time": counts["answered_on_time"],
+        "answer_seconds": counts["answer_seconds"],
         "abandoned": abandoned,
         "short_abandoned": short,
         "asa_s": rate(counts["answer_seconds"], answered),
@@ -140,6 +175,13 @@ def agent_score(components: Mapping[str, float | None], weights: Mapping[str, fl
 def elapsed_s(since: datetime, now: datetime) -> float:
     """Seconds from ``since`` to ``now``: a hold's age, time in state, a caller's wait."""
     return max(0.0, (now - since).total_seconds())
+
+
+def abandon(queued_at: datetime, abandoned_at: datetime, t: Thresholds) -> dict[str, Any]:
+    """How long an abandoned caller waited, and whether that makes a short abandon (left out of
+    service level and abandon rate): less than the short-abandon time, as in ``live.queue_counts``."""
+    waited_s = (abandoned_at - queued_at).total_seconds()
+    return {"waited_s": waited_s, "short": waited_s < t.short_abandon_s}
 
 
 def hold_over_limit(hold_s: float, t: Thresholds) -> bool:

@@ -51,6 +51,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise ValueError("must be a fraction from 0 to 1, e.g. 0.8 for 80%")
+    return value
+
+
 def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
@@ -106,6 +113,10 @@ SETTINGS: tuple[Setting, ...] = (
             "A hold longer than this many seconds is over the limit."),
     Setting("CALLBOARD_SHORT_ABANDON_S", 5.0, _positive_float,
             "Callers who hang up sooner than this are short abandons, left out of service level."),
+    Setting("CALLBOARD_RATE_AMBER_BELOW", 0.8, _fraction,
+            "On-time answer rate and service level below this fraction show amber on the wall."),
+    Setting("CALLBOARD_RATE_RED_BELOW", 0.6, _fraction,
+            "On-time answer rate and service level below this fraction show red; must be below the amber one."),
     Setting("CALLBOARD_SHIFTS", "07:00,15:00,23:00", _shifts,
             "Local times at which shifts start, comma-separated; the trends API's shift buckets."),
     Setting("CALLBOARD_LANGUAGE", "en", _language,
@@ -148,6 +159,8 @@ class Settings:
     answer_target_s: float
     hold_limit_s: float
     short_abandon_s: float
+    rate_amber_below: float
+    rate_red_below: float
     shifts: tuple[datetime.time, ...]
     language: str
     feed_url: str | None
@@ -187,6 +200,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     if values["data_dir"] is None:
         values["data_dir"] = platformdirs.user_data_path("callboard")
     values["data_dir"] = Path(values["data_dir"]).expanduser()
+    if not values["rate_red_below"] < values["rate_amber_below"]:
+        raise ConfigError(f"CALLBOARD_RATE_RED_BELOW={values['rate_red_below']} must be below "
+                          f"CALLBOARD_RATE_AMBER_BELOW={values['rate_amber_below']}")
     return Settings(**values)
 
 

@@ -17,9 +17,44 @@ from callboard import metrics
 from db.queries import QUERIES
 
 
+def select(snapshot: dict[str, Any] | None, queues: Sequence[str] | None = None,
+           team: str | None = None) -> dict[str, Any] | None:
+    """The part of a live snapshot that a page shows.
+
+    ``queues``: those queues' tiles (a queue with nothing yet today shows zeros), an All tile
+    totalling just them (by the same code as every queue's), their holds and abandoned calls.
+    ``team``: that team's agents, counted by state, their holds and their complaints. Agents are
+    not tied to queues, so ``queues`` leaves them alone; queue figures are not per team.
+    """
+    if not snapshot or not (queues or team):
+        return snapshot
+    chosen = dict(snapshot)
+    if queues:
+        tiles = {tile["queue"]: tile for tile in snapshot["queues"]}
+        as_of = datetime.fromisoformat(snapshot["as_of"])
+        empty = dict.fromkeys(metrics.QUEUE_COUNT_FIELDS, 0)
+        chosen["queues"] = [tiles.get(queue) or metrics.queue_figures(queue, empty, 0, None, as_of)
+                            for queue in queues]
+        chosen["totals"] = metrics.queue_totals(chosen["queues"])
+        chosen["abandoned_calls"] = [a for a in snapshot["abandoned_calls"] if a["queue"] in queues]
+        chosen["holds_open"] = [h for h in chosen["holds_open"] if h["queue"] in queues]
+    if team:
+        chosen["agents"] = [a for a in snapshot["agents"] if a["team"] == team]
+        chosen["holds_open"] = [h for h in chosen["holds_open"] if h["team"] == team]
+        chosen["complaints_open"] = [c for c in snapshot["complaints_open"] if c["team"] == team]
+        chosen["agent_counts"] = metrics.agent_counts(chosen["agents"], chosen["holds_open"])
+    shown = {h["call_id"] for h in chosen["holds_open"]}
+    chosen["holds_over_limit"] = [h for h in snapshot["holds_over_limit"] if h["call_id"] in shown]
+    return chosen
+
+
 def start_of_day(now: datetime, zone: tzinfo) -> datetime:
     local = now.astimezone(zone)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+# The live snapshot lists at most this many of each queue's latest abandoned calls.
+ABANDONED_LISTED = 50
 
 
 class LiveData:
@@ -41,31 +76,33 @@ class LiveData:
             counts = await conn.fetch(QUERIES["live.queue_counts"], [since], now, t.answer_target_s,
                                       t.short_abandon_s, None)
             waiting = await conn.fetch(QUERIES["live.waiting"])
+            talking = {row["queue"]: row["talking"] for row in await conn.fetch(QUERIES["live.calls_talking"])}
             holds = await conn.fetch(QUERIES["live.open_holds"])
+            abandoned = await conn.fetch(QUERIES["live.abandoned_calls"], since, now, ABANDONED_LISTED)
             complaints = await conn.fetch(QUERIES["live.open_complaints"])
             states = await conn.fetch(QUERIES["live.agent_states_now"])
             scores = {row["agent"]: row for row in await self._agent_figures(conn, since, now, now)}
             freshness = await conn.fetchrow(QUERIES["live.freshness"])
 
+        local = self._local
+        holds_open = [
+            {"call_id": h["call_id"], "agent": h["agent"], "agent_name": h["agent_name"], "team": h["team"],
+             "queue": h["queue"], "started_at": local(h["started_at"]),
+             "hold_s": metrics.elapsed_s(h["started_at"], now)}
+            for h in holds
+        ]
+        holding = collections.Counter(h["queue"] for h in holds)
         counts_by_queue = {row["queue"]: row for row in counts}
         waiting_by_queue = {row["queue"]: row for row in waiting}
         empty = dict.fromkeys(metrics.QUEUE_COUNT_FIELDS, 0)
         queues = []
-        for queue in sorted(counts_by_queue.keys() | waiting_by_queue.keys()):
+        for queue in sorted((counts_by_queue.keys() | waiting_by_queue.keys() | talking.keys()) - {None}):
             wait = waiting_by_queue.get(queue)
             queues.append(metrics.queue_figures(
                 queue, counts_by_queue.get(queue, empty),
-                wait["waiting"] if wait else 0, wait["oldest_queued_at"] if wait else None, now))
-        oldest = min((row["oldest_queued_at"] for row in waiting), default=None)
-        totals = metrics.queue_figures(None, metrics.add_counts(counts), sum(r["waiting"] for r in waiting),
-                                       oldest, now)
+                wait["waiting"] if wait else 0, wait["oldest_queued_at"] if wait else None, now,
+                talking=talking.get(queue, 0), holding=holding[queue]))
 
-        local = self._local
-        holds_open = [
-            {"call_id": h["call_id"], "agent": h["agent"], "agent_name": h["agent_name"], "queue": h["queue"],
-             "started_at": local(h["started_at"]), "hold_s": metrics.elapsed_s(h["started_at"], now)}
-            for h in holds
-        ]
         complaints_open = [self._complaint(row, now) for row in complaints]
         agents = []
         for s in sorted(states, key=lambda r: (r["name"], r["agent"])):
@@ -81,13 +118,21 @@ class LiveData:
             "stale": metrics.is_stale(last_commit, freshness["heartbeat_at"], freshness["feeds_connected"], now,
                                       self._stale_after_s),
             "queues": queues,
-            "totals": totals,
+            "totals": metrics.queue_totals(queues),
+            "agent_counts": metrics.agent_counts(agents, holds_open),
+            "abandoned_calls": [
+                {"call_id": a["call_id"], "queue": a["queue"], "queued_at": local(a["queued_at"]),
+                 "abandoned_at": local(a["abandoned_at"]), "caller": a["caller_masked"],
+                 **metrics.abandon(a["queued_at"], a["abandoned_at"], t)}
+                for a in abandoned
+            ],
             "holds_over_limit": [h for h in holds_open if metrics.hold_over_limit(h["hold_s"], t)],
             "holds_open": holds_open,
             "complaints_open": complaints_open,
             "agents": agents,
             "thresholds": {"answer_target_s": t.answer_target_s, "hold_limit_s": t.hold_limit_s,
-                           "short_abandon_s": t.short_abandon_s},
+                           "short_abandon_s": t.short_abandon_s, "rate_amber_below": t.rate_amber_below,
+                           "rate_red_below": t.rate_red_below},
         }
 
     async def agents(self, start: datetime, end: datetime) -> dict[str, Any]:
@@ -132,6 +177,7 @@ class LiveData:
     def _complaint(self, row: asyncpg.Record, now: datetime) -> dict[str, Any]:
         local = self._local_or_none
         return {"complaint_id": row["complaint_id"], "agent": row["agent"], "agent_name": row["agent_name"],
+                "team": row["team"],
                 "opened_at": local(row["opened_at"]), "due": local(row["due"]), "severity": row["severity"],
                 "callback_made_at": local(row["callback_at"]), "closed_at": local(row["closed_at"]),
                 "resolved": row["resolved"],

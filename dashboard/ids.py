@@ -8,3 +8,5 @@ PAGE = "page"                      # in each page's layout: what it shows, {"pag
 
 # Wall display: {"type": WALL_PART, "part": "status" | "queues" | "holds" | "callbacks" | "agents"}
 WALL_PART = "wall-part"
+ROTATION = "wall-rotation"         # the views a rotating wall cycles through, and how often (pages/wall.py)
+ROTATE = "wall-rotate"             # the interval that moves a rotating wall to its next view

@@ -27,6 +27,8 @@ class Error(Shape):
 class WindowFigures(Shape):
     offered: int
     answered: int
+    answered_on_time: Annotated[int, Field(description="answered within the answer target")]
+    answer_seconds: Annotated[float, Field(description="the answer speeds of the answered calls, summed")]
     abandoned: int
     short_abandoned: int
     asa_s: Seconds
@@ -38,6 +40,8 @@ class WindowFigures(Shape):
 class Totals(WindowFigures):
     waiting: int
     longest_wait_s: Seconds
+    on_call: Annotated[int, Field(description="calls in progress now (answered, not ended)")]
+    on_hold: Annotated[int, Field(description="of those, calls with a hold running now")]
 
 
 class QueueTile(Totals):
@@ -48,15 +52,28 @@ class Hold(Shape):
     call_id: str
     agent: str
     agent_name: str
+    team: str | None
     queue: str | None
     started_at: Timestamp
     hold_s: float
+
+
+class AbandonedCall(Shape):
+    call_id: str
+    queue: str
+    queued_at: Timestamp
+    abandoned_at: Timestamp
+    waited_s: float
+    short: Annotated[bool, Field(description="a short abandon: left out of service level and abandon rate")]
+    caller: Annotated[str | None, Field(description="the caller's number masked to its last 4 digits, "
+                                                    "e.g. '•••• 0101'; null when it has fewer than 7 digits")]
 
 
 class Complaint(Shape):
     complaint_id: str
     agent: str | None
     agent_name: str | None
+    team: str | None
     opened_at: Timestamp | None
     due: Timestamp | None
     severity: str | None
@@ -100,6 +117,17 @@ class Thresholds(Shape):
     answer_target_s: float
     hold_limit_s: float
     short_abandon_s: float
+    rate_amber_below: Annotated[float, Field(description="on-time rate and service level below this show amber")]
+    rate_red_below: Annotated[float, Field(description="on-time rate and service level below this show red")]
+
+
+class AgentCounts(Shape):
+    available: int
+    on_call: int
+    on_hold: Annotated[int, Field(description="agents with a call on hold now (also counted in on_call)")]
+    after_call_work: int
+    break_: int = Field(alias="break")
+    not_ready: int
 
 
 class Live(Shape):
@@ -110,6 +138,9 @@ class Live(Shape):
     database_error: str | None = Field(None, description="present when the last refresh could not read the database")
     queues: list[QueueTile]
     totals: Totals
+    agent_counts: AgentCounts
+    abandoned_calls: Annotated[list[AbandonedCall], Field(
+        description="the latest 50 calls of each queue abandoned in the window, newest first")]
     holds_over_limit: list[Hold]
     holds_open: list[Hold]
     complaints_open: list[Complaint]

@@ -25,7 +25,8 @@ logger = logging.getLogger(__name__)
 
 def thresholds(settings: Settings) -> metrics.Thresholds:
     return metrics.Thresholds(answer_target_s=settings.answer_target_s, hold_limit_s=settings.hold_limit_s,
-                              short_abandon_s=settings.short_abandon_s)
+                              short_abandon_s=settings.short_abandon_s, rate_amber_below=settings.rate_amber_below,
+                              rate_red_below=settings.rate_red_below)
 
 
 def build(settings: Settings, database_url: str) -> FastAPI:

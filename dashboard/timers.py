@@ -23,6 +23,11 @@ def wait_key(queue: str | None) -> str:
     return f"wait:{queue or '*'}"
 
 
+def age_key(tile: str | None) -> str:
+    """The age of a tile's data: one timer per tile (``None``: the All tile)."""
+    return f"age:{tile or '*'}"
+
+
 def hold_key(call_id: str) -> str:
     return f"hold:{call_id}"
 
@@ -47,6 +52,8 @@ def timer_specs(snapshot: dict[str, Any] | None) -> dict[str, Any]:
     as_of = datetime.fromisoformat(snapshot["as_of"])
     specs: dict[str, dict[str, Any]] = {}
     for queue in [*snapshot["queues"], {**snapshot["totals"], "queue": None}]:
+        if snapshot.get("data_updated_at"):
+            specs[age_key(queue["queue"])] = {"from": snapshot["data_updated_at"], "mode": "up"}
         if queue["longest_wait_s"] is not None:
             oldest = as_of - timedelta(seconds=queue["longest_wait_s"])
             specs[wait_key(queue["queue"])] = {

@@ -2,7 +2,8 @@
 
 Each page registers how it draws its pattern-matching parts (``@live_parts(ids.WALL_PART,
 "wall")``) and puts its request in its layout: ``dcc.Store(id=ids.PAGE, data={"page": "wall",
-"lang": …, …})`` with whatever else it shows by (queues, team). The push (:mod:`dashboard.app`)
+"lang": …, …})`` with whatever else it shows by: ``queues`` (a list) and ``team`` select part of
+the floor for every page alike (:func:`dashboard.data.select`). The push (:mod:`dashboard.app`)
 sends every open page one message per change: its parts, ready to show, with the specs of the
 timers in them. Pages that ask for the same thing share one drawing. The browser puts each part
 in place and ticks the timers (``assets/callboard.js``); nothing goes back to the server.
@@ -17,6 +18,7 @@ from typing import Any
 from plotly.io.json import to_json_plotly
 
 from . import labels
+from .data import select
 from .timers import timer_specs
 
 Snapshot = dict[str, Any] | None
@@ -37,7 +39,9 @@ def live_parts(part_type: str, page: str) -> Callable[[DrawParts], DrawParts]:
 
 
 def draw(snapshot: Snapshot, request: PageRequest) -> dict[str, Any]:
-    """The view of one snapshot for one page: its parts, and the timer specs."""
+    """The view of one snapshot for one page: its parts, and the timer specs, of the part of the
+    floor it asks for (``queues``, ``team``: see :func:`dashboard.data.select`)."""
+    snapshot = select(snapshot, request.get("queues"), request.get("team"))
     view: dict[str, Any] = {"timers": timer_specs(snapshot), "parts": {}}
     if request.get("page") in _PAGES:
         part_type, draw_parts = _PAGES[request["page"]]

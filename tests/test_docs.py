@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from callboard.definitions import DEFINITIONS, doc_text
 from callboard.settings import markdown_table
 from ingest.protocol import EVENT_TYPES, parse_message
 
@@ -31,3 +32,9 @@ def test_ci_runs_the_readme_test_command_exactly():
     readme = (ROOT / "README.md").read_text()
     command = readme.split("## Test it")[1].split("```sh\n")[1].split("\n```")[0].strip()
     assert command in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+def test_every_definition_the_wall_shows_is_the_one_in_the_metrics_doc():
+    metrics_doc = (ROOT / "docs" / "metrics.md").read_text()
+    missing = [name for name in DEFINITIONS if f"*{doc_text(name)}*" not in metrics_doc]
+    assert missing == []

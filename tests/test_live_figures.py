@@ -181,3 +181,52 @@ async def test_hold_spans_in_the_window_end_at_the_next_hold_event_or_the_call_e
     a1 = next(a for a in (await snapshot(pool, floor))["agents"] if a["agent"] == "a1")
     # four spans started in the window, two over the limit: discipline 1 - 2/4 = 0.5
     assert (a1["holds"], a1["holds_over_limit"], a1["hold_discipline"]) == (4, 2, 0.5)
+
+
+async def test_agents_are_counted_by_state_and_each_queue_by_its_calls_in_progress_and_on_hold(pool):
+    floor = Floor()
+    for agent, state in (("a1", "on_call"), ("a2", "on_call"), ("a3", "on_call"), ("a4", "available"),
+                         ("a5", "after_call_work"), ("a6", "break"), ("a7", "not_ready"), ("a8", "logged_out")):
+        floor.add("agent.state", 0, agent=agent, state=state, name=agent.upper())
+    floor.call("t1", "billing", 3000, answered=3005, agent="a1")          # in progress
+    floor.call("t2", "billing", 3000, answered=3005, agent="a2")          # in progress, on hold
+    floor.add("call.hold_started", 3500, call_id="t2", agent="a2")
+    floor.call("t3", "sales", 3000, answered=3005, agent="a3")            # in progress, hold ended
+    floor.add("call.hold_started", 3100, call_id="t3", agent="a3")
+    floor.add("call.hold_ended", 3200, call_id="t3", agent="a3")
+    floor.call("t4", "sales", 3000, answered=3005, agent="a3", ended=3300)   # ended: not in progress
+    floor.call("t5", "sales", 3000, answered=3005, agent="a4")
+    floor.add("call.transferred", 3400, call_id="t5", from_agent="a4", to_queue="sales")  # waiting again
+    snap = await snapshot(pool, floor)
+    # billing: t1 and t2 in progress, t2 on hold; sales: t3 only (t4 ended, t5 back in line)
+    assert (queue(snap, "billing")["on_call"], queue(snap, "billing")["on_hold"]) == (2, 1)
+    assert (queue(snap, "sales")["on_call"], queue(snap, "sales")["on_hold"]) == (1, 0)
+    assert (snap["totals"]["on_call"], snap["totals"]["on_hold"]) == (3, 1)
+    # agents by their latest state; a8 is logged out and not counted; a2 is on call with a call on hold
+    assert snap["agent_counts"] == {"available": 1, "on_call": 3, "on_hold": 1, "after_call_work": 1,
+                                    "break": 1, "not_ready": 1}
+
+
+async def test_abandoned_calls_are_listed_newest_first_with_the_callers_number_masked(pool, monkeypatch):
+    monkeypatch.setattr("dashboard.data.ABANDONED_LISTED", 2)  # the latest 2 of each queue, here
+    floor = Floor()
+    callers = {"x1": "+86 10 5555 0101", "x2": "(020) 7946-0002", "x3": "1234", "x4": "anonymous",
+               "x5": "+44 20 7946 0005", "x6": "+1 415 555 0106"}
+    for n, (call_id, caller) in enumerate(callers.items()):
+        queue_name = "sales" if call_id == "x6" else "billing"
+        floor.add("call.queued", 100 * n, call_id=call_id, queue=queue_name, caller=caller)
+        floor.add("call.abandoned", 100 * n + 3 + n, call_id=call_id)   # waited 3, 4, 5, 6, 7, 8 s
+    floor.call("x0", "billing", -100, abandoned=-50)                    # abandoned before the window
+    listed = (await snapshot(pool, floor))["abandoned_calls"]
+    # billing's latest two (x5, x4), then sales' x6 — newest first across queues
+    assert [(a["call_id"], a["queue"], a["caller"]) for a in listed] == [
+        ("x6", "sales", "•••• 0106"), ("x5", "billing", "•••• 0005"), ("x4", "billing", None)]
+    floor.events.clear()
+    monkeypatch.setattr("dashboard.data.ABANDONED_LISTED", 50)
+    listed = {a["call_id"]: a for a in (await snapshot(pool, floor))["abandoned_calls"]}
+    # fewer than 7 digits is too little to mask: nothing is shown
+    assert [listed[c]["caller"] for c in ("x1", "x2", "x3")] == ["•••• 0101", "•••• 0002", None]
+    # x1 waited 3 s and x2 4 s (short, under 5 s); x3 waited exactly 5 s, which counts
+    assert [(listed[c]["waited_s"], listed[c]["short"]) for c in ("x1", "x2", "x3")] == [
+        (3, True), (4, True), (5, False)]
+    assert listed["x1"]["queued_at"] == at(0) and listed["x1"]["abandoned_at"] == at(3)

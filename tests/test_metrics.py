@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from callboard import metrics
+
+NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 WEIGHTS = metrics.Thresholds().score_weights
 
@@ -85,3 +87,28 @@ def test_shifts_start_at_their_local_start_times_and_wrap_past_midnight():
     assert starts == [local("2026-11-23T05:00+08:00"), local("2026-11-23T07:00+08:00"),
                       local("2026-11-23T15:00+08:00"), local("2026-11-23T23:00+08:00"),
                       local("2026-11-24T07:00+08:00")]
+
+
+def test_the_all_queues_tile_adds_the_counts_of_its_queues_and_forms_the_figures_again():
+    # billing: 4 answered, 3 on time, 40 s; sales: 6 answered, 3 on time, 20 s, 2 abandoned (1 short)
+    billing = metrics.queue_figures("billing", {"offered": 5, "answered": 4, "answered_on_time": 3,
+                                                "answer_seconds": 40.0, "abandoned": 0, "short_abandoned": 0},
+                                    1, NOON - timedelta(seconds=30), NOON, talking=2, holding=1)
+    sales = metrics.queue_figures("sales", {"offered": 8, "answered": 6, "answered_on_time": 3,
+                                            "answer_seconds": 20.0, "abandoned": 2, "short_abandoned": 1},
+                                  2, NOON - timedelta(seconds=50), NOON, talking=3)
+    totals = metrics.queue_totals([billing, sales])
+    # ASA = 60 / 10 = 6 s (not the mean of 10 s and 3.3 s); on time 6/10; service level 6/(10 + 2 - 1)
+    assert (totals["answered"], totals["asa_s"], totals["on_time_rate"]) == (10, 6.0, 0.6)
+    assert totals["service_level"] == 6 / 11 and totals["abandon_rate"] == 1 / 11
+    # waiting 1 + 2, the longest wait the longer of the two; calls in progress 2 + 3, on hold 1
+    assert (totals["waiting"], totals["longest_wait_s"], totals["on_call"], totals["on_hold"]) == (3, 50, 5, 1)
+    assert metrics.queue_totals([])["longest_wait_s"] is None
+
+
+def test_agents_are_counted_by_state_and_on_hold_only_among_those_counted():
+    agents = [{"agent": "a1", "state": "on_call"}, {"agent": "a2", "state": "on_call"},
+              {"agent": "a3", "state": "break"}, {"agent": "a4", "state": "training"}]
+    holds = [{"agent": "a1"}, {"agent": "a1"}, {"agent": "z9"}]  # a1 holds two calls; z9 is on another team
+    assert metrics.agent_counts(agents, holds) == {"available": 0, "on_call": 2, "on_hold": 1,
+                                                   "after_call_work": 0, "break": 1, "not_ready": 0}

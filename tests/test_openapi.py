@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import jsonschema_rs
 
 from .live_stack import running_dashboard, settings_for_test
-from .scenario import Floor, store
+from .scenario import T0, Floor, store
 from .test_api import THE_HOUR, agents_floor, get, trends_floor
 
 # Every route with data behind it, and its bad-parameter answers: (path, query).
@@ -47,6 +47,10 @@ def complaints_floor() -> Floor:
     floor.add("call.answered", 20, call_id="h1", agent="a1")
     floor.add("call.hold_started", 30, call_id="h1", agent="a1")
     floor.add("call.queued", 40, call_id="w1", queue="technical", caller="+86 138 0000 0002")
+    # and a caller who gave up just now
+    just_now = (now - T0).total_seconds() - 1
+    floor.add("call.queued", just_now - 20, call_id="x1", queue="technical", caller="+86 138 0000 0003")
+    floor.add("call.abandoned", just_now, call_id="x1")
     return floor
 
 
@@ -78,6 +82,7 @@ async def test_every_route_answers_as_its_openapi_description_says(database_url,
     assert any(bucket["offered"] for bucket in answered["/api/v1/trends"]["buckets"])
     live = answered["/api/v1/live"]
     assert live["holds_open"] and live["complaints_open"] and live["agents"] and live["queues"]
+    assert live["abandoned_calls"]
 
 
 async def test_an_answer_with_an_undeclared_field_fails_the_check(database_url):

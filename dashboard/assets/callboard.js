@@ -24,6 +24,27 @@
     return "";
   }
 
+  // Lists that show as many rows as fit ([data-fit]): the rest are cut, and the list's
+  // [data-more-for] says how many ("+12 more") rather than cutting them off silently.
+  function fit() {
+    document.querySelectorAll("[data-fit]").forEach(function (list) {
+      var items = Array.prototype.slice.call(list.children);
+      items.forEach(function (item) { item.classList.remove("cut"); });
+      var bottom = list.getBoundingClientRect().bottom + 0.5, cut = 0;
+      items.forEach(function (item) {
+        if (item.offsetParent === null) return;  // hidden by the page itself (a hold under the limit)
+        if (cut || item.getBoundingClientRect().bottom > bottom) { item.classList.add("cut"); cut++; }
+      });
+      var more = document.querySelector('[data-more-for="' + list.getAttribute("data-fit") + '"]');
+      if (more) {
+        var said = cut ? "+" + cut + " " + more.getAttribute("data-more-label") : "";
+        if (more.textContent !== said) more.textContent = said;
+      }
+    });
+  }
+  setInterval(fit, 250);
+  window.addEventListener("resize", fit);
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     callboard: {
       // Every pattern-matching part {type, part} on the page, from the view's parts[type][part].
@@ -33,6 +54,13 @@
           var parts = view && view.parts[output.id.type];
           return parts && output.id.part in parts ? parts[output.id.part] : noUpdate;
         });
+      },
+
+      // A rotating wall's next view: the page's own request with the next view's filters.
+      rotate: function (n, rotation, page) {
+        var views = rotation.views;
+        var next = views[n % views.length];
+        return Object.assign({}, page, {queues: next.queues, team: next.team});
       },
 
       tick: function (_n, view, timerIds) {

@@ -1,4 +1,14 @@
-"""The wall display: large type, no controls, everything a supervisor needs from across the room."""
+"""The wall display: large type, no controls, everything a supervisor needs from across the room.
+
+What a wall shows is chosen in its URL (see docs/wall.md):
+
+- ``?queue=billing,sales`` (or ``?queue=billing&queue=sales``): only those queues' tiles, and an
+  All tile totalling them; ``?team=Blue``: that team's agents, holds and callbacks.
+- ``?rotate=30&view=queue:billing,sales&view=team:Blue&view=all``: cycle through views every 30 s;
+  a view joins filters with ``;`` (``view=queue:sales;team:Red``).
+- ``?explain=1``: each tile shows how its figures are defined (always in its tooltips).
+- ``?lang=zh-Hans``: in Chinese (default: the site's ``CALLBOARD_LANGUAGE``).
+"""
 
 from __future__ import annotations
 
@@ -6,44 +16,84 @@ from datetime import date, datetime
 from typing import Any
 
 import dash
-from dash import ALL, ClientsideFunction, Input, Output, dcc, html
+from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 
+from callboard.definitions import define
 from dashboard import format as fmt
 from dashboard import ids
 from dashboard.labels import state_label, text
-from dashboard.timers import callback_key, hold_key, state_key, timer, wait_key
+from dashboard.timers import age_key, callback_key, hold_key, state_key, timer, wait_key
 from dashboard.views import live_parts
 
 dash.register_page(__name__, path="/wall", redirect_from=["/"], title="Callboard wall")
 
-# Rates below these turn amber / red on the wall.
-RATE_AMBER_BELOW, RATE_RED_BELOW = 0.8, 0.6
+ROTATE_DEFAULT_S = 30
+ROTATE_MIN_S = 1
+# The lists that show as many rows as fit, then "+N more" (assets/callboard.js).
+FITTED = ("holds", "callbacks", "abandoned", "agents")
 
 
-def layout(lang: str | None = None, **_query: str) -> html.Div:
-    """The wall waiting for data; the browser fills each part from the pushed view.
-
-    ``?lang=zh-Hans`` shows it in Chinese (default: the site's ``CALLBOARD_LANGUAGE``).
-    """
-    request = {"page": "wall", "lang": lang}
+def layout(lang: str | None = None, queue: str | list[str] | None = None, team: str | list[str] | None = None,
+           explain: str | None = None, rotate: str | None = None, view: str | list[str] | None = None,
+           **_query: str) -> html.Div:
+    """The wall waiting for data; the browser fills each part from the pushed view."""
+    views = [parse_view(v) for v in _listed(view)]
+    first = views[0] if views else {"queues": _queues(queue), "team": _one(team)}
+    request = {"page": "wall", "lang": lang, **first, "explain": explain in ("1", "true", "yes")}
     waiting = wall_parts(None, {**request, "lang": lang or "en"})
+    shown_lang = lang or "en"
 
     def part(name: str, **props: Any) -> html.Div:
         return html.Div(waiting[name], id={"type": ids.WALL_PART, "part": name}, **props)
 
+    def fitted(name: str, **props: Any) -> html.Div:
+        return part(name, **{"data-fit": name}, **props)
+
+    def head(name: str) -> html.Div:
+        return html.Div(className="strip-head", children=[
+            part(f"{name}_title"),
+            html.Span(className="more", **{"data-more-for": name, "data-more-label": text("more", shown_lang)})])
+
     return html.Div(className="wall", children=[
         dcc.Store(id=ids.PAGE, data=request),
+        dcc.Store(id=ids.ROTATION, data={"views": views}),
+        dcc.Interval(id=ids.ROTATE, interval=1000 * rotation_seconds(rotate), disabled=len(views) < 2),
         part("status", className="wall-status"),
         part("queues", className="wall-queues"),
         html.Div(className="wall-strips", children=[
-            html.Section(className="strip", children=[
-                part("holds_title"), part("holds", className="strip-body")]),
-            html.Section(className="strip", children=[
-                part("callbacks_title", className="strip-title"), part("callbacks", className="strip-body")]),
+            html.Section(className="strip", children=[head("holds"), fitted("holds", className="strip-body")]),
+            html.Section(className="strip", children=[head("callbacks"), fitted("callbacks", className="strip-body")]),
+            html.Section(className="strip abandoned", children=[
+                head("abandoned"), fitted("abandoned", className="strip-body")]),
         ]),
-        html.Section(className="agents", children=[
-            part("agents_title"), part("agents", className="agent-grid")]),
+        html.Section(className="agents", children=[head("agents"), fitted("agents", className="agent-grid")]),
     ])
+
+
+def parse_view(spec: str) -> dict[str, Any]:
+    """``queue:billing,sales;team:Blue`` -> the filters of one view of a rotating wall; ``all``: none."""
+    filters = dict(part.partition(":")[::2] for part in spec.split(";") if ":" in part)
+    return {"queues": _queues(filters.get("queue")), "team": _one(filters.get("team"))}
+
+
+def rotation_seconds(rotate: str | None) -> float:
+    try:
+        return max(ROTATE_MIN_S, float(rotate)) if rotate else ROTATE_DEFAULT_S
+    except ValueError:
+        return ROTATE_DEFAULT_S
+
+
+def _listed(value: str | list[str] | None) -> list[str]:
+    return [] if value is None else [value] if isinstance(value, str) else list(value)
+
+
+def _queues(value: str | list[str] | None) -> list[str] | None:
+    names = [name.strip() for item in _listed(value) for name in item.split(",") if name.strip()]
+    return list(dict.fromkeys(names)) or None
+
+
+def _one(value: str | list[str] | None) -> str | None:
+    return next((v.strip() for v in _listed(value) if v.strip()), None)
 
 
 # Each part of the wall present on the page, from the latest pushed view (no server round trip).
@@ -53,61 +103,121 @@ dash.clientside_callback(
     Input(ids.LIVE_STORE, "data"),
 )
 
+# A rotating wall moves to its next view in the browser; the server then draws that view once.
+dash.clientside_callback(
+    ClientsideFunction(namespace="callboard", function_name="rotate"),
+    Output(ids.PAGE, "data"),
+    Input(ids.ROTATE, "n_intervals"),
+    State(ids.ROTATION, "data"),
+    State(ids.PAGE, "data"),
+    prevent_initial_call=True,
+)
+
 
 @live_parts(ids.WALL_PART, "wall")
 def wall_parts(snapshot: dict[str, Any] | None, request: dict[str, Any]) -> dict[str, Any]:
-    """Every part of the wall, drawn from one snapshot (once per snapshot, for every open wall)."""
+    """Every part of the wall, drawn from one snapshot (once per snapshot, for every open wall
+    showing the same part of the floor)."""
     lang = request["lang"]
     titles = {"holds_title": html.H2(text("holds_title", lang)),
               "agents_title": html.H2(text("agents_title", lang))}
     if not snapshot:
         waiting = html.Div(text("waiting_for_data", lang), className="status-line")
         return {**titles, "status": waiting, "queues": [], "holds": [],
-                "callbacks_title": html.H2(text("callbacks_title", lang)), "callbacks": [], "agents": []}
-    queues = [queue_tile(q["queue"], q, lang) for q in snapshot["queues"]]
-    queues.append(queue_tile(text("all_queues", lang), {**snapshot["totals"], "queue": None}, lang))
+                "callbacks_title": html.H2(text("callbacks_title", lang)), "callbacks": [],
+                "abandoned_title": html.H2(text("abandoned_title", lang)), "abandoned": [], "agents": []}
+    limits = snapshot["thresholds"]
+    explain = request.get("explain", False)
+    queues = [queue_tile(q["queue"], q, limits, lang, explain=explain) for q in snapshot["queues"]]
+    all_title = text("all_queues" if not request.get("queues") else "all_shown", lang)
+    queues.append(queue_tile(all_title, {**snapshot["totals"], "queue": None}, limits, lang,
+                             agents=snapshot["agent_counts"], explain=explain))
     return {
         **titles,
-        "status": status_line(snapshot, lang),
+        "status": status_line(snapshot, request, lang),
         "queues": queues,
         "holds": hold_rows(snapshot["holds_open"], lang),
         "callbacks_title": callbacks_title(snapshot["complaints_open"], lang),
         "callbacks": callback_rows(snapshot["complaints_open"], snapshot["as_of"], lang),
+        "abandoned_title": abandoned_title(snapshot["totals"], lang),
+        "abandoned": abandoned_rows(snapshot["abandoned_calls"], lang),
         "agents": agent_cards(snapshot["agents"], lang),
     }
 
 
-def status_line(snapshot: dict[str, Any], lang: str) -> html.Div:
+def status_line(snapshot: dict[str, Any], request: dict[str, Any], lang: str) -> html.Div:
     updated = snapshot.get("data_updated_at")
     updated_text = _clock(updated) if updated else text("never", lang)
     last_update = f"{text('last_update', lang)} {updated_text}"
+    shown = html.Span(view_title(request, lang), className="view-title")
     if snapshot.get("stale"):
         reason = text("stale_database" if snapshot.get("database_error") else "stale_feed", lang)
         return html.Div(className="status-line stale", children=[
-            html.Strong(text("stale", lang)), f" — {reason}; {last_update}"])
-    return html.Div(f"{text('live_since', lang)} {_clock(snapshot['since'])} · {last_update}",
-                    className="status-line")
+            html.Span([html.Strong(text("stale", lang)), f" — {reason}; {last_update}"]), shown])
+    return html.Div(className="status-line", children=[
+        html.Span(f"{text('live_since', lang)} {_clock(snapshot['since'])} · {last_update}"), shown])
 
 
-def queue_tile(title: str, q: dict[str, Any], lang: str) -> html.Div:
-    return html.Div(className="tile", **{"data-queue": q["queue"] or "all"}, children=[
-        html.Div(title, className="tile-title"),
+def view_title(request: dict[str, Any], lang: str) -> str:
+    """What part of the floor this wall shows: "billing · sales — Team Blue", or nothing for all of it."""
+    parts = [" · ".join(request.get("queues") or [])]
+    if request.get("team"):
+        parts.append(f"{text('team', lang)} {request['team']}")
+    return " — ".join(part for part in parts if part)
+
+
+def queue_tile(title: str, q: dict[str, Any], limits: dict[str, float], lang: str,
+               agents: dict[str, int] | None = None, explain: bool = False) -> html.Div:
+    """A queue's tile; the All tile also counts the agents by state (``agents``), as agents are
+    not tied to queues: a queue's tile counts its calls in progress and on hold instead."""
+    def level(value: float | None) -> str:
+        return fmt.rate_level(value, limits["rate_amber_below"], limits["rate_red_below"])
+
+    def means(*names: str) -> str:
+        return "; ".join(define(name, lang, limits) for name in names)
+
+    counts_definition = "all_agents" if agents is not None else "queue_agents"
+    figures = [
+        ("waiting", ("waiting",)), ("longest_wait", ("longest_wait",)), ("asa", ("asa",)),
+        ("on_time", ("on_time", "rate_colours")), ("service_level", ("service_level", "rate_colours")),
+        ("abandon_rate", ("abandon_rate",)), ("counts", ("counts",)), (counts_definition, (counts_definition,)),
+        ("age", ("age",)),
+    ]
+    defined = {name: means(*names) for name, names in figures}
+    tile = [
+        html.Div(className="tile-head", children=[
+            html.Div(title, className="tile-title", title=title),
+            html.Div(className="tile-age", title=defined["age"], children=[
+                f"{text('updated', lang)} ", timer(age_key(q["queue"]), None), f" {text('ago', lang)}"]),
+        ]),
         html.Div(className="tile-main", children=[
-            _figure(text("waiting", lang), str(q["waiting"]), "waiting", "big"),
+            _figure(text("waiting", lang), str(q["waiting"]), "waiting", defined, "big"),
             _figure(text("longest_wait", lang), timer(wait_key(q["queue"]), q["longest_wait_s"])
-                    if q["longest_wait_s"] is not None else fmt.MISSING, "longest_wait", "big"),
+                    if q["longest_wait_s"] is not None else fmt.MISSING, "longest_wait", defined, "big"),
         ]),
         html.Div(className="tile-rates", children=[
-            _figure(text("asa", lang), fmt.duration(q["asa_s"]), "asa"),
-            _figure(text("on_time", lang), fmt.percent(q["on_time_rate"]), "on_time",
-                    level=fmt.rate_level(q["on_time_rate"], RATE_AMBER_BELOW, RATE_RED_BELOW)),
-            _figure(text("service_level", lang), fmt.percent(q["service_level"]), "service_level",
-                    level=fmt.rate_level(q["service_level"], RATE_AMBER_BELOW, RATE_RED_BELOW)),
-            _figure(text("abandon_rate", lang), fmt.percent(q["abandon_rate"]), "abandon_rate"),
+            _figure(text("asa", lang), fmt.duration(q["asa_s"]), "asa", defined),
+            _figure(text("on_time", lang), fmt.percent(q["on_time_rate"]), "on_time", defined,
+                    level=level(q["on_time_rate"])),
+            _figure(text("service_level", lang), fmt.percent(q["service_level"]), "service_level", defined,
+                    level=level(q["service_level"])),
+            _figure(text("abandon_rate", lang), fmt.percent(q["abandon_rate"]), "abandon_rate", defined),
         ]),
         html.Div(f"{q['offered']} {text('offered', lang)} · {q['answered']} {text('answered', lang)} · "
-                 f"{q['abandoned']} {text('abandoned', lang)}", className="tile-counts"),
-    ])
+                 f"{q['abandoned']} {text('abandoned', lang)}", className="tile-counts", title=defined["counts"]),
+        html.Div(className="tile-agents", title=defined[counts_definition], children=[
+            _count(state_label(state, lang), count, state) for state, count in (agents or {
+                "on_call": q["on_call"], "on_hold": q["on_hold"]}).items()]),
+    ]
+    if explain:
+        labels = {"waiting": text("waiting", lang), "longest_wait": text("longest_wait", lang),
+                  "asa": text("asa", lang), "on_time": text("on_time", lang),
+                  "service_level": text("service_level", lang), "abandon_rate": text("abandon_rate", lang),
+                  "counts": text("counts", lang), counts_definition: text("agents_title", lang),
+                  "age": text("updated", lang)}
+        tile.append(html.Dl(className="tile-explain", children=[
+            item for name, _ in figures for item in (html.Dt(labels[name]), html.Dd(defined[name]))]))
+    return html.Div(className="tile", **{"data-queue": q["queue"] or "all"}, children=tile)
 
 
 def hold_rows(holds: list[dict[str, Any]], lang: str) -> list:
@@ -118,7 +228,7 @@ def hold_rows(holds: list[dict[str, Any]], lang: str) -> list:
             html.Span(hold["queue"] or "", className="where"),
             timer(hold_key(hold["call_id"]), hold["hold_s"]),
         ])
-        for hold in holds
+        for hold in holds  # oldest, so worst, first
     ]
     return [*rows, html.Div(text("no_holds", lang), className="empty")]
 
@@ -145,6 +255,31 @@ def callback_rows(complaints: list[dict[str, Any]], as_of: str, lang: str) -> li
     return rows or [html.Div(text("no_callbacks", lang), className="empty")]
 
 
+def abandoned_title(totals: dict[str, Any], lang: str) -> html.H2:
+    counts = ""
+    if totals["abandoned"]:
+        counts = f" · {totals['abandoned']}"
+        counts += f" ({totals['short_abandoned']} {text('short', lang)})" if totals["short_abandoned"] else ""
+    return html.H2([text("abandoned_title", lang), counts])
+
+
+def abandoned_rows(calls: list[dict[str, Any]], lang: str) -> list:
+    """Newest first; short abandons (left out of the service level) dimmed and marked."""
+    rows = [
+        html.Div(className="row abandon short" if call["short"] else "row abandon",
+                 **{"data-call": call["call_id"]}, children=[
+            html.Span(_clock(call["abandoned_at"]), className="when"),
+            html.Span(call["queue"], className="where"),
+            html.Span(fmt.duration(call["waited_s"]), className="waited",
+                      title=text("short", lang) if call["short"] else None),
+            html.Span(call["caller"] or fmt.MISSING, className="caller"),
+            html.Span(call["call_id"], className="call-id"),
+        ])
+        for call in calls
+    ]
+    return rows or [html.Div(text("no_abandons", lang), className="empty")]
+
+
 def agent_cards(agents: list[dict[str, Any]], lang: str) -> list:
     cards = []
     for agent in agents:
@@ -152,7 +287,7 @@ def agent_cards(agents: list[dict[str, Any]], lang: str) -> list:
         if agent.get("reason"):
             state = f"{state}: {agent['reason'].replace('_', ' ')}"
         cards.append(html.Div(className=f"agent state-{agent['state']}", **{"data-agent": agent["agent"]}, children=[
-            html.Span(agent["name"], className="agent-name"),
+            html.Span(agent["name"], className="agent-name", title=agent["name"]),
             html.Span(state, className="agent-state"),
             timer(state_key(agent["agent"]), agent["state_s"]),
             html.Span(fmt.score(agent["score"]), className="agent-score", title=text("score", lang)),
@@ -160,11 +295,15 @@ def agent_cards(agents: list[dict[str, Any]], lang: str) -> list:
     return cards or [html.Div(text("no_agents", lang), className="empty")]
 
 
-def _figure(label: str, value: Any, name: str, size: str = "", level: str = "none") -> html.Div:
-    return html.Div(className=f"figure {size} level-{level}", **{"data-figure": name}, children=[
-        html.Div(value, className="value"),
-        html.Div(label, className="label"),
-    ])
+def _figure(label: str, value: Any, name: str, defined: dict[str, str], size: str = "",
+            level: str = "none") -> html.Div:
+    return html.Div(className=f"figure {size} level-{level}", title=defined[name], **{"data-figure": name},
+                    children=[html.Div(value, className="value"), html.Div(label, className="label")])
+
+
+def _count(label: str, value: int, name: str) -> html.Div:
+    return html.Div(className=f"count state-{name}", **{"data-count": name}, children=[
+        html.Span(str(value), className="value"), html.Span(label, className="label")])
 
 
 def _clock(iso: str) -> str:

@@ -44,9 +44,35 @@ WHERE abandoned_at IS NULL AND ended_at IS NULL
   AND queued_at IS NOT NULL
 GROUP BY queue;
 
+-- name: abandoned_calls
+-- The latest $3 calls of each queue abandoned in [$1, $2), newest first: call, queue, when it was
+-- queued and abandoned, and the caller's number masked to its last 4 digits ("•••• 0101"; NULL
+-- when it has fewer than 7 digits). The whole number never leaves the database. Reads only the
+-- window's abandons (calls_abandoned_idx).
+SELECT call_id, queue, queued_at, abandoned_at,
+       CASE WHEN length(digits) >= 7 THEN '•••• ' || right(digits, 4) END AS caller_masked
+FROM (
+    SELECT call_id, queue, queued_at, abandoned_at, regexp_replace(caller, '[^0-9]', '', 'g') AS digits,
+           row_number() OVER (PARTITION BY queue ORDER BY abandoned_at DESC, call_id) AS latest
+    FROM calls
+    WHERE abandoned_at >= $1 AND abandoned_at < $2 AND queued_at IS NOT NULL AND queue IS NOT NULL
+) a
+WHERE latest <= $3
+ORDER BY abandoned_at DESC, call_id;
+
+-- name: calls_talking
+-- Per queue, calls in progress now: answered, and not ended, abandoned or waiting again after a
+-- transfer back to a queue (each has one agent on it). Reads only the open calls.
+SELECT queue, count(*) AS talking
+FROM calls
+WHERE answered_at IS NOT NULL AND ended_at IS NULL
+  AND abandoned_at IS NULL AND NOT coalesce(requeued_at > last_answered_at, false)
+GROUP BY queue;
+
 -- name: open_holds
--- Holds running now on calls still in progress, oldest first: call, agent, queue, hold start.
-SELECT c.call_id, h.agent, coalesce(d.name, h.agent) AS agent_name, c.queue, h.ts AS started_at
+-- Holds running now on calls still in progress, oldest first: call, agent and their team, queue,
+-- hold start.
+SELECT c.call_id, h.agent, coalesce(d.name, h.agent) AS agent_name, d.team, c.queue, h.ts AS started_at
 FROM calls c
 CROSS JOIN LATERAL (
     SELECT e.kind, e.agent, e.ts
@@ -63,7 +89,7 @@ ORDER BY h.ts;
 -- name: open_complaints
 -- Complaints with no callback made and not closed, soonest due first (the same columns as
 -- complaints_opened; never the customer).
-SELECT k.complaint_id, k.agent, coalesce(d.name, k.agent) AS agent_name, k.opened_at, k.due, k.severity,
+SELECT k.complaint_id, k.agent, coalesce(d.name, k.agent) AS agent_name, d.team, k.opened_at, k.due, k.severity,
        k.callback_at, k.closed_at, k.resolved
 FROM complaints k
 LEFT JOIN agents d ON d.agent = k.agent
@@ -72,7 +98,7 @@ ORDER BY k.due, k.complaint_id;
 
 -- name: complaints_opened
 -- Complaints opened in [$1, $2), oldest first, with their callback and closing; never the customer.
-SELECT k.complaint_id, k.agent, coalesce(d.name, k.agent) AS agent_name, k.opened_at, k.due, k.severity,
+SELECT k.complaint_id, k.agent, coalesce(d.name, k.agent) AS agent_name, d.team, k.opened_at, k.due, k.severity,
        k.callback_at, k.closed_at, k.resolved
 FROM complaints k
 LEFT JOIN agents d ON d.agent = k.agent
