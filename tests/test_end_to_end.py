@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -62,10 +62,15 @@ def expected_floor(events: list[dict], since: datetime) -> dict:
     }
 
 
+def late_morning_somewhere(now: datetime) -> timezone:
+    """A time zone in which ``now`` falls in the late morning, when the simulated floor is busy."""
+    return timezone(timedelta(hours=11 - now.hour))
+
+
 async def test_simulated_floor_reaches_the_wall_display(database_url, browser):
     now = datetime.now(UTC)
     feed = demo_server(seed=11, agents=40, speed=FROZEN, backfill=timedelta(minutes=40), port=0,
-                       local_tz=UTC, now=now)
+                       local_tz=late_morning_somewhere(now), now=now)
     async with feed:
         sent = await everything_sent(feed.url, feed.last_seq)
         since = now.replace(hour=0, minute=0, second=0, microsecond=0)
