@@ -121,9 +121,9 @@ class LiveData:
             "totals": metrics.queue_totals(queues),
             "agent_counts": metrics.agent_counts(agents, holds_open),
             "abandoned_calls": [
-                {"call_id": a["call_id"], "queue": a["queue"], "queued_at": local(a["queued_at"]),
+                {"call_id": a["call_id"], "queue": a["queue"], "queued_at": local(a["waiting_since"]),
                  "abandoned_at": local(a["abandoned_at"]), "caller": a["caller_masked"],
-                 **metrics.abandon(a["queued_at"], a["abandoned_at"], t)}
+                 **metrics.abandon(a["waiting_since"], a["abandoned_at"], t)}
                 for a in abandoned
             ],
             "holds_over_limit": [h for h in holds_open if metrics.hold_over_limit(h["hold_s"], t)],

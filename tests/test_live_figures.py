@@ -158,11 +158,14 @@ async def test_a_caller_sent_back_to_a_queue_who_hangs_up_counts_once_as_answere
     floor.call("r1", "technical", 3000, answered=3010, agent="a1")
     floor.add("call.transferred", 3500, call_id="r1", from_agent="a1", to_queue="technical")
     floor.add("call.abandoned", 3530, call_id="r1")
-    technical = queue(await snapshot(pool, floor), "technical")
+    snap = await snapshot(pool, floor)
+    technical = queue(snap, "technical")
     # offered 1, answered 1 (at 3010), abandoned 0: answered + abandoned never exceeds offered;
     # no one waiting any more; service level = 1 on time / (1 + 0 - 0) = 1
     assert (technical["offered"], technical["answered"], technical["abandoned"]) == (1, 1, 0)
     assert (technical["waiting"], technical["service_level"]) == (0, 1.0)
+    # but listed for a call-back: gave up 3530 - 3500 = 30 s after being sent back
+    assert [(a["call_id"], a["waited_s"]) for a in snap["abandoned_calls"]] == [("r1", 30.0)]
 
 
 async def test_hold_spans_in_the_window_end_at_the_next_hold_event_or_the_call_end(pool):
