@@ -36,6 +36,19 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
     "all_agents": ("agents by their latest state; on hold: agents with a call on hold now (also on call)",
                    "按最新状态统计的坐席；保留中：当前有通话处于保留的坐席（也计入通话中）"),
     "age": ("time since the ingest last stored an event from the feed", "距数据接入服务最后一次保存话务事件的时间"),
+    # The agent figures of the floor view.
+    "agent_answered": ("calls the agent answered (first answer)", "坐席应答的来电（首次应答）"),
+    "csat": ("surveys scored 4 or 5 / surveys", "4 分或 5 分的满意度调查 / 满意度调查"),
+    "resolution_rate": ("calls the agent ended resolved / calls the agent ended that say whether resolved",
+                        "坐席结束且已解决的通话 / 坐席结束且标明是否解决的通话"),
+    "hold_discipline": ("1 − holds longer than the hold limit / holds", "1 − 超过保留时限的保留 / 保留次数"),
+    "callbacks_on_time": ("callbacks made by the promised time / complaints called back or past their promised time",
+                          "按承诺时间完成的回电 / 已回电或已过承诺时间的投诉"),
+    "agent_hangup_rate": ("calls the agent hung up first / calls the agent ended",
+                          "坐席先挂断的通话 / 坐席结束的通话"),
+    "score": ("weighted mean of on-time answer rate, CSAT, resolution rate, hold discipline and callbacks on "
+              "time rate; a component without data is left out",
+              "及时应答率、客户满意度、解决率、保留纪律和按时回电率的加权平均；无数据的项不计入"),
 }
 
 # How docs/metrics.md writes each threshold; a symbol is a capital letter standing alone.

@@ -94,7 +94,8 @@ def _supervise(processes: dict[str, subprocess.Popen], url: str, stop_requested:
                 return 1
         if not announced:
             if _answers(url + "/healthz"):
-                print(f"\n  Callboard is running: open {url}/wall   (Ctrl-C stops everything)\n", flush=True)
+                print(f"\n  Callboard is running: open {url}/wall (wall display) or {url}/ (floor view)"
+                      "   (Ctrl-C stops everything)\n", flush=True)
                 announced = True
             elif time.monotonic() > deadline:
                 logger.error("the dashboard did not come up in time", extra={"action": "demo_not_ready", "url": url})

@@ -12,6 +12,7 @@ from dash.exceptions import PreventUpdate
 from fastapi import FastAPI
 
 from . import ids
+from .data import LiveData
 from .hub import SnapshotHub
 from .views import SharedView
 
@@ -91,6 +92,16 @@ async def prepare(app: Dash) -> None:
         result = hook()
         if inspect.isawaitable(result):
             await result
+
+
+def live_data() -> LiveData:
+    """The running dashboard's reads, for the pages' own callbacks and layouts."""
+    return dash.get_app().server.state.live
+
+
+def site_language() -> str:
+    """The language of pages that do not ask for one (``CALLBOARD_LANGUAGE``)."""
+    return dash.get_app().server.state.settings.language
 
 
 def shell() -> html.Div:

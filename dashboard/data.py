@@ -18,15 +18,16 @@ from db.queries import QUERIES
 
 
 def select(snapshot: dict[str, Any] | None, queues: Sequence[str] | None = None,
-           team: str | None = None) -> dict[str, Any] | None:
+           team: str | None = None, agent: str | None = None) -> dict[str, Any] | None:
     """The part of a live snapshot that a page shows.
 
     ``queues``: those queues' tiles (a queue with nothing yet today shows zeros), an All tile
     totalling just them (by the same code as every queue's), their holds and abandoned calls.
     ``team``: that team's agents, counted by state, their holds and their complaints. Agents are
     not tied to queues, so ``queues`` leaves them alone; queue figures are not per team.
+    ``agent``: that agent alone, with their holds and complaints (as ``team`` does for a team).
     """
-    if not snapshot or not (queues or team):
+    if not snapshot or not (queues or team or agent):
         return snapshot
     chosen = dict(snapshot)
     if queues:
@@ -43,6 +44,11 @@ def select(snapshot: dict[str, Any] | None, queues: Sequence[str] | None = None,
         chosen["holds_open"] = [h for h in chosen["holds_open"] if h["team"] == team]
         chosen["complaints_open"] = [c for c in snapshot["complaints_open"] if c["team"] == team]
         chosen["agent_counts"] = metrics.agent_counts(chosen["agents"], chosen["holds_open"])
+    if agent:
+        chosen["agents"] = [a for a in chosen["agents"] if a["agent"] == agent]
+        chosen["holds_open"] = [h for h in chosen["holds_open"] if h["agent"] == agent]
+        chosen["complaints_open"] = [c for c in chosen["complaints_open"] if c["agent"] == agent]
+        chosen["agent_counts"] = metrics.agent_counts(chosen["agents"], chosen["holds_open"])
     shown = {h["call_id"] for h in chosen["holds_open"]}
     chosen["holds_over_limit"] = [h for h in snapshot["holds_over_limit"] if h["call_id"] in shown]
     return chosen
@@ -55,6 +61,8 @@ def start_of_day(now: datetime, zone: tzinfo) -> datetime:
 
 # The live snapshot lists at most this many of each queue's latest abandoned calls.
 ABANDONED_LISTED = 50
+# The floor view's drill-down lists at most this many of an agent's calls of the day.
+AGENT_CALLS_LISTED = 300
 
 
 class LiveData:
@@ -130,10 +138,16 @@ class LiveData:
             "holds_open": holds_open,
             "complaints_open": complaints_open,
             "agents": agents,
-            "thresholds": {"answer_target_s": t.answer_target_s, "hold_limit_s": t.hold_limit_s,
-                           "short_abandon_s": t.short_abandon_s, "rate_amber_below": t.rate_amber_below,
-                           "rate_red_below": t.rate_red_below},
+            "thresholds": self.thresholds,
         }
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """The thresholds in force, as the snapshot gives them to the pages."""
+        t = self._t
+        return {"answer_target_s": t.answer_target_s, "hold_limit_s": t.hold_limit_s,
+                "short_abandon_s": t.short_abandon_s, "rate_amber_below": t.rate_amber_below,
+                "rate_red_below": t.rate_red_below}
 
     async def agents(self, start: datetime, end: datetime) -> dict[str, Any]:
         """Every agent with something counted in [start, end): the same figures as the live snapshot's."""
@@ -173,6 +187,32 @@ class LiveData:
             complaints = [c for c in complaints if c["overdue"]]
         window = {"from": self._local(start), "to": self._local(end)} if status == "all" else {}
         return {"as_of": self._local(now), "status": status, **window, "complaints": complaints}
+
+    async def agent_calls(self, agent: str, now: datetime | None = None) -> dict[str, Any]:
+        """The calls ``agent`` answered or ended today (site time), newest first, at most
+        :data:`AGENT_CALLS_LISTED`: the floor view's drill-down."""
+        now = now or datetime.now(UTC)
+        since = start_of_day(now, self._zone)
+        async with self._pool.acquire() as conn:
+            name = await conn.fetchval(QUERIES["floor.agent_name"], agent)
+            rows = await conn.fetch(QUERIES["floor.agent_calls"], agent, since, now, AGENT_CALLS_LISTED)
+        local = self._local_or_none
+        calls = [{
+            "call_id": r["call_id"], "queue": r["queue"], "queued_at": local(r["queued_at"]),
+            "answered_at": local(r["answered_at"]), "answered_by_agent": r["answered_by"] == agent,
+            "ended_at": local(r["ended_at"]), "ended_by_agent": r["last_agent"] == agent,
+            "waited_s": metrics.elapsed_s(r["queued_at"], r["answered_at"])
+            if r["queued_at"] and r["answered_at"] else None,
+            "released_by": r["released_by"], "resolved": r["resolved"], "disposition": r["disposition"],
+            "holds": r["holds"], "longest_hold_s": r["longest_hold_s"], "survey_score": r["survey_score"],
+        } for r in rows]
+        return {"agent": agent, "name": name, "since": self._local(since), "as_of": self._local(now), "calls": calls}
+
+    async def call_timeline(self, call_id: str) -> list[dict[str, Any]]:
+        """Every stored event of one call, in order, without the caller's number."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(QUERIES["floor.call_timeline"], call_id)
+        return [{**dict(r), "ts": self._local(r["ts"])} for r in rows]
 
     def _complaint(self, row: asyncpg.Record, now: datetime) -> dict[str, Any]:
         local = self._local_or_none

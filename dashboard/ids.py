@@ -10,3 +10,15 @@ PAGE = "page"                      # in each page's layout: what it shows, {"pag
 WALL_PART = "wall-part"
 ROTATION = "wall-rotation"         # the views a rotating wall cycles through, and how often (pages/wall.py)
 ROTATE = "wall-rotate"             # the interval that moves a rotating wall to its next view
+
+# Floor view: {"type": FLOOR_PART, "part": "status" | "queues" | "agents" | "holds" | "callbacks" | "abandoned"}
+FLOOR_PART = "floor-part"
+FLOOR_FILTER = "floor-filter"      # {"type": FLOOR_FILTER, "filter": "queues" | "team" | "agent"}: dropdowns
+FLOOR_SORT = "floor-sort"          # {"type": FLOOR_SORT, "column": key}: agent table header buttons
+FLOOR_AGENT = "floor-agent"        # {"type": FLOOR_AGENT, "agent": id}: opens an agent's calls today
+FLOOR_CALL = "floor-call"          # {"type": FLOOR_CALL, "call": id}: opens a call's timeline
+FLOOR_CLOSE = "floor-close"        # closes the drill-down
+FLOOR_DRILL = "floor-drill"        # store: the agent and call drilled into, {"agent", "call"}
+FLOOR_DETAIL = "floor-detail"      # the drill-down panel, drawn on the server on demand
+FLOOR_REFRESH = "floor-refresh"    # interval that refreshes an open drill-down
+FLOOR_URL = "floor-url"            # the floor's address, kept in step with its filters and drill-down

@@ -53,6 +53,58 @@ _TEXT: dict[str, tuple[str, str]] = {
     "state_after_call_work": ("Wrap-up", "话后处理"),
     "state_break": ("Break", "休息"),
     "state_not_ready": ("Not ready", "未就绪"),
+    # The floor view
+    "floor_title": ("Floor", "现场监控"),
+    "wall_link": ("Wall display", "大屏"),
+    "other_language": ("中文", "English"),
+    "queue": ("Queue", "队列"),
+    "agent": ("Agent", "坐席"),
+    "all_agents": ("All agents", "全部坐席"),
+    "all_teams": ("All teams", "全部班组"),
+    "state": ("State", "状态"),
+    "in_state": ("In state", "持续时间"),
+    "answered_count": ("Answered", "应答数"),
+    "csat": ("CSAT", "客户满意度"),
+    "surveys": ("surveys", "份调查"),
+    "resolution_rate": ("Resolved", "解决率"),
+    "hold_discipline": ("Hold discipline", "保留纪律"),
+    "holds_over": ("over", "超时"),
+    "callbacks_on_time": ("Callbacks on time", "按时回电率"),
+    "agent_hangup_rate": ("Agent hung up", "坐席先挂断"),
+    "score_title": ("Score", "综合评分"),
+    "on_call_now": ("On call", "通话中"),
+    "on_hold_now": ("On hold", "保留中"),
+    "calls_today": ("Calls today", "今日通话"),
+    "call_timeline": ("Call", "通话"),
+    "close": ("Close", "关闭"),
+    "queued": ("Queued", "排队"),
+    "answered_at": ("Answered", "应答"),
+    "ended": ("Ended", "结束"),
+    "waited": ("Waited", "等待"),
+    "holds": ("Holds", "保留"),
+    "longest_hold": ("longest", "最长"),
+    "released_by": ("Hung up first", "先挂断方"),
+    "resolved": ("Resolved", "已解决"),
+    "survey": ("Survey", "满意度"),
+    "yes": ("yes", "是"),
+    "no": ("no", "否"),
+    "no_calls": ("No calls today", "今日无通话"),
+    "no_events": ("No events stored for this call", "此通话无记录"),
+    "time": ("Time", "时间"),
+    "event": ("Event", "事件"),
+    "details": ("Details", "详情"),
+    "released_agent": ("agent", "坐席"),
+    "released_customer": ("customer", "客户"),
+    "released_system": ("system", "系统"),
+    "event_call.queued": ("Queued", "进入队列"),
+    "event_call.answered": ("Answered", "应答"),
+    "event_call.abandoned": ("Caller hung up waiting", "来电者等待中挂断"),
+    "event_call.hold_started": ("Hold started", "开始保留"),
+    "event_call.hold_ended": ("Hold ended", "结束保留"),
+    "event_call.transferred": ("Transferred", "转接"),
+    "event_call.ended": ("Ended", "结束"),
+    "event_survey.completed": ("Survey", "满意度调查"),
+    "event_complaint.opened": ("Complaint opened", "登记投诉"),
 }
 
 
@@ -65,6 +117,17 @@ def state_label(state: str, language: str) -> str:
     """An agent state's name; a state the feed invents is shown as sent."""
     key = f"state_{state}"
     return text(key, language) if key in _TEXT else state
+
+
+def event_label(event_type: str, language: str) -> str:
+    """An event type's name; a type without one is shown as sent."""
+    key = f"event_{event_type}"
+    return text(key, language) if key in _TEXT else event_type
+
+
+def released_label(released_by: str | None, language: str) -> str | None:
+    key = f"released_{released_by}"
+    return text(key, language) if key in _TEXT else released_by
 
 
 def language(requested: str | None, default: str) -> str:

@@ -23,15 +23,16 @@ from .timers import timer_specs
 
 Snapshot = dict[str, Any] | None
 PageRequest = dict[str, Any]
-DrawParts = Callable[[Snapshot, PageRequest], dict[str, Any]]
+DrawParts = Callable[[Snapshot, PageRequest, Snapshot], dict[str, Any]]
 
 # Page name -> the type of its pattern-matching part ids, and how it draws those parts.
 _PAGES: dict[str, tuple[str, DrawParts]] = {}
 
 
 def live_parts(part_type: str, page: str) -> Callable[[DrawParts], DrawParts]:
-    """Register ``draw(snapshot, request) -> {part: children}`` for page ``page``, whose parts
-    have the ids ``{"type": part_type, "part": part}``."""
+    """Register ``draw(selected, request, whole) -> {part: children}`` for page ``page``, whose
+    parts have the ids ``{"type": part_type, "part": part}``: ``selected`` is the part of the
+    snapshot the page asked for, ``whole`` the snapshot."""
     def register(draw: DrawParts) -> DrawParts:
         _PAGES[page] = (part_type, draw)
         return draw
@@ -40,12 +41,13 @@ def live_parts(part_type: str, page: str) -> Callable[[DrawParts], DrawParts]:
 
 def draw(snapshot: Snapshot, request: PageRequest) -> dict[str, Any]:
     """The view of one snapshot for one page: its parts, and the timer specs, of the part of the
-    floor it asks for (``queues``, ``team``: see :func:`dashboard.data.select`)."""
-    snapshot = select(snapshot, request.get("queues"), request.get("team"))
-    view: dict[str, Any] = {"timers": timer_specs(snapshot), "parts": {}}
+    floor it asks for (``queues``, ``team``, ``agent``: see :func:`dashboard.data.select`). The
+    page also gets the whole snapshot, for what it offers to choose from."""
+    selected = select(snapshot, request.get("queues"), request.get("team"), request.get("agent"))
+    view: dict[str, Any] = {"timers": timer_specs(selected), "parts": {}}
     if request.get("page") in _PAGES:
         part_type, draw_parts = _PAGES[request["page"]]
-        view["parts"][part_type] = draw_parts(snapshot, request)
+        view["parts"][part_type] = draw_parts(selected, request, snapshot)
     return view
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest
 from fastapi import FastAPI
 
+from callboard.metrics import Thresholds
+from callboard.settings import load
 from dashboard import ids
 from dashboard.app import create_app, prepare
+from dashboard.data import LiveData
 from dashboard.views import SharedView
 
 from .test_hub import queue_a_call, running_hub, shows_waiting
@@ -17,7 +21,10 @@ from .test_hub import queue_a_call, running_hub, shows_waiting
 @pytest.fixture
 async def dash_app():
     """The dashboard's Dash app with its pages loaded, as on its first request."""
-    app = create_app(FastAPI(), "en")
+    server = FastAPI()
+    server.state.settings = load({})
+    server.state.live = LiveData(None, Thresholds(), UTC, stale_after_s=30)  # thresholds only: no reads here
+    app = create_app(server, "en")
     await prepare(app)
     return app
 

@@ -63,6 +63,78 @@
         return Object.assign({}, page, {queues: next.queues, team: next.team});
       },
 
+      // The floor view's filters offer every queue, team and agent of the whole floor (and keep
+      // whatever is chosen, even when it has nothing on today).
+      floorChoices: function (view, values) {
+        var noUpdate = window.dash_clientside.no_update;
+        var parts = view && view.parts["floor-part"];
+        var outputs = window.dash_clientside.callback_context.outputs_list;
+        return outputs.map(function (output, n) {
+          if (!parts || !parts.choices) return noUpdate;
+          var options = (parts.choices[output.id.filter] || []).slice();
+          var chosen = values[n] === null || values[n] === undefined ? [] : [].concat(values[n]);
+          chosen.forEach(function (value) {
+            if (!options.some(function (o) { return o.value === value; })) options.push({label: value, value: value});
+          });
+          return options;
+        });
+      },
+
+      // What the floor view asks to be shown, from its filters and the sort header last clicked.
+      floorRequest: function (values, _clicks, page) {
+        var context = window.dash_clientside.callback_context;
+        var noUpdate = window.dash_clientside.no_update;
+        var next = Object.assign({}, page);
+        var trigger = context.triggered_id;
+        var triggered = context.triggered.length && context.triggered[0].value;
+        if (trigger && trigger.type === "floor-sort" && triggered) {
+          var column = trigger.column;
+          var textual = ["name", "team", "state"].indexOf(column) >= 0;
+          next.descending = page.sort === column ? !page.descending : !textual;
+          next.sort = column;
+        } else if (trigger && trigger.type === "floor-filter") {
+          context.inputs_list[0].forEach(function (input) {
+            var value = input.value;
+            if (input.id.filter === "queues") next.queues = value && value.length ? value : null;
+            else next[input.id.filter] = value || null;
+          });
+        }
+        var changed = JSON.stringify(next) !== JSON.stringify(page);
+        var classes = context.outputs_list[1].map(function (output) {
+          if (output.id.column !== next.sort) return "sort";
+          return "sort active " + (next.descending ? "desc" : "asc");
+        });
+        return [changed ? next : noUpdate, classes];
+      },
+
+      // The drill-down: an agent's calls today, then one call's timeline; Close shuts it.
+      floorDrill: function (_agents, _calls, _close, drill) {
+        var context = window.dash_clientside.callback_context;
+        var noUpdate = window.dash_clientside.no_update;
+        var trigger = context.triggered_id;
+        var clicked = context.triggered.length && context.triggered[0].value;
+        if (!trigger || !clicked) return [noUpdate, noUpdate];
+        var next = {agent: null, call: null};
+        if (trigger.type === "floor-agent") next.agent = trigger.agent;
+        else if (trigger.type === "floor-call") next = {agent: (drill || {}).agent || null, call: trigger.call};
+        return [next, !(next.agent || next.call)];
+      },
+
+      // The floor view's address, kept in step with what it shows.
+      floorAddress: function (page, drill) {
+        var params = new URLSearchParams();
+        if (page.lang) params.set("lang", page.lang);
+        if (page.queues && page.queues.length) params.set("queue", page.queues.join(","));
+        if (page.team) params.set("team", page.team);
+        if (page.agent) params.set("agent", page.agent);
+        if (page.sort && page.sort !== "name") params.set("sort", page.sort);
+        if (page.descending) params.set("desc", "1");
+        if (drill && drill.agent) params.set("drill", drill.agent);
+        if (drill && drill.call) params.set("call", drill.call);
+        var search = params.toString();
+        return search ? "?" + search : "";
+      },
+
       tick: function (_n, view, timerIds) {
         var specs = view && view.timers;
         if (!specs || !specs.timers) {

@@ -24,8 +24,9 @@ from dashboard import ids
 from dashboard.labels import state_label, text
 from dashboard.timers import age_key, callback_key, hold_key, state_key, timer, wait_key
 from dashboard.views import live_parts
+from dashboard.widgets import clock, status_line, url_list, url_names, url_one
 
-dash.register_page(__name__, path="/wall", redirect_from=["/"], title="Callboard wall")
+dash.register_page(__name__, path="/wall", title="Callboard wall")
 
 ROTATE_DEFAULT_S = 30
 ROTATE_MIN_S = 1
@@ -37,8 +38,8 @@ def layout(lang: str | None = None, queue: str | list[str] | None = None, team: 
            explain: str | None = None, rotate: str | None = None, view: str | list[str] | None = None,
            **_query: str) -> html.Div:
     """The wall waiting for data; the browser fills each part from the pushed view."""
-    views = [parse_view(v) for v in _listed(view)]
-    first = views[0] if views else {"queues": _queues(queue), "team": _one(team)}
+    views = [parse_view(v) for v in url_list(view)]
+    first = views[0] if views else {"queues": url_names(queue), "team": url_one(team)}
     request = {"page": "wall", "lang": lang, **first, "explain": explain in ("1", "true", "yes")}
     waiting = wall_parts(None, {**request, "lang": lang or "en"})
     shown_lang = lang or "en"
@@ -73,7 +74,7 @@ def layout(lang: str | None = None, queue: str | list[str] | None = None, team: 
 def parse_view(spec: str) -> dict[str, Any]:
     """``queue:billing,sales;team:Blue`` -> the filters of one view of a rotating wall; ``all``: none."""
     filters = dict(part.partition(":")[::2] for part in spec.split(";") if ":" in part)
-    return {"queues": _queues(filters.get("queue")), "team": _one(filters.get("team"))}
+    return {"queues": url_names(filters.get("queue")), "team": url_one(filters.get("team"))}
 
 
 def rotation_seconds(rotate: str | None) -> float:
@@ -81,19 +82,6 @@ def rotation_seconds(rotate: str | None) -> float:
         return max(ROTATE_MIN_S, float(rotate)) if rotate else ROTATE_DEFAULT_S
     except ValueError:
         return ROTATE_DEFAULT_S
-
-
-def _listed(value: str | list[str] | None) -> list[str]:
-    return [] if value is None else [value] if isinstance(value, str) else list(value)
-
-
-def _queues(value: str | list[str] | None) -> list[str] | None:
-    names = [name.strip() for item in _listed(value) for name in item.split(",") if name.strip()]
-    return list(dict.fromkeys(names)) or None
-
-
-def _one(value: str | list[str] | None) -> str | None:
-    return next((v.strip() for v in _listed(value) if v.strip()), None)
 
 
 # Each part of the wall present on the page, from the latest pushed view (no server round trip).
@@ -115,7 +103,7 @@ dash.clientside_callback(
 
 
 @live_parts(ids.WALL_PART, "wall")
-def wall_parts(snapshot: dict[str, Any] | None, request: dict[str, Any]) -> dict[str, Any]:
+def wall_parts(snapshot: dict[str, Any] | None, request: dict[str, Any], _whole: Any = None) -> dict[str, Any]:
     """Every part of the wall, drawn from one snapshot (once per snapshot, for every open wall
     showing the same part of the floor)."""
     lang = request["lang"]
@@ -143,27 +131,6 @@ def wall_parts(snapshot: dict[str, Any] | None, request: dict[str, Any]) -> dict
         "abandoned": abandoned_rows(snapshot["abandoned_calls"], lang),
         "agents": agent_cards(snapshot["agents"], lang),
     }
-
-
-def status_line(snapshot: dict[str, Any], request: dict[str, Any], lang: str) -> html.Div:
-    updated = snapshot.get("data_updated_at")
-    updated_text = _clock(updated) if updated else text("never", lang)
-    last_update = f"{text('last_update', lang)} {updated_text}"
-    shown = html.Span(view_title(request, lang), className="view-title")
-    if snapshot.get("stale"):
-        reason = text("stale_database" if snapshot.get("database_error") else "stale_feed", lang)
-        return html.Div(className="status-line stale", children=[
-            html.Span([html.Strong(text("stale", lang)), f" — {reason}; {last_update}"]), shown])
-    return html.Div(className="status-line", children=[
-        html.Span(f"{text('live_since', lang)} {_clock(snapshot['since'])} · {last_update}"), shown])
-
-
-def view_title(request: dict[str, Any], lang: str) -> str:
-    """What part of the floor this wall shows: "billing · sales — Team Blue", or nothing for all of it."""
-    parts = [" · ".join(request.get("queues") or [])]
-    if request.get("team"):
-        parts.append(f"{text('team', lang)} {request['team']}")
-    return " — ".join(part for part in parts if part)
 
 
 def queue_tile(title: str, q: dict[str, Any], limits: dict[str, float], lang: str,
@@ -268,7 +235,7 @@ def abandoned_rows(calls: list[dict[str, Any]], lang: str) -> list:
     rows = [
         html.Div(className="row abandon short" if call["short"] else "row abandon",
                  **{"data-call": call["call_id"]}, children=[
-            html.Span(_clock(call["abandoned_at"]), className="when"),
+            html.Span(clock(call["abandoned_at"]), className="when"),
             html.Span(call["queue"], className="where"),
             html.Span(fmt.duration(call["waited_s"]), className="waited",
                       title=text("short", lang) if call["short"] else None),
@@ -304,10 +271,6 @@ def _figure(label: str, value: Any, name: str, defined: dict[str, str], size: st
 def _count(label: str, value: int, name: str) -> html.Div:
     return html.Div(className=f"count state-{name}", **{"data-count": name}, children=[
         html.Span(str(value), className="value"), html.Span(label, className="label")])
-
-
-def _clock(iso: str) -> str:
-    return datetime.fromisoformat(iso).strftime("%H:%M:%S")
 
 
 def _due(iso: str, today: date) -> str:
