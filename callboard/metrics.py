@@ -12,15 +12,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
+# The agent score's components and their default weights (docs/metrics.md).
+SCORE_WEIGHTS = {"on_time_rate": 25, "csat": 25, "resolution_rate": 25, "hold_discipline": 15,
+                 "callbacks_on_time_rate": 10}
+
 
 @dataclasses.dataclass(frozen=True)
 class Thresholds:
     answer_target_s: float = 15.0
     hold_limit_s: float = 60.0
     short_abandon_s: float = 5.0
-    score_weights: Mapping[str, float] = dataclasses.field(default_factory=lambda: {
-        "on_time_rate": 25, "csat": 25, "resolution_rate": 25, "hold_discipline": 15, "callbacks_on_time_rate": 10,
-    })
+    score_weights: Mapping[str, float] = dataclasses.field(default_factory=lambda: dict(SCORE_WEIGHTS))
+    # Colours of on-time answer rate and service level on screen: amber below the first, red below the second.
+    rate_amber_below: float = 0.8
+    rate_red_below: float = 0.6
 
 
 def rate(numerator: float, denominator: float) -> float | None:

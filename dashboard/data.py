@@ -87,7 +87,8 @@ class LiveData:
             "complaints_open": complaints_open,
             "agents": agents,
             "thresholds": {"answer_target_s": t.answer_target_s, "hold_limit_s": t.hold_limit_s,
-                           "short_abandon_s": t.short_abandon_s},
+                           "short_abandon_s": t.short_abandon_s, "rate_amber_below": t.rate_amber_below,
+                           "rate_red_below": t.rate_red_below},
         }
 
     async def agents(self, start: datetime, end: datetime) -> dict[str, Any]:

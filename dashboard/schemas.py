@@ -100,6 +100,8 @@ class Thresholds(Shape):
     answer_target_s: float
     hold_limit_s: float
     short_abandon_s: float
+    rate_amber_below: float = Field(description="on-time answer rate and service level are amber below this")
+    rate_red_below: float = Field(description="... and red below this")
 
 
 class Live(Shape):
