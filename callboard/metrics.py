@@ -108,6 +108,28 @@ def add_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return totals
 
 
+def add_agent_counts(parts: Iterable[Iterable[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """Per agent, the counts of the pieces of one window added up (each piece: rows of
+    ``live.agent_counts``, or per-day totals summed): the counts of the whole window.
+
+    Answer seconds come as exact decimals and are added exactly, then made a float: the figures
+    are the same however the window is cut.
+    """
+    totals: dict[str, dict[str, Any]] = {}
+    for rows in parts:
+        for row in rows:
+            agent = totals.get(row["agent"])
+            if agent is None:
+                totals[row["agent"]] = {"agent": row["agent"], "name": row["name"], "team": row["team"],
+                                        **{field: row[field] for field in AGENT_COUNT_FIELDS}}
+            else:
+                for field in AGENT_COUNT_FIELDS:
+                    agent[field] += row[field]
+    for agent in totals.values():
+        agent["answer_seconds"] = float(agent["answer_seconds"])
+    return list(totals.values())
+
+
 def agent_figures(counts: Mapping[str, Any], t: Thresholds) -> dict[str, Any]:
     """One agent's scores from the counts of ``live.agent_counts``."""
     figures = {
