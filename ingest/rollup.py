@@ -27,9 +27,6 @@ from db.queries import QUERIES
 
 logger = logging.getLogger(__name__)
 
-# Key of the advisory lock between the ingest's writes (shared) and a roll-up (exclusive); any
-# fixed 64-bit number unique to this purpose (db.migrate's is another). "CallRoll".
-ROLL_UP_LOCK_KEY = 0x43_61_6C_6C_52_6F_6C_6C
 # How often the loop looks for stale days. Short: until a day is computed again, reports count it
 # from the calls, which is right but slower.
 ROLL_UP_S = 10.0
@@ -56,12 +53,13 @@ class AgentDayTotals:
         async with self._pool.acquire() as conn:
             await conn.execute(QUERIES["rollup.mark_days_without_totals"], days, t.answer_target_s, t.hold_limit_s)
 
-    async def roll_up_one(self) -> date | None:
-        """Compute the latest stale complete day again, in one transaction; the day, or None if none is stale."""
+    async def roll_up_one(self, marked_before: datetime) -> date | None:
+        """Compute again, in one transaction, the latest complete day marked stale before ``marked_before``;
+        the day, or None if there is none."""
         t = self._t
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(QUERIES["rollup.lock_for_roll_up"], ROLL_UP_LOCK_KEY)
-            day = await conn.fetchval(QUERIES["rollup.claim_stale_day"])
+            await conn.execute(QUERIES["rollup.lock_for_roll_up"])
+            day = await conn.fetchval(QUERIES["rollup.claim_stale_day"], marked_before)
             if day is None:
                 return None
             start, end = day_start(day), day_start(day + timedelta(days=1))
@@ -75,9 +73,14 @@ class AgentDayTotals:
         return day
 
     async def roll_up_stale(self) -> list[date]:
-        """Compute every stale complete day again, one transaction each; the days computed."""
+        """Compute every complete day stale now again, one transaction each; the days computed.
+
+        A day marked again meanwhile waits for the next pass: while events for a past day stream
+        in (a feed catching up), the day is computed once a pass, not over and over.
+        """
+        began = datetime.now(UTC)
         days = []
-        while (day := await self.roll_up_one()) is not None:
+        while (day := await self.roll_up_one(began)) is not None:
             days.append(day)
         return days
 

@@ -12,7 +12,6 @@ import asyncpg
 from db.queries import QUERIES
 
 from .protocol import Event, Rejected
-from .rollup import ROLL_UP_LOCK_KEY
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -58,7 +57,6 @@ class EventWriter:
             rejects.extend((received.received_at, reject) for reject in received.rejects)
 
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(QUERIES["ingest.hold_off_roll_up"], ROLL_UP_LOCK_KEY)
             stored_by_type = await self._append(conn, list(unique.values()))
             if stored_by_type:
                 await conn.execute(QUERIES["ingest.apply_derived_state"])
@@ -77,7 +75,7 @@ class EventWriter:
     async def dead_letter_calls_never_queued(self, after_s: float) -> list[str]:
         """Move the events of calls never queued within ``after_s`` seconds to dead_letters."""
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(QUERIES["ingest.hold_off_roll_up"], ROLL_UP_LOCK_KEY)
+            await conn.execute(QUERIES["ingest.hold_off_roll_up"])
             rows = await conn.fetch(QUERIES["ingest.dead_letter_calls_never_queued"], after_s)
             if rows:
                 payload = {"feed": self._feed, "dead_lettered_calls": len(rows)}

@@ -8,7 +8,10 @@ by hand. Each checks first that the report really read per-day totals, so that i
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,9 +23,10 @@ from callboard.metrics import Thresholds
 from dashboard.data import LiveData, raw_pieces, whole_utc_days
 from db.queries import QUERIES
 from ingest.protocol import parse_message
-from ingest.rollup import AgentDayTotals
+from ingest.rollup import AgentDayTotals, roll_up_forever
 from ingest.writer import EventWriter, Received
 
+from .conftest import timeout, wait_for
 from .test_ingest_order import FEED, TABLES, deliveries, floors, message
 
 TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -315,3 +319,50 @@ async def test_reports_through_per_day_totals_equal_the_count_from_the_calls_wha
     assert len(await days_read_from_totals(pool)) == len(DAYS) - open_days
     for start, end in windows:
         await report(pool, start, end)
+
+
+async def test_an_ingest_write_waits_for_a_roll_up_in_progress_and_leaves_the_day_stale(pool):
+    e = Events()
+    await write(pool, e("call.queued", 3590, call_id="c1", queue="sales", caller="+86 138 0000 0000"),
+                e("call.answered", 3600, call_id="c1", agent="a1"))
+    await roll_up(pool)
+    async with pool.acquire() as rolling_up:
+        computing = rolling_up.transaction()
+        await computing.start()
+        await rolling_up.execute(QUERIES["rollup.lock_for_roll_up"])  # as roll_up_one does
+        late = asyncio.create_task(write(pool, e("call.ended", 3700, call_id="c1", agent="a1",
+                                                 released_by="customer")))
+        with pytest.raises(TimeoutError):  # held off while the day is computed
+            await asyncio.wait_for(asyncio.shield(late), timeout(0.5))
+        await computing.commit()
+    await late
+    assert DAYS[1] not in await days_read_from_totals(pool)
+    assert (await report(pool))["a1"]["handled"] == 1
+
+
+async def test_the_ingest_loop_computes_stale_days_again(pool):
+    e = Events()
+    await write(pool, e("call.queued", 3590, call_id="c1", queue="sales", caller="+86 138 0000 0000"),
+                e("call.answered", 3600, call_id="c1", agent="a1"))
+    looping = asyncio.create_task(roll_up_forever(AgentDayTotals(pool, Thresholds()), interval_s=0.05))
+    try:
+        async def every_day_read_from_totals() -> bool:
+            return len(await days_read_from_totals(pool)) == len(DAYS)
+
+        await wait_for(every_day_read_from_totals, 10, "the days to be rolled up")
+        await write(pool, e("call.ended", 3700, call_id="c1", agent="a1", released_by="customer"))
+        assert DAYS[1] not in await days_read_from_totals(pool)
+        await wait_for(every_day_read_from_totals, 10, "D1 to be rolled up again")
+        assert (await report(pool))["a1"]["handled"] == 1
+    finally:
+        looping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await looping
+
+
+def test_every_writer_of_floor_state_and_the_roll_up_take_the_same_lock():
+    key = re.compile(r"pg_advisory_xact_lock(?:_shared)?\((\d+)\)")
+    keys = {name: key.findall(QUERIES[name]) for name in
+            ("ingest.create_staging", "ingest.hold_off_roll_up", "rollup.lock_for_roll_up")}
+    assert all(len(found) == 1 for found in keys.values()), keys
+    assert len({found[0] for found in keys.values()}) == 1, keys

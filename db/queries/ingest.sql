@@ -5,8 +5,12 @@
 -- the earliest timestamp wins.
 
 -- name: create_staging
--- The batch being written, shaped like the event log, and the days its changes were decided on
--- before (apply_derived_state); private to the connection, emptied at every commit.
+-- First in every transaction that writes events: hold off the roll-up of per-day agent totals
+-- (rollup.lock_for_roll_up takes the same key, "CallRoll", exclusively) until this transaction
+-- ends; a day is then computed from a state every batch either precedes or follows in full.
+-- Then the batch being written, shaped like the event log, and the days its changes were decided
+-- on before (apply_derived_state); private to the connection, emptied at every commit.
+SELECT pg_advisory_xact_lock_shared(4855281085777407084);
 CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE event_log) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS decided_before (day date) ON COMMIT DELETE ROWS;
 
@@ -23,10 +27,8 @@ JOIN unnest($3::bigint[], $4::bigint[], $5::bigint[]) WITH ORDINALITY
 CROSS JOIN LATERAL json_to_record(j.body) AS e(id text, type text, call_id text);
 
 -- name: hold_off_roll_up
--- Taken first in every transaction that writes floor state: the roll-up of a day's agent totals
--- (rollup.lock_for_roll_up) waits for these transactions to end and holds new ones off while it
--- computes. $1: the lock's key.
-SELECT pg_advisory_xact_lock_shared($1);
+-- As in create_staging, for the other transactions that change floor state.
+SELECT pg_advisory_xact_lock_shared(4855281085777407084);
 
 -- name: insert_events
 -- Append the staged events to the log, skipping (feed, event_id) pairs already stored, and drop

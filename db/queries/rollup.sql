@@ -5,10 +5,10 @@
 
 -- name: lock_for_roll_up
 -- Wait until no ingest transaction is in flight and keep new ones out until this transaction ends
--- (they take the same lock shared: ingest.hold_off_roll_up). A day is then computed from a state
--- every ingest commit either precedes or follows in full, so every later change to it marks it
--- stale again. $1: the lock's key.
-SELECT pg_advisory_xact_lock($1);
+-- (they take the same lock, "CallRoll", shared: ingest.create_staging). A day is then computed
+-- from a state every ingest commit either precedes or follows in full, so every later change to
+-- it marks it stale again.
+SELECT pg_advisory_xact_lock(4855281085777407084);
 
 -- name: mark_days_without_totals
 -- Mark stale each complete day of the last $1 days that has no totals computed under answer
@@ -22,11 +22,11 @@ ORDER BY day
 ON CONFLICT DO NOTHING;
 
 -- name: claim_stale_day
--- Take the latest complete stale day off the list, to compute it in this same transaction; it is
--- marked again by any ingest that changes it after this transaction.
+-- Take the latest complete day marked stale before $1 off the list, to compute it in this same
+-- transaction; it is marked again by any ingest that changes it after this transaction.
 DELETE FROM stale_days
 WHERE day = (SELECT day FROM stale_days
-             WHERE day < (clock_timestamp() AT TIME ZONE 'UTC')::date
+             WHERE day < (clock_timestamp() AT TIME ZONE 'UTC')::date AND marked_at < $1
              ORDER BY day DESC
              LIMIT 1
              FOR UPDATE SKIP LOCKED)
