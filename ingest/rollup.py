@@ -57,6 +57,9 @@ class AgentDayTotals:
         """Compute again, in one transaction, the latest complete day marked stale before ``marked_before``;
         the day, or None if there is none."""
         t = self._t
+        async with self._pool.acquire() as conn:
+            if not await conn.fetchval(QUERIES["rollup.any_stale_day"], marked_before):
+                return None
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(QUERIES["rollup.lock_for_roll_up"])
             day = await conn.fetchval(QUERIES["rollup.claim_stale_day"], marked_before)

@@ -21,6 +21,12 @@ WHERE NOT EXISTS (SELECT FROM agent_days a WHERE a.day = d.day AND a.answer_targ
 ORDER BY day
 ON CONFLICT DO NOTHING;
 
+-- name: any_stale_day
+-- Whether a complete day marked stale before $1 waits (asked before taking the lock, which holds
+-- the ingest off, so that a pass with nothing to do does not).
+SELECT EXISTS (SELECT FROM stale_days
+               WHERE day < (clock_timestamp() AT TIME ZONE 'UTC')::date AND marked_at < $1);
+
 -- name: claim_stale_day
 -- Take the latest complete day marked stale before $1 off the list, to compute it in this same
 -- transaction; it is marked again by any ingest that changes it after this transaction.
