@@ -34,6 +34,10 @@ ROLL_UP_S = 10.0
 # the day in progress. Afterwards only the last two days, where a day has just ended.
 LOOK_BACK_AT_START_DAYS = 93
 LOOK_BACK_DAYS = 2
+# A roll-up takes its lock when no ingest transaction is in flight, trying this often for this
+# long; only then does it wait for the lock, holding new ingest transactions off meanwhile.
+LOCK_TRY_EVERY_S = 0.01
+LOCK_TRIES = 200
 
 
 def day_start(day: date) -> datetime:
@@ -61,7 +65,12 @@ class AgentDayTotals:
             if not await conn.fetchval(QUERIES["rollup.any_stale_day"], marked_before):
                 return None
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(QUERIES["rollup.lock_for_roll_up"])
+            for _ in range(LOCK_TRIES):
+                if await conn.fetchval(QUERIES["rollup.try_lock_for_roll_up"]):
+                    break
+                await asyncio.sleep(LOCK_TRY_EVERY_S)
+            else:
+                await conn.execute(QUERIES["rollup.lock_for_roll_up"])
             day = await conn.fetchval(QUERIES["rollup.claim_stale_day"], marked_before)
             if day is None:
                 return None

@@ -361,8 +361,9 @@ async def test_the_ingest_loop_computes_stale_days_again(pool):
 
 
 def test_every_writer_of_floor_state_and_the_roll_up_take_the_same_lock():
-    key = re.compile(r"pg_advisory_xact_lock(?:_shared)?\((\d+)\)")
+    key = re.compile(r"pg_(?:try_)?advisory_xact_lock(?:_shared)?\((\d+)\)")
     keys = {name: key.findall(QUERIES[name]) for name in
-            ("ingest.create_staging", "ingest.hold_off_roll_up", "rollup.lock_for_roll_up")}
+            ("ingest.create_staging", "ingest.hold_off_roll_up", "rollup.lock_for_roll_up",
+             "rollup.try_lock_for_roll_up")}
     assert all(len(found) == 1 for found in keys.values()), keys
     assert len({found[0] for found in keys.values()}) == 1, keys

@@ -10,6 +10,11 @@
 -- it marks it stale again.
 SELECT pg_advisory_xact_lock(4855281085777407084);
 
+-- name: try_lock_for_roll_up
+-- lock_for_roll_up, if no ingest transaction is in flight now; true if taken. Waiting for the lock
+-- would hold off every new ingest transaction until those in flight end.
+SELECT pg_try_advisory_xact_lock(4855281085777407084);
+
 -- name: mark_days_without_totals
 -- Mark stale each complete day of the last $1 days that has no totals computed under answer
 -- target $2 and hold limit $3 (a new database, the thresholds changed, or a day just ended).
