@@ -12,18 +12,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
+# The agent score's components and their default weights (docs/metrics.md).
+SCORE_WEIGHTS = {"on_time_rate": 25, "csat": 25, "resolution_rate": 25, "hold_discipline": 15,
+                 "callbacks_on_time_rate": 10}
+
 
 @dataclasses.dataclass(frozen=True)
 class Thresholds:
     answer_target_s: float = 15.0
     hold_limit_s: float = 60.0
     short_abandon_s: float = 5.0
-    # On-time answer rate and service level below these show amber / red on screen.
+    score_weights: Mapping[str, float] = dataclasses.field(default_factory=lambda: dict(SCORE_WEIGHTS))
+    # Colours of on-time answer rate and service level on screen: amber below the first, red below the second.
     rate_amber_below: float = 0.8
     rate_red_below: float = 0.6
-    score_weights: Mapping[str, float] = dataclasses.field(default_factory=lambda: {
-        "on_time_rate": 25, "csat": 25, "resolution_rate": 25, "hold_discipline": 15, "callbacks_on_time_rate": 10,
-    })
 
 
 def rate(numerator: float, denominator: float) -> float | None:
@@ -136,6 +138,28 @@ def add_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         for field in QUEUE_COUNT_FIELDS:
             totals[field] += row[field]
     return totals
+
+
+def add_agent_counts(parts: Iterable[Iterable[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """Per agent, the counts of the pieces of one window added up (each piece: rows of
+    ``live.agent_counts``, or per-day totals summed): the counts of the whole window.
+
+    Answer seconds come as exact decimals and are added exactly, then made a float: the figures
+    are the same however the window is cut.
+    """
+    totals: dict[str, dict[str, Any]] = {}
+    for rows in parts:
+        for row in rows:
+            agent = totals.get(row["agent"])
+            if agent is None:
+                totals[row["agent"]] = {"agent": row["agent"], "name": row["name"], "team": row["team"],
+                                        **{field: row[field] for field in AGENT_COUNT_FIELDS}}
+            else:
+                for field in AGENT_COUNT_FIELDS:
+                    agent[field] += row[field]
+    for agent in totals.values():
+        agent["answer_seconds"] = float(agent["answer_seconds"])
+    return list(totals.values())
 
 
 def agent_figures(counts: Mapping[str, Any], t: Thresholds) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 
 import platformdirs
 
+from . import metrics
 from .exceptions import ConfigError
 
 LANGUAGES = ("en", "zh-Hans")
@@ -48,13 +49,6 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise ValueError("must be greater than 0")
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise ValueError("must be a fraction from 0 to 1, e.g. 0.8 for 80%")
     return value
 
 
@@ -98,6 +92,40 @@ def _shifts(text: str) -> tuple[datetime.time, ...]:
     return tuple(starts)
 
 
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise ValueError("must be a fraction from 0 to 1, e.g. 0.8")
+    return value
+
+
+def _score_weights(text: str) -> dict[str, float]:
+    """``name=weight,...``: every component of the agent score exactly once, none negative, not all 0."""
+    weights: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, number = (piece.strip() for piece in part.partition("="))
+        if name not in metrics.SCORE_WEIGHTS:
+            raise ValueError(f"{name!r} is not a score component; they are {', '.join(metrics.SCORE_WEIGHTS)}")
+        if not sep or name in weights:
+            raise ValueError(f"give {name} one weight, as {name}=25")
+        try:
+            weights[name] = float(number)
+        except ValueError:
+            raise ValueError(f"{name}={number!r}: the weight must be a number") from None
+        if not 0 <= weights[name] < float("inf"):
+            raise ValueError(f"{name}={number}: the weight must be 0 or more")
+    missing = [name for name in metrics.SCORE_WEIGHTS if name not in weights]
+    if missing:
+        raise ValueError(f"no weight for {', '.join(missing)} (give 0 to leave a component out)")
+    if not any(weights.values()):
+        raise ValueError("at least one weight must be more than 0")
+    return weights
+
+
+def _weights_text(weights: Mapping[str, float]) -> str:
+    return ",".join(f"{name}={weight:g}" for name, weight in weights.items())
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", None, _text,
             "PostgreSQL to use, e.g. postgresql://user@host/callboard. Unset: an embedded "
@@ -113,10 +141,14 @@ SETTINGS: tuple[Setting, ...] = (
             "A hold longer than this many seconds is over the limit."),
     Setting("CALLBOARD_SHORT_ABANDON_S", 5.0, _positive_float,
             "Callers who hang up sooner than this are short abandons, left out of service level."),
+    Setting("CALLBOARD_SCORE_WEIGHTS", _weights_text(metrics.SCORE_WEIGHTS), _score_weights,
+            "Weights of the agent score's components (on-time answer rate, CSAT, resolution rate, hold "
+            "discipline, callbacks on time), each named once; 0 leaves a component out. In the TOML "
+            "file, also a table."),
     Setting("CALLBOARD_RATE_AMBER_BELOW", 0.8, _fraction,
-            "On-time answer rate and service level below this fraction show amber on the wall."),
+            "On-time answer rate and service level are shown amber below this fraction."),
     Setting("CALLBOARD_RATE_RED_BELOW", 0.6, _fraction,
-            "On-time answer rate and service level below this fraction show red; must be below the amber one."),
+            "... and red below this one (less than CALLBOARD_RATE_AMBER_BELOW)."),
     Setting("CALLBOARD_SHIFTS", "07:00,15:00,23:00", _shifts,
             "Local times at which shifts start, comma-separated; the trends API's shift buckets."),
     Setting("CALLBOARD_LANGUAGE", "en", _language,
@@ -159,6 +191,7 @@ class Settings:
     answer_target_s: float
     hold_limit_s: float
     short_abandon_s: float
+    score_weights: dict[str, float]
     rate_amber_below: float
     rate_red_below: float
     shifts: tuple[datetime.time, ...]
@@ -178,6 +211,12 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
+    def thresholds(self) -> metrics.Thresholds:
+        """The thresholds the figures are computed with, for every process that computes some."""
+        return metrics.Thresholds(answer_target_s=self.answer_target_s, hold_limit_s=self.hold_limit_s,
+                                  short_abandon_s=self.short_abandon_s, score_weights=dict(self.score_weights),
+                                  rate_amber_below=self.rate_amber_below, rate_red_below=self.rate_red_below)
+
 
 def _field_name(setting: Setting) -> str:
     return "database_url" if setting.env == "DATABASE_URL" else setting.key
@@ -192,17 +231,19 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         raw = _raw_value(setting, environ, file_values)
         if raw is None:
             raw = setting.default
+        if setting.env == "CALLBOARD_SCORE_WEIGHTS" and isinstance(raw, Mapping):  # a TOML table
+            raw = ",".join(f"{name}={weight}" for name, weight in raw.items())
         try:
             value = None if raw is None else setting.parse(str(raw))
         except ValueError as exc:
             raise ConfigError(f"{setting.env}={raw!r} is not valid: {exc}") from None
         values[_field_name(setting)] = value
+    if not values["rate_red_below"] < values["rate_amber_below"]:
+        raise ConfigError(f"CALLBOARD_RATE_RED_BELOW={values['rate_red_below']} must be less than "
+                          f"CALLBOARD_RATE_AMBER_BELOW={values['rate_amber_below']}")
     if values["data_dir"] is None:
         values["data_dir"] = platformdirs.user_data_path("callboard")
     values["data_dir"] = Path(values["data_dir"]).expanduser()
-    if not values["rate_red_below"] < values["rate_amber_below"]:
-        raise ConfigError(f"CALLBOARD_RATE_RED_BELOW={values['rate_red_below']} must be below "
-                          f"CALLBOARD_RATE_AMBER_BELOW={values['rate_amber_below']}")
     return Settings(**values)
 
 

@@ -7,8 +7,8 @@ named queries and form their figures with the same functions of :mod:`callboard.
 from __future__ import annotations
 
 import collections
-from collections.abc import Sequence
-from datetime import UTC, datetime, time, tzinfo
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 import asyncpg
@@ -63,6 +63,29 @@ def start_of_day(now: datetime, zone: tzinfo) -> datetime:
 ABANDONED_LISTED = 50
 # The floor view's drill-down lists at most this many of an agent's calls of the day.
 AGENT_CALLS_LISTED = 300
+def _utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def whole_utc_days(start: datetime, end: datetime) -> list[date]:
+    """The UTC days that lie wholly inside [start, end)."""
+    first = start.astimezone(UTC).date()
+    if _utc_midnight(first) < start:
+        first += timedelta(days=1)
+    last = end.astimezone(UTC).date()  # the first day not wholly inside
+    return [first + timedelta(days=n) for n in range((last - first).days)]
+
+
+def raw_pieces(start: datetime, end: datetime, days: Sequence[date]) -> Iterator[tuple[datetime, datetime]]:
+    """What is left of [start, end) without the (sorted, whole) UTC ``days``: at most one piece
+    before, between and after them, each as long as it can be."""
+    at = start
+    for day in days:
+        if _utc_midnight(day) > at:
+            yield at, _utc_midnight(day)
+        at = _utc_midnight(day + timedelta(days=1))
+    if at < end:
+        yield at, end
 
 
 class LiveData:
@@ -151,7 +174,8 @@ class LiveData:
 
     async def agents(self, start: datetime, end: datetime) -> dict[str, Any]:
         """Every agent with something counted in [start, end): the same figures as the live snapshot's."""
-        async with self._pool.acquire() as conn:
+        # One consistent view of the per-day totals, the days marked stale and the calls.
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             figures = await self._agent_figures(conn, start, end, datetime.now(UTC))
         return {"from": self._local(start), "to": self._local(end),
                 "agents": sorted(figures, key=lambda a: (a["name"], a["agent"]))}
@@ -225,9 +249,22 @@ class LiveData:
 
     async def _agent_figures(self, conn: asyncpg.Connection, start: datetime, end: datetime,
                              now: datetime) -> list[dict[str, Any]]:
+        """The agent figures of [start, end): the whole UTC days that have per-day totals (computed
+        under our thresholds and not stale since) from those, the rest from the calls; the counts
+        add up to exactly those of the whole window. Call in a repeatable-read transaction."""
         t = self._t
-        rows = await conn.fetch(QUERIES["live.agent_counts"], start, end, t.answer_target_s, t.hold_limit_s, now)
-        return [metrics.agent_figures(row, t) for row in rows]
+        days = whole_utc_days(start, min(end, now))
+        rolled_up: list[date] = []
+        if days:
+            rows = await conn.fetch(QUERIES["rollup.days_with_totals"], days[0], days[-1] + timedelta(days=1),
+                                    t.answer_target_s, t.hold_limit_s)
+            rolled_up = [row["day"] for row in rows]
+        parts = [await conn.fetch(QUERIES["live.agent_counts"], piece_start, piece_end, t.answer_target_s,
+                                  t.hold_limit_s, now, end)
+                 for piece_start, piece_end in raw_pieces(start, end, rolled_up)]
+        if rolled_up:
+            parts.append(await conn.fetch(QUERIES["rollup.agent_counts_of_days"], rolled_up))
+        return [metrics.agent_figures(counts, t) for counts in metrics.add_agent_counts(parts)]
 
     def _local(self, moment: datetime) -> str:
         return moment.astimezone(self._zone).isoformat()

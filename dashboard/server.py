@@ -11,7 +11,6 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
-from callboard import metrics
 from callboard.settings import Settings
 from db.pool import create_pool
 
@@ -23,12 +22,6 @@ from .hub import SnapshotHub
 logger = logging.getLogger(__name__)
 
 
-def thresholds(settings: Settings) -> metrics.Thresholds:
-    return metrics.Thresholds(answer_target_s=settings.answer_target_s, hold_limit_s=settings.hold_limit_s,
-                              short_abandon_s=settings.short_abandon_s, rate_amber_below=settings.rate_amber_below,
-                              rate_red_below=settings.rate_red_below)
-
-
 def build(settings: Settings, database_url: str) -> FastAPI:
     """The ASGI app; the database pool and the hub start with it and stop with it."""
 
@@ -36,7 +29,7 @@ def build(settings: Settings, database_url: str) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.pool = await create_pool(database_url, min_size=1, max_size=4)
-        app.state.live = LiveData(app.state.pool, thresholds(settings), settings.timezone, settings.stale_after_s,
+        app.state.live = LiveData(app.state.pool, settings.thresholds(), settings.timezone, settings.stale_after_s,
                                   settings.shifts)
         app.state.hub = SnapshotHub(app.state.live, database_url)
         running = asyncio.create_task(app.state.hub.run(), name="snapshot-hub")

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
+from callboard.metrics import Thresholds
 from callboard.settings import Settings
 from db.pool import CONNECTION_ERRORS, DATA_ERRORS, TRANSIENT_ERRORS, create_pool
 from db.queries import QUERIES
@@ -25,6 +26,7 @@ from .health import serving
 from .journal import Journal, Message
 from .protocol import Rejected, parse_message
 from .resume_point import ResumePoint, highest_seq
+from .rollup import AgentDayTotals, roll_up_forever
 from .telemetry import IngestTelemetry
 from .writer import EventWriter, Received
 
@@ -59,11 +61,12 @@ class IngestService:
     def __init__(self, pool: asyncpg.Pool, feed_url: str, feed_name: str, *, token: str | None = None,
                  batch_max: int = 2000, telemetry: IngestTelemetry | None = None,
                  never_queued_after_s: float = 600.0, journal: Journal | None = None,
-                 queue_messages: int = QUEUE_MESSAGES) -> None:
+                 queue_messages: int = QUEUE_MESSAGES, thresholds: Thresholds | None = None) -> None:
         self.telemetry = telemetry or IngestTelemetry()
         self._pool = pool
         self._feed_name = feed_name
         self._writer = EventWriter(pool, feed_name)
+        self._day_totals = AgentDayTotals(pool, thresholds or Thresholds())
         self._resume_point = ResumePoint()
         self._batch_max = batch_max
         self._never_queued_after_s = never_queued_after_s
@@ -96,9 +99,12 @@ class IngestService:
         writers = {asyncio.create_task(self._write_forever(), name=f"writer-{n}") for n in range(WRITERS)}
         beating = asyncio.create_task(self._heartbeat(), name="heartbeat")
         sweeping = asyncio.create_task(self._sweep_forever(), name="sweep")
+        rolling_up = asyncio.create_task(roll_up_forever(self._day_totals), name="roll-up")
         done, _ = await asyncio.wait({receiving, stopping, *writers}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (beating, sweeping, receiving):
+        for task in (beating, sweeping, rolling_up, receiving):
             task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await rolling_up  # a day being computed is rolled back and stays stale
         with contextlib.suppress(asyncio.CancelledError):
             await receiving
         if not done & writers:
@@ -369,7 +375,7 @@ async def run(settings: Settings, database_url: str, stop: asyncio.Event, *, fee
         stack.push_async_callback(pool.close)
         service = IngestService(pool, feed_url, feed_name, token=settings.feed_token, batch_max=settings.batch_max,
                                 telemetry=telemetry, never_queued_after_s=settings.never_queued_after_s,
-                                journal=journal)
+                                journal=journal, thresholds=settings.thresholds())
         await service.run(stop)
 
 
@@ -378,7 +384,7 @@ async def _connect_with_retry(database_url: str, stop: asyncio.Event) -> asyncpg
     delay = 0.2
     while not stop.is_set():
         try:
-            return await create_pool(database_url, min_size=1, max_size=WRITERS + 2)
+            return await create_pool(database_url, min_size=1, max_size=WRITERS + 3)  # + heartbeat, sweep, roll-up
         except CONNECTION_ERRORS as exc:
             logger.warning("database unreachable at start; retrying",
                            extra={"action": "db_retry", "error": str(exc), "retry_in_s": delay})

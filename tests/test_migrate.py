@@ -16,7 +16,8 @@ async def test_fresh_database_gets_every_migration_recorded(database_url):
     try:
         assert await applied_versions(conn) == {m.version for m in available()}
         tables = {r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")}
-        assert {"event_log", "dead_letters", "calls", "hold_events", "agent_states", "complaints", "surveys"} <= tables
+        assert {"event_log", "dead_letters", "calls", "hold_events", "agent_states", "complaints", "surveys",
+                "agent_days", "agent_day_counts", "stale_days"} <= tables
     finally:
         await conn.close()
 

@@ -1,24 +1,57 @@
-"""Settings are read once and bad values are refused with the setting named."""
+"""Settings are read strictly: a bad value is refused with its name, never guessed at."""
 
 from __future__ import annotations
 
 import pytest
 
+from callboard import metrics
 from callboard.exceptions import ConfigError
 from callboard.settings import load
 
 
-def test_rate_colour_thresholds_default_to_80_and_60_percent():
-    settings = load({})
-    assert (settings.rate_amber_below, settings.rate_red_below) == (0.8, 0.6)
+def test_default_score_weights_are_those_of_docs_metrics():
+    assert load({}).thresholds().score_weights == metrics.SCORE_WEIGHTS == {
+        "on_time_rate": 25, "csat": 25, "resolution_rate": 25, "hold_discipline": 15, "callbacks_on_time_rate": 10}
 
 
-@pytest.mark.parametrize("environ, named", [
-    ({"CALLBOARD_RATE_AMBER_BELOW": "80"}, "CALLBOARD_RATE_AMBER_BELOW='80' is not valid"),
-    ({"CALLBOARD_RATE_RED_BELOW": "-0.1"}, "CALLBOARD_RATE_RED_BELOW='-0.1' is not valid"),
-    ({"CALLBOARD_RATE_AMBER_BELOW": "0.5", "CALLBOARD_RATE_RED_BELOW": "0.7"}, "must be below"),
-    ({"CALLBOARD_RATE_AMBER_BELOW": "0.6", "CALLBOARD_RATE_RED_BELOW": "0.6"}, "must be below"),
+def test_score_weights_are_read_and_used_for_the_score():
+    settings = load({"CALLBOARD_SCORE_WEIGHTS": "on_time_rate=50, csat=0,resolution_rate=50,hold_discipline=0,"
+                                                "callbacks_on_time_rate=0"})
+    t = settings.thresholds()
+    # on time 0.9, CSAT 0.2 (weight 0), resolution 0.5: (50·0.9 + 50·0.5) / 100 = 70
+    components = {"on_time_rate": 0.9, "csat": 0.2, "resolution_rate": 0.5, "hold_discipline": None,
+                  "callbacks_on_time_rate": None}
+    assert metrics.agent_score(components, t.score_weights) == pytest.approx(70)
+
+
+def test_score_weights_may_be_a_toml_table(tmp_path):
+    config = tmp_path / "callboard.toml"
+    config.write_text("[score_weights]\non_time_rate = 1\ncsat = 1\nresolution_rate = 1\nhold_discipline = 1\n"
+                      "callbacks_on_time_rate = 0.5\n")
+    assert load({"CALLBOARD_CONFIG": str(config)}).score_weights["callbacks_on_time_rate"] == 0.5
+
+
+@pytest.mark.parametrize("text, complaint", [
+    ("on_time_rate=25,csat=25,resolution_rate=25,hold_discipline=15,speed=10", "'speed' is not a score component"),
+    ("on_time_rate=25,csat=25,resolution_rate=25,hold_discipline=15", "no weight for callbacks_on_time_rate"),
+    ("on_time_rate=25,csat=-5,resolution_rate=25,hold_discipline=15,callbacks_on_time_rate=10", "0 or more"),
+    ("on_time_rate=0,csat=0,resolution_rate=0,hold_discipline=0,callbacks_on_time_rate=0", "more than 0"),
+    ("on_time_rate=25,on_time_rate=5,csat=25,resolution_rate=25,hold_discipline=15,callbacks_on_time_rate=10",
+     "one weight"),
+    ("on_time_rate=lots,csat=25,resolution_rate=25,hold_discipline=15,callbacks_on_time_rate=10", "a number"),
+    ("on_time_rate=nan,csat=25,resolution_rate=25,hold_discipline=15,callbacks_on_time_rate=10", "0 or more"),
 ])
-def test_rate_colour_thresholds_are_fractions_with_red_below_amber(environ, named):
-    with pytest.raises(ConfigError, match=named):
-        load(environ)
+def test_bad_score_weights_are_refused_by_name(text, complaint):
+    with pytest.raises(ConfigError, match="CALLBOARD_SCORE_WEIGHTS") as refused:
+        load({"CALLBOARD_SCORE_WEIGHTS": text})
+    assert complaint in str(refused.value)
+
+
+def test_rate_colours_default_and_must_be_ordered_fractions():
+    t = load({}).thresholds()
+    assert (t.rate_amber_below, t.rate_red_below) == (0.8, 0.6)
+    assert load({"CALLBOARD_RATE_AMBER_BELOW": "0.9", "CALLBOARD_RATE_RED_BELOW": "0"}).rate_red_below == 0
+    with pytest.raises(ConfigError, match="CALLBOARD_RATE_RED_BELOW=0.7 must be less than"):
+        load({"CALLBOARD_RATE_AMBER_BELOW": "0.7", "CALLBOARD_RATE_RED_BELOW": "0.7"})
+    with pytest.raises(ConfigError, match="CALLBOARD_RATE_AMBER_BELOW='80'"):
+        load({"CALLBOARD_RATE_AMBER_BELOW": "80"})

@@ -5,8 +5,14 @@
 -- the earliest timestamp wins.
 
 -- name: create_staging
--- The batch being written, shaped like the event log; private to the connection, emptied at every commit.
+-- First in every transaction that writes events: hold off the roll-up of per-day agent totals
+-- (rollup.lock_for_roll_up takes the same key, "CallRoll", exclusively) until this transaction
+-- ends; a day is then computed from a state every batch either precedes or follows in full.
+-- Then the batch being written, shaped like the event log, and the days its changes were decided
+-- on before (apply_derived_state); private to the connection, emptied at every commit.
+SELECT pg_advisory_xact_lock_shared(4855281085777407084);
 CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE event_log) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS decided_before (day date) ON COMMIT DELETE ROWS;
 
 -- name: stage_events
 -- $1: the feed; $2: the events' JSON texts as one JSON array; $3: their seqs; $4, $5: their ts
@@ -19,6 +25,10 @@ FROM json_array_elements($2::text::json) WITH ORDINALITY AS j(body, position)
 JOIN unnest($3::bigint[], $4::bigint[], $5::bigint[]) WITH ORDINALITY
      AS t(seq, ts_us, received_us, position) USING (position)
 CROSS JOIN LATERAL json_to_record(j.body) AS e(id text, type text, call_id text);
+
+-- name: hold_off_roll_up
+-- As in create_staging, for the other transactions that change floor state.
+SELECT pg_advisory_xact_lock_shared(4855281085777407084);
 
 -- name: insert_events
 -- Append the staged events to the log, skipping (feed, event_id) pairs already stored, and drop
@@ -70,6 +80,7 @@ SET heartbeat_at = excluded.heartbeat_at;
 -- Calls answered or ended whose first event arrived more than $1 seconds ago without a call.queued ever following
 -- are impossible: move their events from the log to dead_letters and forget the call.
 -- Rows locked by a write in progress (perhaps the late call.queued itself) are left for next time.
+-- The complete days their counts were on are marked stale (see apply_derived_state).
 WITH orphan AS (
     SELECT c.call_id
     FROM calls c
@@ -90,6 +101,19 @@ WITH orphan AS (
                 || $1 || ' s)',
            event_id, body::text
     FROM moved
+), stale AS (
+    INSERT INTO stale_days (day)
+    SELECT DISTINCT (decided_at AT TIME ZONE 'UTC')::date
+    FROM (
+        SELECT unnest(ARRAY[c.answered_at, c.ended_at]) FROM calls c JOIN orphan USING (call_id)
+        UNION ALL
+        SELECT h.ts FROM hold_events h JOIN orphan USING (call_id) WHERE h.kind = 'start'
+        UNION ALL
+        SELECT s.ts FROM surveys s JOIN orphan USING (call_id)
+    ) d(decided_at)
+    WHERE (decided_at AT TIME ZONE 'UTC')::date < (clock_timestamp() AT TIME ZONE 'UTC')::date
+    ORDER BY 1
+    ON CONFLICT DO NOTHING
 ), forgotten_holds AS (
     DELETE FROM hold_events h USING orphan o WHERE h.call_id = o.call_id
 ), forgotten_surveys AS (
@@ -113,6 +137,27 @@ SELECT pg_notify('callboard_changes', $1);
 -- written by one statement, in this order, each writing its rows in key order: two batches in
 -- flight at once then take their row locks in the same order and never deadlock. (Several
 -- statements, sent as one; they take no parameters.)
+
+-- Days whose agent totals this batch may change (see stale_days in db/migrations/0004...), part 1
+-- of 2: the days on which the rows it touches were decided before it; part 2, at the end, marks
+-- them stale with the days they are decided on after it (one write, in key order, like the rest).
+-- Only complete UTC days, the only ones ever rolled up (by the clock after ingest.hold_off_roll_up:
+-- a roll-up that found the day complete committed before that).
+WITH touched_calls AS (
+    SELECT DISTINCT call_id FROM incoming_events WHERE call_id IS NOT NULL
+), touched_complaints AS (
+    SELECT DISTINCT body->>'complaint_id' AS complaint_id FROM incoming_events WHERE type LIKE 'complaint.%'
+)
+INSERT INTO decided_before (day)
+SELECT DISTINCT (decided_at AT TIME ZONE 'UTC')::date
+FROM (
+    SELECT unnest(ARRAY[c.answered_at, c.ended_at]) FROM calls c JOIN touched_calls USING (call_id)
+    UNION ALL
+    SELECT s.ts FROM surveys s JOIN touched_calls USING (call_id)
+    UNION ALL
+    SELECT least(k.callback_at, k.due) FROM complaints k JOIN touched_complaints USING (complaint_id)
+) d(decided_at)
+WHERE (decided_at AT TIME ZONE 'UTC')::date < (clock_timestamp() AT TIME ZONE 'UTC')::date;
 
 -- calls: for each column, the event that decides it: the call's earliest event of that type in the
 -- batch (the latest, for the answer and the transfer back to a queue that say whether a caller
@@ -249,3 +294,28 @@ ON CONFLICT (call_id) DO UPDATE
 SET agent = CASE WHEN excluded.ts < s.ts THEN excluded.agent ELSE s.agent END,
     score = CASE WHEN excluded.ts < s.ts THEN excluded.score ELSE s.score END,
     ts = least(s.ts, excluded.ts);
+
+-- Days whose agent totals this batch may change, part 2 of 2: those of part 1, the days on which
+-- the rows it touched are decided now, and those of every hold start of its calls (a hold ends at
+-- the call's next hold event or at the call's end; a call's row decides whether its holds count).
+WITH touched_calls AS (
+    SELECT DISTINCT call_id FROM incoming_events WHERE call_id IS NOT NULL
+), touched_complaints AS (
+    SELECT DISTINCT body->>'complaint_id' AS complaint_id FROM incoming_events WHERE type LIKE 'complaint.%'
+)
+INSERT INTO stale_days (day)
+SELECT day FROM decided_before
+UNION
+SELECT (decided_at AT TIME ZONE 'UTC')::date
+FROM (
+    SELECT unnest(ARRAY[c.answered_at, c.ended_at]) FROM calls c JOIN touched_calls USING (call_id)
+    UNION ALL
+    SELECT h.ts FROM hold_events h JOIN touched_calls USING (call_id) WHERE h.kind = 'start'
+    UNION ALL
+    SELECT s.ts FROM surveys s JOIN touched_calls USING (call_id)
+    UNION ALL
+    SELECT least(k.callback_at, k.due) FROM complaints k JOIN touched_complaints USING (complaint_id)
+) d(decided_at)
+WHERE (decided_at AT TIME ZONE 'UTC')::date < (clock_timestamp() AT TIME ZONE 'UTC')::date
+ORDER BY 1
+ON CONFLICT DO NOTHING;

@@ -122,13 +122,16 @@ WHERE s.state <> 'logged_out';
 
 -- name: agent_counts
 -- Per agent, the counts behind the agent scores for [$1, $2); $3 = answer target seconds,
--- $4 = hold limit seconds, $5 = now. Each count is taken at the time of the event that decides it.
--- Every part reads only the window's rows through an index, never the whole history.
+-- $4 = hold limit seconds, $5 = now, $6 = the end of the report that [$1, $2) is a piece of ($2
+-- when it is the whole report). Each count is taken at the time of the event that decides it, so
+-- the counts of the pieces of a report add up to the report's. Also holds_open: holds started in
+-- [$1, $2) whose end is not known yet. Every part reads only the window's rows through an index,
+-- never the whole history.
 WITH answered AS (
     SELECT answered_by AS agent,
            count(*) AS answered,
            count(*) FILTER (WHERE answered_at - queued_at <= make_interval(secs => $3)) AS answered_on_time,
-           coalesce(sum(extract(epoch FROM answered_at - queued_at)), 0)::float8 AS answer_seconds
+           coalesce(sum(extract(epoch FROM answered_at - queued_at)), 0) AS answer_seconds  -- exact: numeric
     FROM calls
     WHERE answered_at >= $1 AND answered_at < $2 AND queued_at IS NOT NULL AND answered_by IS NOT NULL
     GROUP BY answered_by
@@ -149,11 +152,12 @@ WITH answered AS (
 ), held AS (
     -- The hold spans of docs/metrics.md (as in the hold_spans view) that started in the window,
     -- read from the window's hold starts only: each ends at its call's next hold event, else at
-    -- the call's end; one still open counts its age at the window's end (or now, if sooner).
+    -- the call's end; one still open counts its age at the report's end (or now, if sooner).
     SELECT h.agent,
            count(*) AS holds,
-           count(*) FILTER (WHERE coalesce(n.ts, c.ended_at, least($5, $2)) - h.ts
-                                  > make_interval(secs => $4)) AS holds_over_limit
+           count(*) FILTER (WHERE coalesce(n.ts, c.ended_at, least($5, $6::timestamptz)) - h.ts
+                                  > make_interval(secs => $4)) AS holds_over_limit,
+           count(*) FILTER (WHERE n.ts IS NULL AND c.ended_at IS NULL) AS holds_open
     FROM hold_events h
     JOIN calls c USING (call_id)
     LEFT JOIN LATERAL (
@@ -171,6 +175,7 @@ WITH answered AS (
            count(*) FILTER (WHERE callback_at <= due) AS callbacks_on_time
     FROM complaints
     WHERE least(callback_at, due) >= $1 AND least(callback_at, due) < least($5, $2)
+      AND agent IS NOT NULL  -- not before its complaint.opened, which names the agent, has arrived
     GROUP BY agent
 ), everyone AS (
     SELECT agent FROM answered UNION SELECT agent FROM ended UNION SELECT agent FROM rated
@@ -183,6 +188,7 @@ SELECT e.agent, coalesce(d.name, e.agent) AS name, d.team,
        coalesce(n.resolved, 0) AS resolved, coalesce(n.agent_released, 0) AS agent_released,
        coalesce(r.surveys, 0) AS surveys, coalesce(r.satisfied, 0) AS satisfied,
        coalesce(h.holds, 0) AS holds, coalesce(h.holds_over_limit, 0) AS holds_over_limit,
+       coalesce(h.holds_open, 0) AS holds_open,
        coalesce(p.callbacks_due, 0) AS callbacks_due, coalesce(p.callbacks_on_time, 0) AS callbacks_on_time
 FROM everyone e
 LEFT JOIN agents d USING (agent)
