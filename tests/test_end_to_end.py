@@ -171,10 +171,13 @@ async def test_timers_turn_red_in_the_browser_when_a_hold_passes_the_limit_and_a
         # Before the limit: the hold is ticking but not listed, the callback not yet overdue.
         await wait_for(lambda: has_class(hold, "under-limit"), 5, "the hold, under the limit")
         assert not browser.find_element(By.CSS_SELECTOR, '.row.hold[data-call="c1"]').is_displayed()
+        assert browser.find_element(By.CSS_SELECTOR, '[data-fit="holds"] .empty').is_displayed()
         assert await has_class(callback, "red", present=False)
 
         await wait_for(lambda: has_class(hold, "red"), limit_s + 5, "the hold to turn red")
         assert browser.find_element(By.CSS_SELECTOR, '.row.hold[data-call="c1"]').is_displayed()
+        assert not browser.find_element(By.CSS_SELECTOR, '[data-fit="holds"] .empty').is_displayed(), \
+            "'No holds over the limit' beside a hold over it"
         await wait_for(lambda: has_class(callback, "flash"), 10, "the callback to turn overdue")
         assert "red" in classes(callback).split()
         errors = browser_errors(browser)
