@@ -45,6 +45,48 @@ def timer(key: str, seconds: float | None) -> html.Span:
     return html.Span(fmt.duration(seconds), id={"type": ids.TIMER, "index": key}, className="timer")
 
 
+def timer_class(spec: dict[str, Any], seconds: float) -> str:
+    """The class a timer has ``seconds`` after (``up``) or before (``down``) its moment: the same
+    rule as ``level`` in assets/callboard.js, which applies it between pushes."""
+    level = ""
+    if spec["mode"] == "down":
+        if "red" in spec and seconds <= spec["red"]:
+            level = " red flash"
+        elif "amber" in spec and seconds < spec["amber"]:
+            level = " amber"
+    elif "red" in spec and seconds > spec["red"]:
+        level = " red"
+    elif "amber" in spec and seconds > spec["amber"]:
+        level = " amber"
+    hidden = " under-limit" if "hide_below" in spec and seconds <= spec["hide_below"] else ""
+    return "timer" + level + hidden
+
+
+def colour_timers(parts: Any, specs: dict[str, Any]) -> None:
+    """Give every timer in ``parts`` its class as of the snapshot, so that a pushed part shows at
+    once as the browser's next tick would (a hold under the limit stays hidden, an overdue
+    callback is red) instead of waiting for that tick."""
+    if not specs:
+        return
+    as_of = datetime.fromisoformat(specs["as_of"])
+    pending = [parts]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+        elif isinstance(item, html.Span) and isinstance(getattr(item, "id", None), dict) \
+                and item.id.get("type") == ids.TIMER:
+            spec = specs["timers"].get(item.id["index"])
+            if spec:
+                moment = datetime.fromisoformat(spec["from"])
+                seconds = (moment - as_of if spec["mode"] == "down" else as_of - moment).total_seconds()
+                item.className = timer_class(spec, seconds)
+        elif hasattr(item, "children"):
+            pending.append(item.children)
+
+
 def timer_specs(snapshot: dict[str, Any] | None) -> dict[str, Any]:
     if not snapshot:
         return {}

@@ -19,7 +19,7 @@ from plotly.io.json import to_json_plotly
 
 from . import labels
 from .data import select
-from .timers import timer_specs
+from .timers import colour_timers, timer_specs
 
 Snapshot = dict[str, Any] | None
 PageRequest = dict[str, Any]
@@ -48,6 +48,7 @@ def draw(snapshot: Snapshot, request: PageRequest) -> dict[str, Any]:
     if request.get("page") in _PAGES:
         part_type, draw_parts = _PAGES[request["page"]]
         view["parts"][part_type] = draw_parts(selected, request, snapshot)
+        colour_timers(view["parts"], view["timers"])
     return view
 
 

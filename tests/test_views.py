@@ -7,14 +7,16 @@ from datetime import UTC
 
 import pytest
 from fastapi import FastAPI
+from plotly.io.json import to_json_plotly
 
 from callboard.metrics import Thresholds
 from callboard.settings import load
 from dashboard import ids
 from dashboard.app import create_app, prepare
 from dashboard.data import LiveData
-from dashboard.views import SharedView
+from dashboard.views import SharedView, draw
 
+from .scenario import NOW, T0, Floor, at, store
 from .test_hub import queue_a_call, running_hub, shows_waiting
 
 
@@ -52,3 +54,32 @@ async def test_the_view_of_a_snapshot_is_drawn_once_for_every_page(dash_app, poo
     wall = json.dumps(view["parts"][ids.WALL_PART]["queues"])  # plain JSON, ready for every socket
     assert '"data-queue": "billing"' in wall and '"children": "1"' in wall
     assert set(view["timers"]["timers"]) >= {"wait:billing", "wait:*"}
+
+
+async def test_a_pushed_part_shows_its_timers_coloured_before_the_browser_first_ticks(dash_app, pool):
+    floor = Floor()
+    floor.add("agent.state", 0, agent="a1", state="on_call", name="Agent One")
+    floor.call("h1", "billing", 3000, answered=3010, agent="a1")
+    floor.add("call.hold_started", 3570, call_id="h1", agent="a1")   # 30 s at NOW: under the limit
+    floor.call("h2", "billing", 3000, answered=3010, agent="a1")
+    floor.add("call.hold_started", 3500, call_id="h2", agent="a1")   # 100 s at NOW: over the limit
+    floor.add("complaint.opened", 100, complaint_id="k1", agent="a1", customer="C", due=at(3590))  # 10 s overdue
+    await store(pool, floor)
+    snapshot = await LiveData(pool, Thresholds(), UTC, stale_after_s=30).snapshot(since=T0, now=NOW)
+
+    wall = json.loads(to_json_plotly(draw(snapshot, {"page": "wall", "lang": "en"})))["parts"][ids.WALL_PART]
+
+    def timer_class(part, key: str) -> str:
+        """The class of the timer ``key`` as drawn in ``part`` (plain JSON components)."""
+        if isinstance(part, dict):
+            props = part.get("props", {})
+            if props.get("id") == {"type": ids.TIMER, "index": key}:
+                return props["className"]
+            part = list(part.values())
+        if isinstance(part, list):
+            return next((found for item in part if (found := timer_class(item, key))), "")
+        return ""
+
+    assert timer_class(wall["holds"], "hold:h1") == "timer under-limit"
+    assert timer_class(wall["holds"], "hold:h2") == "timer red"
+    assert timer_class(wall["callbacks"], "callback:k1") == "timer red flash"
