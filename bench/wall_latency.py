@@ -45,6 +45,7 @@ from websockets.exceptions import ConnectionClosed
 
 from db.migrate import migrate_url
 from db.pool import recreate_database
+from ingest.rollup import LOOK_BACK_AT_START_DAYS
 from simulator import CallFloor
 
 QUEUE = "bench"
@@ -257,6 +258,17 @@ async def bench(admin_url: str, events: int) -> None:
                 return live.get("data_updated_at") is not None and not live["stale"]
 
             await until(floor_is_live, 120, "the ingest and the dashboard")
+
+            async def first_roll_up_done() -> bool:
+                connection = await asyncpg.connect(url)
+                try:
+                    return await connection.fetchval("SELECT count(*) FROM agent_days") >= LOOK_BACK_AT_START_DAYS
+                finally:
+                    await connection.close()
+
+            # The ingest's first pass computes the per-day agent totals of past days once; its
+            # transactions would count against whichever phase it fell in.
+            await until(first_roll_up_done, 60, "the ingest's first per-day totals")
             live = await asyncio.to_thread(get_json, port, "/api/v1/live")
             print(f"floor: {len(feed.frames):,} events of the last hour; {len(live['agents'])} agents, "
                   f"{live['totals']['waiting']} waiting, {live['totals']['offered']} offered today")

@@ -63,7 +63,7 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
 
     @app.callback(Output(ids.LIVE_STORE, "data", allow_duplicate=True), Input(ids.PAGE, "data"),
                   prevent_initial_call="initial_duplicate")
-    async def show_page(request: dict) -> dict:
+    async def show_page(request: dict) -> str:
         """A page just opened, or changed what it shows: its view of the latest snapshot, now."""
         hub: SnapshotHub = server.state.hub
         if hub.snapshot is None:

@@ -51,7 +51,10 @@ def build(settings: Settings, database_url: str) -> FastAPI:
 
 
 async def serve(settings: Settings, database_url: str, host: str, port: int, stop: asyncio.Event) -> None:
+    # No per-message compression: each change goes to every open page, and compressing it once per
+    # socket cost more CPU than drawing it; a wall is on the local network.
     config = uvicorn.Config(build(settings, database_url), host=host, port=port, log_config=None,
+                            ws_per_message_deflate=False,
                             timeout_graceful_shutdown=3)
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())

@@ -53,14 +53,18 @@ def draw(snapshot: Snapshot, request: PageRequest) -> dict[str, Any]:
 
 
 class SharedView:
-    """The latest snapshot's views, each drawn by the first page that asks and reused by the others."""
+    """The latest snapshot's views, each drawn by the first page that asks and reused by the others.
+
+    A view is kept as JSON text: every open page is sent the same text, which costs each socket a
+    copy, where a structure would be serialised again for each of them.
+    """
 
     def __init__(self, default_language: str) -> None:
         self._default_language = default_language
         self._version: int | None = None
-        self._views: dict[str, dict[str, Any]] = {}
+        self._views: dict[str, str] = {}
 
-    def of(self, version: int, snapshot: Snapshot, request: PageRequest | None) -> dict[str, Any]:
+    def of(self, version: int, snapshot: Snapshot, request: PageRequest | None) -> str:
         request = {**(request or {})}
         request["lang"] = labels.language(request.get("lang"), self._default_language)
         if version != self._version:
@@ -68,6 +72,5 @@ class SharedView:
             self._version = version
         key = json.dumps(request, sort_keys=True)
         if key not in self._views:
-            # Components become plain JSON once here, not once per open page.
-            self._views[key] = json.loads(to_json_plotly(draw(snapshot, request)))
+            self._views[key] = to_json_plotly(draw(snapshot, request))
         return self._views[key]

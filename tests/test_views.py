@@ -51,7 +51,9 @@ async def test_the_view_of_a_snapshot_is_drawn_once_for_every_page(dash_app, poo
     assert shared.of(version, snapshot, {"lang": None, "page": "wall"}) is view
     assert shared.of(version, snapshot, {**wall, "lang": "zh-Hans"}) is not view
     assert shared.of(version + 1, snapshot, wall) is not view
-    wall = json.dumps(view["parts"][ids.WALL_PART]["queues"])  # plain JSON, ready for every socket
+    assert isinstance(view, str)  # JSON text, ready for every socket as it is
+    view = json.loads(view)
+    wall = json.dumps(view["parts"][ids.WALL_PART]["queues"])
     assert '"data-queue": "billing"' in wall and '"children": "1"' in wall
     assert set(view["timers"]["timers"]) >= {"wait:billing", "wait:*"}
 

@@ -10,6 +10,14 @@
     return sign + (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
   }
 
+  // A pushed view arrives as JSON text (dashboard/views.py); read once, however many callbacks use it.
+  var lastText = null, lastView = null;
+  function viewOf(data) {
+    if (typeof data !== "string") return data;
+    if (data !== lastText) { lastView = JSON.parse(data); lastText = data; }
+    return lastView;
+  }
+
   var offsetMs = 0;  // server clock minus browser clock, from the latest snapshot
   var lastAsOf = null;
 
@@ -32,6 +40,7 @@
       items.forEach(function (item) { item.classList.remove("cut"); });
       var bottom = list.getBoundingClientRect().bottom + 0.5, cut = 0;
       items.forEach(function (item) {
+        if (item.classList.contains("undrawn")) { cut += Number(item.getAttribute("data-count")); return; }
         if (item.offsetParent === null) return;  // hidden by the page itself (a hold under the limit)
         if (cut || item.getBoundingClientRect().bottom > bottom) { item.classList.add("cut"); cut++; }
       });
@@ -48,7 +57,8 @@
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     callboard: {
       // Every pattern-matching part {type, part} on the page, from the view's parts[type][part].
-      fill: function (view) {
+      fill: function (data) {
+        var view = viewOf(data);
         var noUpdate = window.dash_clientside.no_update;
         return window.dash_clientside.callback_context.outputs_list.map(function (output) {
           var parts = view && view.parts[output.id.type];
@@ -65,7 +75,8 @@
 
       // The floor view's filters offer every queue, team and agent of the whole floor (and keep
       // whatever is chosen, even when it has nothing on today).
-      floorChoices: function (view, values) {
+      floorChoices: function (data, values) {
+        var view = viewOf(data);
         var noUpdate = window.dash_clientside.no_update;
         var parts = view && view.parts["floor-part"];
         var outputs = window.dash_clientside.callback_context.outputs_list;
@@ -135,7 +146,8 @@
         return search ? "?" + search : "";
       },
 
-      tick: function (_n, view, timerIds) {
+      tick: function (_n, data, timerIds) {
+        var view = viewOf(data);
         var specs = view && view.timers;
         if (!specs || !specs.timers) {
           return [timerIds.map(function () { return window.dash_clientside.no_update; }),

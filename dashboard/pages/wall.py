@@ -30,8 +30,9 @@ dash.register_page(__name__, path="/wall", title="Callboard wall")
 
 ROTATE_DEFAULT_S = 30
 ROTATE_MIN_S = 1
-# The lists that show as many rows as fit, then "+N more" (assets/callboard.js).
-FITTED = ("holds", "callbacks", "abandoned", "agents")
+# Lists show as many rows as fit, then "+N more" (assets/callboard.js). Most rows drawn of each
+# long list: more than a 3840×2160 wall shows.
+ROWS_DRAWN = {"callbacks": 40, "abandoned": 24, "agents": 240}
 
 
 def layout(lang: str | None = None, queue: str | list[str] | None = None, team: str | list[str] | None = None,
@@ -126,11 +127,23 @@ def wall_parts(snapshot: dict[str, Any] | None, request: dict[str, Any], _whole:
         "queues": queues,
         "holds": hold_rows(snapshot["holds_open"], lang),
         "callbacks_title": callbacks_title(snapshot["complaints_open"], lang),
-        "callbacks": callback_rows(snapshot["complaints_open"], snapshot["as_of"], lang),
+        "callbacks": at_most(snapshot["complaints_open"], "callbacks",
+                             lambda shown: callback_rows(shown, snapshot["as_of"], lang)),
         "abandoned_title": abandoned_title(snapshot["totals"], lang),
-        "abandoned": abandoned_rows(snapshot["abandoned_calls"], lang),
-        "agents": agent_cards(snapshot["agents"], lang),
+        "abandoned": at_most(snapshot["abandoned_calls"], "abandoned", lambda shown: abandoned_rows(shown, lang)),
+        "agents": at_most(snapshot["agents"], "agents", lambda shown: agent_cards(shown, lang)),
     }
+
+
+def at_most(items: list[dict[str, Any]], name: str, draw: Any) -> list:
+    """The rows of a list, drawn for at most as many items as the largest wall can show: every change
+    is sent to every open wall, so the rest would cost each of them for nothing. The browser's
+    "+N more" counts the items left undrawn (the last element says how many) with those cut."""
+    limit = ROWS_DRAWN[name]
+    rows = draw(items[:limit])
+    if len(items) > limit:
+        rows.append(html.Div(className="undrawn", **{"data-count": str(len(items) - limit)}))
+    return rows
 
 
 def queue_tile(title: str, q: dict[str, Any], limits: dict[str, float], lang: str,
