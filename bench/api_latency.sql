@@ -11,9 +11,9 @@ FROM generate_series(1, $1) AS n;
 -- name: history_calls
 -- $1 calls spread evenly over [$2, $3) on 5 queues, among $4 agents: 95 % answered (0-39 s,
 -- then 3-8 minutes of talk), 5 % abandoned after 0-29 s.
-INSERT INTO calls (call_id, queue, caller, queued_at, answered_at, answered_by, last_answered_at,
+INSERT INTO calls (feed, call_id, queue, caller, queued_at, answered_at, answered_by, last_answered_at,
                    abandoned_at, ended_at, last_agent, released_by, resolved)
-SELECT 'c' || i, q.queue, '+86 138 0000 0000', q.at,
+SELECT 'bench', 'c' || i, q.queue, '+86 138 0000 0000', q.at,
        CASE WHEN answered THEN q.at + make_interval(secs => i * 7 % 40) END,
        CASE WHEN answered THEN agent END,
        CASE WHEN answered THEN q.at + make_interval(secs => i * 7 % 40) END,
@@ -30,24 +30,24 @@ FROM generate_series(1, $1::bigint) AS i,
 
 -- name: history_holds
 -- One hold of 10-99 s on every fifth answered call, 30 s after the answer.
-INSERT INTO hold_events (call_id, ts, kind, agent)
-SELECT call_id, answered_at + make_interval(secs => 30) + make_interval(secs => s.offset_s), s.kind, answered_by
+INSERT INTO hold_events (feed, call_id, ts, kind, agent)
+SELECT feed, call_id, answered_at + make_interval(secs => 30) + make_interval(secs => s.offset_s), s.kind, answered_by
 FROM calls, LATERAL (VALUES ('start', 0), ('end', 10 + substr(call_id, 2)::bigint % 90)) AS s(kind, offset_s)
 WHERE answered_at IS NOT NULL AND substr(call_id, 2)::bigint % 5 = 0;
 
 -- name: history_surveys
 -- A survey (score 1-5) a minute after every seventh answered call.
-INSERT INTO surveys (call_id, agent, score, ts)
-SELECT call_id, answered_by, (substr(call_id, 2)::bigint % 5 + 1)::smallint, ended_at + interval '1 minute'
+INSERT INTO surveys (feed, call_id, agent, score, ts)
+SELECT feed, call_id, answered_by, (substr(call_id, 2)::bigint % 5 + 1)::smallint, ended_at + interval '1 minute'
 FROM calls
 WHERE ended_at IS NOT NULL AND substr(call_id, 2)::bigint % 7 = 0;
 
 -- name: history_complaints
 -- A complaint on every 200th answered call, due 4 hours later; two in three called back after an
 -- hour, and closed a day later.
-INSERT INTO complaints (complaint_id, agent, call_id, customer, severity, opened_at, due, callback_at,
+INSERT INTO complaints (feed, complaint_id, agent, call_id, customer, severity, opened_at, due, callback_at,
                         callback_agent, closed_at, resolved)
-SELECT 'k' || substr(call_id, 2), last_agent, call_id, 'Customer', 'medium', ended_at, ended_at + interval '4 hours',
+SELECT feed, 'k' || substr(call_id, 2), last_agent, call_id, 'Customer', 'medium', ended_at, ended_at + interval '4 hours',
        CASE WHEN n % 3 <> 0 THEN ended_at + interval '1 hour' END,
        CASE WHEN n % 3 <> 0 THEN last_agent END,
        ended_at + interval '1 day', true
@@ -101,19 +101,19 @@ FROM (
 -- The floor at $1 (now): every agent logged in; $2 callers waiting (up to 5 minutes);
 -- 600 calls being talked, $3 of them on hold for up to 2 minutes; 100 open complaints; a fresh feed.
 WITH waiting AS (
-    INSERT INTO calls (call_id, queue, caller, queued_at)
-    SELECT 'w' || i, (ARRAY['billing', 'sales', 'technical', 'retention', 'general'])[i % 5 + 1], '+86 138 0000 0000',
+    INSERT INTO calls (feed, call_id, queue, caller, queued_at)
+    SELECT 'bench', 'w' || i, (ARRAY['billing', 'sales', 'technical', 'retention', 'general'])[i % 5 + 1], '+86 138 0000 0000',
            $1::timestamptz - make_interval(secs => i % 300)
     FROM generate_series(1, $2) AS i
 ), talking AS (
-    INSERT INTO calls (call_id, queue, caller, queued_at, answered_at, answered_by, last_answered_at)
-    SELECT 't' || i, (ARRAY['billing', 'sales', 'technical', 'retention', 'general'])[i % 5 + 1], '+86 138 0000 0000',
+    INSERT INTO calls (feed, call_id, queue, caller, queued_at, answered_at, answered_by, last_answered_at)
+    SELECT 'bench', 't' || i, (ARRAY['billing', 'sales', 'technical', 'retention', 'general'])[i % 5 + 1], '+86 138 0000 0000',
            $1::timestamptz - make_interval(secs => 400 + i), $1::timestamptz - make_interval(secs => 390 + i),
            'a' || lpad(i::text, 4, '0'), $1::timestamptz - make_interval(secs => 390 + i)
     FROM generate_series(1, 600) AS i
 ), holds AS (
-    INSERT INTO hold_events (call_id, ts, kind, agent)
-    SELECT 't' || i, $1::timestamptz - make_interval(secs => i * 2), 'start', 'a' || lpad(i::text, 4, '0')
+    INSERT INTO hold_events (feed, call_id, ts, kind, agent)
+    SELECT 'bench', 't' || i, $1::timestamptz - make_interval(secs => i * 2), 'start', 'a' || lpad(i::text, 4, '0')
     FROM generate_series(1, $3) AS i
 ), states AS (
     INSERT INTO agent_states (agent, started_at, state, reason)
@@ -121,8 +121,8 @@ WITH waiting AS (
            CASE WHEN substr(agent, 2)::int <= 600 THEN 'on_call' ELSE 'available' END, NULL
     FROM agents
 ), complaints_open AS (
-    INSERT INTO complaints (complaint_id, agent, customer, severity, opened_at, due)
-    SELECT 'open' || i, 'a' || lpad(i::text, 4, '0'), 'Customer', 'high', $1::timestamptz - interval '1 hour',
+    INSERT INTO complaints (feed, complaint_id, agent, customer, severity, opened_at, due)
+    SELECT 'bench', 'open' || i, 'a' || lpad(i::text, 4, '0'), 'Customer', 'high', $1::timestamptz - interval '1 hour',
            $1::timestamptz + make_interval(mins => i * 3 - 60)
     FROM generate_series(1, 100) AS i
 )

@@ -49,8 +49,8 @@ def select(snapshot: dict[str, Any] | None, queues: Sequence[str] | None = None,
         chosen["holds_open"] = [h for h in chosen["holds_open"] if h["agent"] == agent]
         chosen["complaints_open"] = [c for c in chosen["complaints_open"] if c["agent"] == agent]
         chosen["agent_counts"] = metrics.agent_counts(chosen["agents"], chosen["holds_open"])
-    shown = {h["call_id"] for h in chosen["holds_open"]}
-    chosen["holds_over_limit"] = [h for h in snapshot["holds_over_limit"] if h["call_id"] in shown]
+    shown = {(h["feed"], h["call_id"]) for h in chosen["holds_open"]}
+    chosen["holds_over_limit"] = [h for h in snapshot["holds_over_limit"] if (h["feed"], h["call_id"]) in shown]
     return chosen
 
 
@@ -117,8 +117,8 @@ class LiveData:
 
         local = self._local
         holds_open = [
-            {"call_id": h["call_id"], "agent": h["agent"], "agent_name": h["agent_name"], "team": h["team"],
-             "queue": h["queue"], "started_at": local(h["started_at"]),
+            {"feed": h["feed"], "call_id": h["call_id"], "agent": h["agent"], "agent_name": h["agent_name"],
+             "team": h["team"], "queue": h["queue"], "started_at": local(h["started_at"]),
              "hold_s": metrics.elapsed_s(h["started_at"], now)}
             for h in holds
         ]
@@ -152,8 +152,9 @@ class LiveData:
             "totals": metrics.queue_totals(queues),
             "agent_counts": metrics.agent_counts(agents, holds_open),
             "abandoned_calls": [
-                {"call_id": a["call_id"], "queue": a["queue"], "queued_at": local(a["waiting_since"]),
-                 "abandoned_at": local(a["abandoned_at"]), "caller": a["caller_masked"],
+                {"feed": a["feed"], "call_id": a["call_id"], "queue": a["queue"],
+                 "queued_at": local(a["waiting_since"]), "abandoned_at": local(a["abandoned_at"]),
+                 "caller": a["caller_masked"],
                  **metrics.abandon(a["waiting_since"], a["abandoned_at"], t)}
                 for a in abandoned
             ],
@@ -222,7 +223,7 @@ class LiveData:
             rows = await conn.fetch(QUERIES["floor.agent_calls"], agent, since, now, AGENT_CALLS_LISTED)
         local = self._local_or_none
         calls = [{
-            "call_id": r["call_id"], "queue": r["queue"], "queued_at": local(r["queued_at"]),
+            "feed": r["feed"], "call_id": r["call_id"], "queue": r["queue"], "queued_at": local(r["queued_at"]),
             "answered_at": local(r["answered_at"]), "answered_by_agent": r["answered_by"] == agent,
             "ended_at": local(r["ended_at"]), "ended_by_agent": r["last_agent"] == agent,
             "waited_s": metrics.elapsed_s(r["queued_at"], r["answered_at"])
@@ -232,16 +233,16 @@ class LiveData:
         } for r in rows]
         return {"agent": agent, "name": name, "since": self._local(since), "as_of": self._local(now), "calls": calls}
 
-    async def call_timeline(self, call_id: str) -> list[dict[str, Any]]:
-        """Every stored event of one call, in order, without the caller's number."""
+    async def call_timeline(self, feed: str, call_id: str) -> list[dict[str, Any]]:
+        """Every stored event of one call of ``feed``, in order, without the caller's number."""
         async with self._pool.acquire() as conn:
-            rows = await conn.fetch(QUERIES["floor.call_timeline"], call_id)
+            rows = await conn.fetch(QUERIES["floor.call_timeline"], feed, call_id)
         return [{**dict(r), "ts": self._local(r["ts"])} for r in rows]
 
     def _complaint(self, row: asyncpg.Record, now: datetime) -> dict[str, Any]:
         local = self._local_or_none
-        return {"complaint_id": row["complaint_id"], "agent": row["agent"], "agent_name": row["agent_name"],
-                "team": row["team"],
+        return {"feed": row["feed"], "complaint_id": row["complaint_id"], "agent": row["agent"],
+                "agent_name": row["agent_name"], "team": row["team"],
                 "opened_at": local(row["opened_at"]), "due": local(row["due"]), "severity": row["severity"],
                 "callback_made_at": local(row["callback_at"]), "closed_at": local(row["closed_at"]),
                 "resolved": row["resolved"],

@@ -49,6 +49,7 @@ class QueueTile(Totals):
 
 
 class Hold(Shape):
+    feed: Annotated[str, Field(description="the feed the call came from; a call is named by (feed, call_id)")]
     call_id: str
     agent: str
     agent_name: str
@@ -59,6 +60,7 @@ class Hold(Shape):
 
 
 class AbandonedCall(Shape):
+    feed: Annotated[str, Field(description="the feed the call came from; a call is named by (feed, call_id)")]
     call_id: str
     queue: str
     queued_at: Timestamp
@@ -70,6 +72,8 @@ class AbandonedCall(Shape):
 
 
 class Complaint(Shape):
+    feed: Annotated[str, Field(description="the feed the complaint came from; "
+                                           "a complaint is named by (feed, complaint_id)")]
     complaint_id: str
     agent: str | None
     agent_name: str | None

@@ -28,12 +28,12 @@ def age_key(tile: str | None) -> str:
     return f"age:{tile or '*'}"
 
 
-def hold_key(call_id: str) -> str:
-    return f"hold:{call_id}"
+def hold_key(feed: str, call_id: str) -> str:
+    return f"hold:{feed}/{call_id}"
 
 
-def callback_key(complaint_id: str) -> str:
-    return f"callback:{complaint_id}"
+def callback_key(feed: str, complaint_id: str) -> str:
+    return f"callback:{feed}/{complaint_id}"
 
 
 def state_key(agent: str) -> str:
@@ -102,11 +102,11 @@ def timer_specs(snapshot: dict[str, Any] | None) -> dict[str, Any]:
                 "from": oldest.isoformat(), "mode": "up",
                 "amber": limits["answer_target_s"], "red": 4 * limits["answer_target_s"]}
     for hold in snapshot["holds_open"]:
-        specs[hold_key(hold["call_id"])] = {
+        specs[hold_key(hold["feed"], hold["call_id"])] = {
             "from": hold["started_at"], "mode": "up", "red": limits["hold_limit_s"],
             "hide_below": limits["hold_limit_s"]}
     for complaint in snapshot["complaints_open"]:
-        specs[callback_key(complaint["complaint_id"])] = {
+        specs[callback_key(complaint["feed"], complaint["complaint_id"])] = {
             "from": complaint["due"], "mode": "down", "amber": CALLBACK_AMBER_S, "red": 0}
     for agent in snapshot["agents"]:
         specs[state_key(agent["agent"])] = {"from": agent["state_since"], "mode": "up"}

@@ -63,3 +63,13 @@ def sorted_agents(agents: list[dict[str, Any]], column: str, descending: bool) -
         return value.casefold() if isinstance(value, str) else value
 
     return sorted(present, key=key, reverse=descending) + missing
+
+
+def call_data(call: dict[str, Any]) -> dict[str, str]:
+    """The HTML attributes that name the call a row shows: (feed, call id)."""
+    return {"data-feed": call["feed"], "data-call": call["call_id"]}
+
+
+def complaint_data(complaint: dict[str, Any]) -> dict[str, str]:
+    """The HTML attributes that name the complaint a row shows: (feed, complaint id)."""
+    return {"data-feed": complaint["feed"], "data-complaint": complaint["complaint_id"]}

@@ -76,7 +76,7 @@ class EventWriter:
         """Move the events of calls never queued within ``after_s`` seconds to dead_letters."""
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(QUERIES["ingest.hold_off_roll_up"])
-            rows = await conn.fetch(QUERIES["ingest.dead_letter_calls_never_queued"], after_s)
+            rows = await conn.fetch(QUERIES["ingest.dead_letter_calls_never_queued"], after_s, self._feed)
             if rows:
                 payload = {"feed": self._feed, "dead_lettered_calls": len(rows)}
                 await conn.execute(QUERIES["ingest.notify_changes"], json.dumps(payload))

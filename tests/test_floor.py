@@ -63,7 +63,7 @@ async def test_an_agents_calls_today_and_a_calls_timeline_say_what_happened_with
         ("c1", "billing", 10.0, 1, 30.0, "customer", True, 5)]
     assert (await live.agent_calls("a3", now=now))["calls"] == []
 
-    timeline = await live.call_timeline("c1")
+    timeline = await live.call_timeline("wall", "c1")
     assert [(e["type"], e["agent"]) for e in timeline] == [
         ("call.queued", None), ("call.answered", "a1"), ("call.hold_started", "a1"), ("call.hold_ended", "a1"),
         ("call.transferred", "a1"), ("call.answered", "a1"), ("call.ended", "a1"), ("survey.completed", "a1")]
@@ -156,6 +156,7 @@ async def test_drilling_into_an_agent_then_a_call_shows_its_timeline_in_chinese_
 
         await _click(browser, '.floor-detail tr[data-call="c1"] button.link')
         await wait_for(lambda: _has(browser, ".timeline tbody tr"), 10, "c1's timeline")
+        await wait_for(lambda: _in_url(browser, "feed=wall&call=c1"), 5, "the call, named by its feed, in the address")
         events = await asyncio.to_thread(lambda: [
             row.get_attribute("data-event") for row in browser.find_elements(By.CSS_SELECTOR, ".timeline tbody tr")])
         assert events == ["call.queued", "call.answered", "call.hold_started", "call.hold_ended", "call.transferred",

@@ -15,6 +15,7 @@ from dashboard import ids
 from dashboard.app import create_app, prepare
 from dashboard.data import LiveData
 from dashboard.views import SharedView, draw
+from dashboard.timers import callback_key, hold_key
 
 from .scenario import NOW, T0, Floor, at, store
 from .test_hub import queue_a_call, running_hub, shows_waiting
@@ -82,6 +83,6 @@ async def test_a_pushed_part_shows_its_timers_coloured_before_the_browser_first_
             return next((found for item in part if (found := timer_class(item, key))), "")
         return ""
 
-    assert timer_class(wall["holds"], "hold:h1") == "timer under-limit"
-    assert timer_class(wall["holds"], "hold:h2") == "timer red"
-    assert timer_class(wall["callbacks"], "callback:k1") == "timer red flash"
+    assert timer_class(wall["holds"], hold_key("scenario", "h1")) == "timer under-limit"
+    assert timer_class(wall["holds"], hold_key("scenario", "h2")) == "timer red"
+    assert timer_class(wall["callbacks"], callback_key("scenario", "k1")) == "timer red flash"

@@ -125,9 +125,11 @@
         var trigger = context.triggered_id;
         var clicked = context.triggered.length && context.triggered[0].value;
         if (!trigger || !clicked) return [noUpdate, noUpdate];
-        var next = {agent: null, call: null};
+        var next = {agent: null, feed: null, call: null};
         if (trigger.type === "floor-agent") next.agent = trigger.agent;
-        else if (trigger.type === "floor-call") next = {agent: (drill || {}).agent || null, call: trigger.call};
+        else if (trigger.type === "floor-call") {
+          next = {agent: (drill || {}).agent || null, feed: trigger.feed, call: trigger.call};
+        }
         return [next, !(next.agent || next.call)];
       },
 
@@ -141,7 +143,10 @@
         if (page.sort && page.sort !== "name") params.set("sort", page.sort);
         if (page.descending) params.set("desc", "1");
         if (drill && drill.agent) params.set("drill", drill.agent);
-        if (drill && drill.call) params.set("call", drill.call);
+        if (drill && drill.call) {
+          params.set("feed", drill.feed);
+          params.set("call", drill.call);
+        }
         var search = params.toString();
         return search ? "?" + search : "";
       },

@@ -27,7 +27,7 @@ from dashboard.app import live_data, site_language
 from dashboard.labels import event_label, language, released_label, state_label, text
 from dashboard.timers import callback_key, hold_key, state_key, timer, wait_key
 from dashboard.views import live_parts
-from dashboard.widgets import clock, sorted_agents, status_line, url_names, url_one
+from dashboard.widgets import call_data, clock, complaint_data, sorted_agents, status_line, url_names, url_one
 
 dash.register_page(__name__, path="/", title="Callboard")
 
@@ -54,7 +54,8 @@ DRILL_REFRESH_S = 10
 
 def layout(lang: str | None = None, queue: str | list[str] | None = None, team: str | list[str] | None = None,
            agent: str | list[str] | None = None, sort: str | None = None, desc: str | None = None,
-           drill: str | None = None, call: str | None = None, **_query: str) -> html.Div:
+           drill: str | None = None, feed: str | None = None, call: str | None = None,
+           **_query: str) -> html.Div:
     """The floor view waiting for data; the browser fills each part from the pushed view."""
     request = {"page": "floor", "lang": lang, "queues": url_names(queue), "team": url_one(team),
                "agent": url_one(agent), "sort": sort if sort in SORTABLE else "name", "descending": desc == "1"}
@@ -79,7 +80,8 @@ def layout(lang: str | None = None, queue: str | list[str] | None = None, team: 
     return html.Div(className="floor", lang="zh-Hans" if shown_lang == "zh-Hans" else "en", children=[
         dcc.Location(id=ids.FLOOR_URL, refresh=False),
         dcc.Store(id=ids.PAGE, data=request),
-        dcc.Store(id=ids.FLOOR_DRILL, data={"agent": url_one(drill), "call": url_one(call)}),
+        dcc.Store(id=ids.FLOOR_DRILL, data={"agent": url_one(drill), "feed": url_one(feed),
+                                                 "call": url_one(call)}),
         dcc.Interval(id=ids.FLOOR_REFRESH, interval=1000 * DRILL_REFRESH_S, disabled=not drill),
         html.Header(className="floor-head", children=[
             html.H1(["Callboard ", html.Span(text("floor_title", shown_lang), className="dim")]),
@@ -148,7 +150,7 @@ dash.clientside_callback(
     Output(ids.FLOOR_DRILL, "data"),
     Output(ids.FLOOR_REFRESH, "disabled"),
     Input({"type": ids.FLOOR_AGENT, "agent": ALL}, "n_clicks"),
-    Input({"type": ids.FLOOR_CALL, "call": ALL}, "n_clicks"),
+    Input({"type": ids.FLOOR_CALL, "feed": ALL, "call": ALL}, "n_clicks"),
     Input({"type": ids.FLOOR_CLOSE, "index": ALL}, "n_clicks"),
     State(ids.FLOOR_DRILL, "data"),
     prevent_initial_call=True,
@@ -168,13 +170,12 @@ dash.clientside_callback(
 async def show_drill_down(drill: dict[str, Any] | None, _refreshes: int | None,
                           request: dict[str, Any] | None) -> list:
     """One agent's calls today and, when one is chosen, that call's timeline, read now."""
-    if not drill or not drill.get("agent"):
-        if drill and drill.get("call"):
-            return drill_panel(None, await live_data().call_timeline(drill["call"]), drill["call"], _language(request))
+    if not drill or not (drill.get("agent") or drill.get("call")):
         return []
     data = live_data()
-    calls = await data.agent_calls(drill["agent"])
-    timeline = await data.call_timeline(drill["call"]) if drill.get("call") else None
+    calls = await data.agent_calls(drill["agent"]) if drill.get("agent") else None
+    chosen = drill.get("feed"), drill.get("call")
+    timeline = await data.call_timeline(*chosen) if all(chosen) else None
     return drill_panel(calls, timeline, drill.get("call"), _language(request))
 
 
@@ -268,21 +269,21 @@ def agent_rows(agents: list[dict[str, Any]], limits: dict[str, float], lang: str
 
 def hold_list(holds: list[dict[str, Any]], lang: str) -> list:
     """Every open hold; the browser shows one only once it passes the limit."""
-    rows = [html.Div(className="row hold", **{"data-call": h["call_id"]}, children=[
+    rows = [html.Div(className="row hold", **call_data(h), children=[
         html.Span(h["agent_name"], className="who"), html.Span(h["queue"] or "", className="where"),
-        timer(hold_key(h["call_id"]), h["hold_s"])]) for h in holds]
+        timer(hold_key(h["feed"], h["call_id"]), h["hold_s"])]) for h in holds]
     return [*rows, html.Div(text("no_holds", lang), className="empty")]
 
 
 def callback_list(complaints: list[dict[str, Any]], lang: str) -> list:
-    rows = [html.Div(className="row callback", **{"data-complaint": c["complaint_id"]}, children=[
+    rows = [html.Div(className="row callback", **complaint_data(c), children=[
         html.Span(c["agent_name"], className="who"), html.Span(clock(c["due"])[:5], className="where"),
-        timer(callback_key(c["complaint_id"]), c["seconds_left"])]) for c in complaints]
+        timer(callback_key(c["feed"], c["complaint_id"]), c["seconds_left"])]) for c in complaints]
     return rows or [html.Div(text("no_callbacks", lang), className="empty")]
 
 
 def abandoned_list(calls: list[dict[str, Any]], lang: str) -> list:
-    rows = [html.Div(className="row abandon short" if c["short"] else "row abandon", **{"data-call": c["call_id"]},
+    rows = [html.Div(className="row abandon short" if c["short"] else "row abandon", **call_data(c),
                      children=[html.Span(clock(c["abandoned_at"]), className="when"),
                                html.Span(c["queue"], className="where"),
                                html.Span(fmt.duration(c["waited_s"]), className="waited"),
@@ -312,9 +313,10 @@ def agent_calls_table(calls: list[dict[str, Any]], lang: str) -> html.Table | ht
     def yes_no(value: bool | None) -> str:
         return fmt.MISSING if value is None else text("yes" if value else "no", lang)
 
-    rows = [html.Tr(**{"data-call": c["call_id"]}, children=[
+    rows = [html.Tr(**call_data(c), children=[
         html.Td(html.Button(clock(c["queued_at"]) if c["queued_at"] else fmt.MISSING, className="link",
-                            id={"type": ids.FLOOR_CALL, "call": c["call_id"]}, title=c["call_id"])),
+                            id={"type": ids.FLOOR_CALL, "feed": c["feed"], "call": c["call_id"]},
+                            title=c["call_id"])),
         html.Td(c["queue"] or ""),
         html.Td(fmt.duration(c["waited_s"]), className="num"),
         html.Td(clock(c["answered_at"]) if c["answered_at"] else fmt.MISSING, className="num"),

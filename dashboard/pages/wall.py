@@ -24,7 +24,7 @@ from dashboard import ids
 from dashboard.labels import state_label, text
 from dashboard.timers import age_key, callback_key, hold_key, state_key, timer, wait_key
 from dashboard.views import live_parts
-from dashboard.widgets import clock, status_line, url_list, url_names, url_one
+from dashboard.widgets import call_data, clock, complaint_data, status_line, url_list, url_names, url_one
 
 dash.register_page(__name__, path="/wall", title="Callboard wall")
 
@@ -203,10 +203,10 @@ def queue_tile(title: str, q: dict[str, Any], limits: dict[str, float], lang: st
 def hold_rows(holds: list[dict[str, Any]], lang: str) -> list:
     """Every open hold; the browser shows a row only once its hold passes the limit."""
     rows = [
-        html.Div(className="row hold", **{"data-call": hold["call_id"]}, children=[
+        html.Div(className="row hold", **call_data(hold), children=[
             html.Span(hold["agent_name"], className="who"),
             html.Span(hold["queue"] or "", className="where"),
-            timer(hold_key(hold["call_id"]), hold["hold_s"]),
+            timer(hold_key(hold["feed"], hold["call_id"]), hold["hold_s"]),
         ])
         for hold in holds  # oldest, so worst, first
     ]
@@ -225,10 +225,10 @@ def callbacks_title(complaints: list[dict[str, Any]], lang: str) -> html.H2:
 def callback_rows(complaints: list[dict[str, Any]], as_of: str, lang: str) -> list:
     snapshot_day = datetime.fromisoformat(as_of).date()
     rows = [
-        html.Div(className="row callback", **{"data-complaint": c["complaint_id"]}, children=[
+        html.Div(className="row callback", **complaint_data(c), children=[
             html.Span(c["agent_name"], className="who"),
             html.Span(f"{text('due', lang)} {_due(c['due'], snapshot_day)}", className="where"),
-            timer(callback_key(c["complaint_id"]), c["seconds_left"]),
+            timer(callback_key(c["feed"], c["complaint_id"]), c["seconds_left"]),
         ])
         for c in complaints
     ]
@@ -247,7 +247,7 @@ def abandoned_rows(calls: list[dict[str, Any]], lang: str) -> list:
     """Newest first; short abandons (left out of the service level) dimmed and marked."""
     rows = [
         html.Div(className="row abandon short" if call["short"] else "row abandon",
-                 **{"data-call": call["call_id"]}, children=[
+                 **call_data(call), children=[
             html.Span(clock(call["abandoned_at"]), className="when"),
             html.Span(call["queue"], className="where"),
             html.Span(fmt.duration(call["waited_s"]), className="waited",

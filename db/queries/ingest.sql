@@ -77,21 +77,21 @@ ON CONFLICT (feed) DO UPDATE
 SET heartbeat_at = excluded.heartbeat_at;
 
 -- name: dead_letter_calls_never_queued
--- Calls answered or ended whose first event arrived more than $1 seconds ago without a call.queued ever following
--- are impossible: move their events from the log to dead_letters and forget the call.
--- Rows locked by a write in progress (perhaps the late call.queued itself) are left for next time.
--- The complete days their counts were on are marked stale (see apply_derived_state).
+-- Calls of feed $2 answered or ended whose first event arrived more than $1 seconds ago without a
+-- call.queued ever following are impossible: move their events from the log to dead_letters and
+-- forget the call. Rows locked by a write in progress (perhaps the late call.queued itself) are
+-- left for next time. The complete days their counts were on are marked stale (see apply_derived_state).
 WITH orphan AS (
-    SELECT c.call_id
+    SELECT c.feed, c.call_id
     FROM calls c
-    WHERE c.queued_at IS NULL
-      AND (SELECT min(l.received_at) FROM event_log l WHERE l.call_id = c.call_id)
+    WHERE c.feed = $2 AND c.queued_at IS NULL
+      AND (SELECT min(l.received_at) FROM event_log l WHERE l.feed = c.feed AND l.call_id = c.call_id)
           < now() - make_interval(secs => $1)
     FOR UPDATE OF c SKIP LOCKED
 ), moved AS (
     DELETE FROM event_log l
     USING orphan o
-    WHERE l.call_id = o.call_id
+    WHERE l.feed = o.feed AND l.call_id = o.call_id
       AND (l.type LIKE 'call.%' OR l.type = 'survey.completed')  -- a complaint stays a complaint
     RETURNING l.feed, l.received_at, l.event_id, l.type, l.call_id, l.body
 ), lettered AS (
@@ -105,23 +105,23 @@ WITH orphan AS (
     INSERT INTO stale_days (day)
     SELECT DISTINCT (decided_at AT TIME ZONE 'UTC')::date
     FROM (
-        SELECT unnest(ARRAY[c.answered_at, c.ended_at]) FROM calls c JOIN orphan USING (call_id)
+        SELECT unnest(ARRAY[c.answered_at, c.ended_at]) FROM calls c JOIN orphan USING (feed, call_id)
         UNION ALL
-        SELECT h.ts FROM hold_events h JOIN orphan USING (call_id) WHERE h.kind = 'start'
+        SELECT h.ts FROM hold_events h JOIN orphan USING (feed, call_id) WHERE h.kind = 'start'
         UNION ALL
-        SELECT s.ts FROM surveys s JOIN orphan USING (call_id)
+        SELECT s.ts FROM surveys s JOIN orphan USING (feed, call_id)
     ) d(decided_at)
     WHERE (decided_at AT TIME ZONE 'UTC')::date < (clock_timestamp() AT TIME ZONE 'UTC')::date
     ORDER BY 1
     ON CONFLICT DO NOTHING
 ), forgotten_holds AS (
-    DELETE FROM hold_events h USING orphan o WHERE h.call_id = o.call_id
+    DELETE FROM hold_events h USING orphan o WHERE h.feed = o.feed AND h.call_id = o.call_id
 ), forgotten_surveys AS (
-    DELETE FROM surveys s USING orphan o WHERE s.call_id = o.call_id
+    DELETE FROM surveys s USING orphan o WHERE s.feed = o.feed AND s.call_id = o.call_id
 )
 DELETE FROM calls c
 USING orphan o
-WHERE c.call_id = o.call_id
+WHERE c.feed = o.feed AND c.call_id = o.call_id
 RETURNING c.call_id;
 
 -- name: resume_position
@@ -144,18 +144,18 @@ SELECT pg_notify('callboard_changes', $1);
 -- Only complete UTC days, the only ones ever rolled up (by the clock after ingest.hold_off_roll_up:
 -- a roll-up that found the day complete committed before that).
 WITH touched_calls AS (
-    SELECT DISTINCT call_id FROM incoming_events WHERE call_id IS NOT NULL
+    SELECT DISTINCT feed, call_id FROM incoming_events WHERE call_id IS NOT NULL
 ), touched_complaints AS (
-    SELECT DISTINCT body->>'complaint_id' AS complaint_id FROM incoming_events WHERE type LIKE 'complaint.%'
+    SELECT DISTINCT feed, body->>'complaint_id' AS complaint_id FROM incoming_events WHERE type LIKE 'complaint.%'
 )
 INSERT INTO decided_before (day)
 SELECT DISTINCT (decided_at AT TIME ZONE 'UTC')::date
 FROM (
-    SELECT unnest(ARRAY[c.answered_at, c.ended_at]) FROM calls c JOIN touched_calls USING (call_id)
+    SELECT unnest(ARRAY[c.answered_at, c.ended_at]) FROM calls c JOIN touched_calls USING (feed, call_id)
     UNION ALL
-    SELECT s.ts FROM surveys s JOIN touched_calls USING (call_id)
+    SELECT s.ts FROM surveys s JOIN touched_calls USING (feed, call_id)
     UNION ALL
-    SELECT least(k.callback_at, k.due) FROM complaints k JOIN touched_complaints USING (complaint_id)
+    SELECT least(k.callback_at, k.due) FROM complaints k JOIN touched_complaints USING (feed, complaint_id)
 ) d(decided_at)
 WHERE (decided_at AT TIME ZONE 'UTC')::date < (clock_timestamp() AT TIME ZONE 'UTC')::date;
 
@@ -165,25 +165,25 @@ WHERE (decided_at AT TIME ZONE 'UTC')::date < (clock_timestamp() AT TIME ZONE 'U
 -- type, so max() of it is just its value: cheaper than an ordered aggregate per column.)
 -- "excluded.x_at < coalesce(c.x_at, 'infinity')": this batch has an x, and the row has none or a later one.
 WITH call_events AS MATERIALIZED (
-    SELECT i.type, i.ts, e.*
+    SELECT i.feed, i.type, i.ts, e.*
     FROM incoming_events i,
          json_to_record(i.body) AS e(call_id text, queue text, caller text, agent text, to_queue text,
                                      released_by text, resolved boolean, disposition text)
     WHERE i.type IN ('call.queued', 'call.answered', 'call.transferred', 'call.abandoned', 'call.ended')
 ), firsts AS (  -- each call's earliest event of each type
-    SELECT DISTINCT ON (call_id, type) *
+    SELECT DISTINCT ON (feed, call_id, type) *
     FROM call_events
-    ORDER BY call_id, type, ts
+    ORDER BY feed, call_id, type, ts
 ), latest AS (
-    SELECT call_id,
+    SELECT feed, call_id,
            max(ts) FILTER (WHERE type = 'call.answered') AS last_answered_at,
            max(ts) FILTER (WHERE type = 'call.transferred' AND to_queue IS NOT NULL) AS requeued_at
     FROM call_events
-    GROUP BY call_id
+    GROUP BY feed, call_id
 )
-INSERT INTO calls AS c (call_id, queue, caller, queued_at, answered_at, answered_by, last_answered_at,
+INSERT INTO calls AS c (feed, call_id, queue, caller, queued_at, answered_at, answered_by, last_answered_at,
                         requeued_at, abandoned_at, ended_at, last_agent, released_by, resolved, disposition)
-SELECT f.call_id,
+SELECT f.feed, f.call_id,
        max(f.queue) FILTER (WHERE f.type = 'call.queued'),
        max(f.caller) FILTER (WHERE f.type = 'call.queued'),
        max(f.ts) FILTER (WHERE f.type = 'call.queued'),
@@ -198,10 +198,10 @@ SELECT f.call_id,
        bool_or(f.resolved) FILTER (WHERE f.type = 'call.ended'),
        max(f.disposition) FILTER (WHERE f.type = 'call.ended')
 FROM firsts f
-JOIN latest l USING (call_id)
-GROUP BY f.call_id
-ORDER BY f.call_id
-ON CONFLICT (call_id) DO UPDATE
+JOIN latest l USING (feed, call_id)
+GROUP BY f.feed, f.call_id
+ORDER BY f.feed, f.call_id
+ON CONFLICT (feed, call_id) DO UPDATE
 SET queue       = CASE WHEN excluded.queued_at < coalesce(c.queued_at, 'infinity') THEN excluded.queue ELSE c.queue END,
     caller      = CASE WHEN excluded.queued_at < coalesce(c.queued_at, 'infinity') THEN excluded.caller ELSE c.caller END,
     queued_at   = least(c.queued_at, excluded.queued_at),
@@ -217,11 +217,11 @@ SET queue       = CASE WHEN excluded.queued_at < coalesce(c.queued_at, 'infinity
     ended_at    = least(c.ended_at, excluded.ended_at);
 
 -- hold events:
-INSERT INTO hold_events (call_id, ts, kind, agent)
-SELECT e.call_id, i.ts, CASE i.type WHEN 'call.hold_started' THEN 'start' ELSE 'end' END, e.agent
+INSERT INTO hold_events (feed, call_id, ts, kind, agent)
+SELECT i.feed, e.call_id, i.ts, CASE i.type WHEN 'call.hold_started' THEN 'start' ELSE 'end' END, e.agent
 FROM incoming_events i, json_to_record(i.body) AS e(call_id text, agent text)
 WHERE i.type IN ('call.hold_started', 'call.hold_ended')
-ORDER BY e.call_id, i.ts, i.type DESC
+ORDER BY i.feed, e.call_id, i.ts, i.type DESC
 ON CONFLICT DO NOTHING;
 
 -- agent directory:
@@ -248,17 +248,17 @@ ON CONFLICT DO NOTHING;
 
 -- complaints: as for calls, the earliest opening, callback and closing each decide their columns.
 WITH firsts AS (  -- each complaint's earliest event of each type
-    SELECT DISTINCT ON (e.complaint_id, i.type) i.type, i.ts, e.*
+    SELECT DISTINCT ON (i.feed, e.complaint_id, i.type) i.feed, i.type, i.ts, e.*
     FROM incoming_events i,
          json_to_record(i.body)
              AS e(complaint_id text, agent text, call_id text, customer text, severity text, due timestamptz,
                   resolved boolean)
     WHERE i.type IN ('complaint.opened', 'complaint.callback_made', 'complaint.closed')
-    ORDER BY e.complaint_id, i.type, i.ts
+    ORDER BY i.feed, e.complaint_id, i.type, i.ts
 )
-INSERT INTO complaints AS c (complaint_id, agent, call_id, customer, severity, opened_at, due,
+INSERT INTO complaints AS c (feed, complaint_id, agent, call_id, customer, severity, opened_at, due,
                              callback_at, callback_agent, closed_at, resolved)
-SELECT complaint_id,
+SELECT feed, complaint_id,
        max(agent) FILTER (WHERE type = 'complaint.opened'),
        max(call_id) FILTER (WHERE type = 'complaint.opened'),
        max(customer) FILTER (WHERE type = 'complaint.opened'),
@@ -270,9 +270,9 @@ SELECT complaint_id,
        max(ts) FILTER (WHERE type = 'complaint.closed'),
        bool_or(resolved) FILTER (WHERE type = 'complaint.closed')
 FROM firsts
-GROUP BY complaint_id
-ORDER BY complaint_id
-ON CONFLICT (complaint_id) DO UPDATE
+GROUP BY feed, complaint_id
+ORDER BY feed, complaint_id
+ON CONFLICT (feed, complaint_id) DO UPDATE
 SET agent     = CASE WHEN excluded.opened_at < coalesce(c.opened_at, 'infinity') THEN excluded.agent ELSE c.agent END,
     call_id   = CASE WHEN excluded.opened_at < coalesce(c.opened_at, 'infinity') THEN excluded.call_id ELSE c.call_id END,
     customer  = CASE WHEN excluded.opened_at < coalesce(c.opened_at, 'infinity') THEN excluded.customer ELSE c.customer END,
@@ -285,12 +285,12 @@ SET agent     = CASE WHEN excluded.opened_at < coalesce(c.opened_at, 'infinity')
     closed_at = least(c.closed_at, excluded.closed_at);
 
 -- surveys:
-INSERT INTO surveys AS s (call_id, agent, score, ts)
-SELECT DISTINCT ON (e.call_id) e.call_id, e.agent, e.score::smallint, i.ts
+INSERT INTO surveys AS s (feed, call_id, agent, score, ts)
+SELECT DISTINCT ON (i.feed, e.call_id) i.feed, e.call_id, e.agent, e.score::smallint, i.ts
 FROM incoming_events i, json_to_record(i.body) AS e(call_id text, agent text, score numeric)  -- 4.0 is an integer too
 WHERE i.type = 'survey.completed'
-ORDER BY e.call_id, i.ts
-ON CONFLICT (call_id) DO UPDATE
+ORDER BY i.feed, e.call_id, i.ts
+ON CONFLICT (feed, call_id) DO UPDATE
 SET agent = CASE WHEN excluded.ts < s.ts THEN excluded.agent ELSE s.agent END,
     score = CASE WHEN excluded.ts < s.ts THEN excluded.score ELSE s.score END,
     ts = least(s.ts, excluded.ts);
@@ -299,22 +299,22 @@ SET agent = CASE WHEN excluded.ts < s.ts THEN excluded.agent ELSE s.agent END,
 -- the rows it touched are decided now, and those of every hold start of its calls (a hold ends at
 -- the call's next hold event or at the call's end; a call's row decides whether its holds count).
 WITH touched_calls AS (
-    SELECT DISTINCT call_id FROM incoming_events WHERE call_id IS NOT NULL
+    SELECT DISTINCT feed, call_id FROM incoming_events WHERE call_id IS NOT NULL
 ), touched_complaints AS (
-    SELECT DISTINCT body->>'complaint_id' AS complaint_id FROM incoming_events WHERE type LIKE 'complaint.%'
+    SELECT DISTINCT feed, body->>'complaint_id' AS complaint_id FROM incoming_events WHERE type LIKE 'complaint.%'
 )
 INSERT INTO stale_days (day)
 SELECT day FROM decided_before
 UNION
 SELECT (decided_at AT TIME ZONE 'UTC')::date
 FROM (
-    SELECT unnest(ARRAY[c.answered_at, c.ended_at]) FROM calls c JOIN touched_calls USING (call_id)
+    SELECT unnest(ARRAY[c.answered_at, c.ended_at]) FROM calls c JOIN touched_calls USING (feed, call_id)
     UNION ALL
-    SELECT h.ts FROM hold_events h JOIN touched_calls USING (call_id) WHERE h.kind = 'start'
+    SELECT h.ts FROM hold_events h JOIN touched_calls USING (feed, call_id) WHERE h.kind = 'start'
     UNION ALL
-    SELECT s.ts FROM surveys s JOIN touched_calls USING (call_id)
+    SELECT s.ts FROM surveys s JOIN touched_calls USING (feed, call_id)
     UNION ALL
-    SELECT least(k.callback_at, k.due) FROM complaints k JOIN touched_complaints USING (complaint_id)
+    SELECT least(k.callback_at, k.due) FROM complaints k JOIN touched_complaints USING (feed, complaint_id)
 ) d(decided_at)
 WHERE (decided_at AT TIME ZONE 'UTC')::date < (clock_timestamp() AT TIME ZONE 'UTC')::date
 ORDER BY 1

@@ -50,17 +50,17 @@ GROUP BY queue;
 -- caller's number masked to its last 4 digits ("•••• 0101"; NULL when it has fewer than 7
 -- digits). The whole number never leaves the database. Reads only the window's abandons
 -- (calls_abandoned_idx).
-SELECT call_id, queue, waiting_since, abandoned_at,
+SELECT feed, call_id, queue, waiting_since, abandoned_at,
        CASE WHEN length(digits) >= 7 THEN '•••• ' || right(digits, 4) END AS caller_masked
 FROM (
-    SELECT call_id, queue, coalesce(requeued_at, queued_at) AS waiting_since, abandoned_at,
+    SELECT feed, call_id, queue, coalesce(requeued_at, queued_at) AS waiting_since, abandoned_at,
            regexp_replace(caller, '[^0-9]', '', 'g') AS digits,
-           row_number() OVER (PARTITION BY queue ORDER BY abandoned_at DESC, call_id) AS latest
+           row_number() OVER (PARTITION BY queue ORDER BY abandoned_at DESC, feed, call_id) AS latest
     FROM calls
     WHERE abandoned_at >= $1 AND abandoned_at < $2 AND queued_at IS NOT NULL AND queue IS NOT NULL
 ) a
 WHERE latest <= $3
-ORDER BY abandoned_at DESC, call_id;
+ORDER BY abandoned_at DESC, feed, call_id;
 
 -- name: calls_talking
 -- Per queue, calls in progress now: answered, and not ended, abandoned or waiting again after a
@@ -74,38 +74,38 @@ GROUP BY queue;
 -- name: open_holds
 -- Holds running now on calls still in progress, oldest first: call, agent and their team, queue,
 -- hold start.
-SELECT c.call_id, h.agent, coalesce(d.name, h.agent) AS agent_name, d.team, c.queue, h.ts AS started_at
+SELECT c.feed, c.call_id, h.agent, coalesce(d.name, h.agent) AS agent_name, d.team, c.queue, h.ts AS started_at
 FROM calls c
 CROSS JOIN LATERAL (
     SELECT e.kind, e.agent, e.ts
     FROM hold_events e
-    WHERE e.call_id = c.call_id
+    WHERE e.feed = c.feed AND e.call_id = c.call_id
     ORDER BY e.ts DESC, e.kind ASC
     LIMIT 1
 ) h
 LEFT JOIN agents d ON d.agent = h.agent
 WHERE c.answered_at IS NOT NULL AND c.ended_at IS NULL
   AND h.kind = 'start'
-ORDER BY h.ts;
+ORDER BY h.ts, c.feed, c.call_id;
 
 -- name: open_complaints
 -- Complaints with no callback made and not closed, soonest due first (the same columns as
 -- complaints_opened; never the customer).
-SELECT k.complaint_id, k.agent, coalesce(d.name, k.agent) AS agent_name, d.team, k.opened_at, k.due, k.severity,
-       k.callback_at, k.closed_at, k.resolved
+SELECT k.feed, k.complaint_id, k.agent, coalesce(d.name, k.agent) AS agent_name, d.team, k.opened_at, k.due,
+       k.severity, k.callback_at, k.closed_at, k.resolved
 FROM complaints k
 LEFT JOIN agents d ON d.agent = k.agent
 WHERE k.callback_at IS NULL AND k.closed_at IS NULL AND k.due IS NOT NULL
-ORDER BY k.due, k.complaint_id;
+ORDER BY k.due, k.feed, k.complaint_id;
 
 -- name: complaints_opened
 -- Complaints opened in [$1, $2), oldest first, with their callback and closing; never the customer.
-SELECT k.complaint_id, k.agent, coalesce(d.name, k.agent) AS agent_name, d.team, k.opened_at, k.due, k.severity,
-       k.callback_at, k.closed_at, k.resolved
+SELECT k.feed, k.complaint_id, k.agent, coalesce(d.name, k.agent) AS agent_name, d.team, k.opened_at, k.due,
+       k.severity, k.callback_at, k.closed_at, k.resolved
 FROM complaints k
 LEFT JOIN agents d ON d.agent = k.agent
 WHERE k.opened_at >= $1 AND k.opened_at < $2
-ORDER BY k.opened_at, k.complaint_id;
+ORDER BY k.opened_at, k.feed, k.complaint_id;
 
 -- name: agent_states_now
 -- Every agent who is not logged out: directory entry, current state, reason and since when.
@@ -159,11 +159,11 @@ WITH answered AS (
                                   > make_interval(secs => $4)) AS holds_over_limit,
            count(*) FILTER (WHERE n.ts IS NULL AND c.ended_at IS NULL) AS holds_open
     FROM hold_events h
-    JOIN calls c USING (call_id)
+    JOIN calls c USING (feed, call_id)
     LEFT JOIN LATERAL (
         SELECT e.ts
         FROM hold_events e
-        WHERE e.call_id = h.call_id AND (e.ts > h.ts OR (e.ts = h.ts AND e.kind < h.kind))
+        WHERE e.feed = h.feed AND e.call_id = h.call_id AND (e.ts > h.ts OR (e.ts = h.ts AND e.kind < h.kind))
         ORDER BY e.ts, e.kind DESC
         LIMIT 1
     ) n ON true
