@@ -131,7 +131,7 @@ def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> N
         for field, value in sorted(vars(settings).items()):
             shown = "(set)" if field in ("feed_token", "database_url") and value else value
             if field == "shifts":
-                shown = ",".join(start.isoformat(timespec="minutes") for start in value)
+                shown = ";".join(shift.text() for shift in value)
             if field == "score_weights":
                 shown = ",".join(f"{name}={weight:g}" for name, weight in value.items())
             print(f"{field} = {shown}")

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
+
+from .shifts import Shift, occurrences
 
 # The agent score's components and their default weights (docs/metrics.md).
 SCORE_WEIGHTS = {"on_time_rate": 25, "csat": 25, "resolution_rate": 25, "hold_discipline": 15,
@@ -91,20 +93,24 @@ def window_figures(counts: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-BUCKETS = ("15m", "1h", "1d", "shift")
+BUCKETS = ("15m", "1h", "1d", "1w", "1mo", "shift")
 _CLOCK_STEPS = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1)}
 
 
-def bucket_starts(start: datetime, end: datetime, bucket: str, zone: tzinfo,
-                  shifts: Sequence[time]) -> list[datetime]:
-    """Where each bucket of [start, end) begins, in UTC; bucket n ends where bucket n + 1 begins.
+def bucket_spans(start: datetime, end: datetime, bucket: str, zone: tzinfo,
+                 shifts: Sequence[Shift]) -> list[tuple[datetime, datetime, str | None]]:
+    """The buckets of [start, end) in order: (start, end, the shift's name for shift buckets), in UTC.
 
     Buckets follow the site's clock: quarter hours and hours start on the local quarter or hour,
-    days at local midnight and shifts at the local shift start times (so a day is 23 or 25 hours
-    long when the clocks change). The first bucket begins at ``start`` and the last ends at
-    ``end``, so those two may be shorter than the rest.
+    days at local midnight, weeks at midnight starting Monday, months at midnight on the 1st (so a
+    day is 23 or 25 hours long when the clocks change). These cover the window, the first one
+    beginning at ``start`` and the last ending at ``end`` (those two may be shorter than the rest).
+    Shift buckets are the runs of the named shifts (``callboard/shifts.py``), clipped to the
+    window: they leave out the hours no shift covers and may overlap where shifts do.
     """
     start, end = start.astimezone(UTC), end.astimezone(UTC)
+    if bucket == "shift":
+        return [(o.start, o.end, o.shift) for o in occurrences(shifts, start, end, zone)]
     boundaries: list[datetime] = []
     if bucket in _CLOCK_STEPS:
         step = _CLOCK_STEPS[bucket]
@@ -114,15 +120,64 @@ def bucket_starts(start: datetime, end: datetime, bucket: str, zone: tzinfo,
         while moment < end:
             boundaries.append(moment)
             moment += step
-    elif bucket in ("1d", "shift"):
-        clock = [time(0)] if bucket == "1d" else sorted(shifts)
-        day = start.astimezone(zone).date() - timedelta(days=1)
+    elif bucket in ("1d", "1w", "1mo"):
+        day = start.astimezone(zone).date()
+        day = {"1d": day, "1w": day - timedelta(days=day.weekday()), "1mo": day.replace(day=1)}[bucket]
         while day <= end.astimezone(zone).date():
-            boundaries.extend(datetime.combine(day, at, tzinfo=zone).astimezone(UTC) for at in clock)
-            day += timedelta(days=1)
+            boundaries.append(datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC))
+            day = _next_day(day, bucket)
     else:
         raise ValueError(f"unknown bucket {bucket!r}; one of {', '.join(BUCKETS)}")
-    return [start] + [moment for moment in boundaries if start < moment < end]
+    starts = [start] + [moment for moment in boundaries if start < moment < end]
+    return [(a, b, None) for a, b in zip(starts, [*starts[1:], end], strict=True)]
+
+
+def _next_day(day: date, bucket: str) -> date:
+    if bucket == "1d":
+        return day + timedelta(days=1)
+    if bucket == "1w":
+        return day + timedelta(days=7)
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def span_counts(groups: Sequence[Sequence[tuple[datetime, datetime]]], boundaries: Sequence[datetime],
+                rows: Iterable[Mapping[str, Any]], fields: Sequence[str]) -> list[dict[str, Any]]:
+    """Each group's counts: the sums of ``rows`` (counted per piece of time between consecutive
+    ``boundaries``, piece n being row ``bucket`` = n, from 1) over the pieces its parts of time
+    cover. Counts are additive, so a group's sums are what counting over its parts at once gives."""
+    by_piece: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        piece = by_piece.setdefault(row["bucket"], dict.fromkeys(fields, 0))
+        for field in fields:
+            piece[field] += row[field]
+    index = {moment: n for n, moment in enumerate(boundaries, 1)}
+    totals = []
+    for parts in groups:
+        total = dict.fromkeys(fields, 0)
+        for part_start, part_end in parts:
+            for piece in range(index[part_start], index[part_end]):
+                for field in fields:
+                    total[field] += by_piece.get(piece, {}).get(field, 0)
+        totals.append(total)
+    return totals
+
+
+# Counts per bucket of the trends beside the queue counts: holds and callbacks (trends.floor_counts).
+FLOOR_COUNT_FIELDS = ("holds", "holds_over_limit", "callbacks_due", "callbacks_on_time")
+
+
+def floor_window_figures(counts: Mapping[str, Any]) -> dict[str, Any]:
+    """Holds and promised callbacks decided in one window, as for an agent (agent_figures), for a
+    whole floor, queue or team."""
+    return {
+        "holds": counts["holds"],
+        "holds_over_limit": counts["holds_over_limit"],
+        "hold_discipline": None if not counts["holds"] else 1 - counts["holds_over_limit"] / counts["holds"],
+        "callbacks_due": counts["callbacks_due"],
+        "callbacks_on_time": counts["callbacks_on_time"],
+        "callbacks_missed": counts["callbacks_due"] - counts["callbacks_on_time"],
+        "callbacks_on_time_rate": rate(counts["callbacks_on_time"], counts["callbacks_due"]),
+    }
 
 
 QUEUE_COUNT_FIELDS = ("offered", "answered", "answered_on_time", "answer_seconds", "abandoned", "short_abandoned")

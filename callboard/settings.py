@@ -9,7 +9,6 @@ secrets kept out of the environment. The README's configuration table is printed
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import os
 import tomllib
 import zoneinfo
@@ -21,6 +20,8 @@ import platformdirs
 
 from . import metrics
 from .exceptions import ConfigError
+from .shifts import Shift, shifts_from_tables
+from .shifts import parse as parse_shifts
 
 LANGUAGES = ("en", "zh-Hans")
 
@@ -82,16 +83,6 @@ def _language(text: str) -> str:
     return text
 
 
-def _shifts(text: str) -> tuple[datetime.time, ...]:
-    try:
-        starts = sorted({datetime.time.fromisoformat(part.strip()) for part in text.split(",") if part.strip()})
-    except ValueError:
-        raise ValueError("must be local start times such as 07:00,15:00,23:00") from None
-    if not starts:
-        raise ValueError("must name at least one shift start time")
-    return tuple(starts)
-
-
 def _fraction(text: str) -> float:
     value = float(text)
     if not 0 <= value <= 1:
@@ -149,8 +140,11 @@ SETTINGS: tuple[Setting, ...] = (
             "On-time answer rate and service level are shown amber below this fraction."),
     Setting("CALLBOARD_RATE_RED_BELOW", 0.6, _fraction,
             "... and red below this one (less than CALLBOARD_RATE_AMBER_BELOW)."),
-    Setting("CALLBOARD_SHIFTS", "07:00,15:00,23:00", _shifts,
-            "Local times at which shifts start, comma-separated; the trends API's shift buckets."),
+    Setting("CALLBOARD_SHIFTS", "07:00,15:00,23:00", parse_shifts,
+            "The shifts that trends group by, on the site clock. Simple form: the start times, each shift "
+            "ending where the next begins. Named form: Early=07:00-15:00@mon-fri;Night=23:00-07:00 (an end "
+            "before the start runs past midnight; @ the weekdays it starts on, default every day). In the "
+            "TOML file, also [[shifts]] tables with name, start, end, weekdays."),
     Setting("CALLBOARD_LANGUAGE", "en", _language,
             "Language of the pages: en or zh-Hans (Simplified Chinese). A display can choose its own "
             "with ?lang= in its URL."),
@@ -194,7 +188,7 @@ class Settings:
     score_weights: dict[str, float]
     rate_amber_below: float
     rate_red_below: float
-    shifts: tuple[datetime.time, ...]
+    shifts: tuple[Shift, ...]
     language: str
     feed_url: str | None
     feed_name: str | None
@@ -231,9 +225,11 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         raw = _raw_value(setting, environ, file_values)
         if raw is None:
             raw = setting.default
-        if setting.env == "CALLBOARD_SCORE_WEIGHTS" and isinstance(raw, Mapping):  # a TOML table
-            raw = ",".join(f"{name}={weight}" for name, weight in raw.items())
         try:
+            if setting.env == "CALLBOARD_SCORE_WEIGHTS" and isinstance(raw, Mapping):  # a TOML table
+                raw = ",".join(f"{name}={weight}" for name, weight in raw.items())
+            if setting.env == "CALLBOARD_SHIFTS" and isinstance(raw, list):  # [[shifts]] tables
+                raw = shifts_from_tables(raw)
             value = None if raw is None else setting.parse(str(raw))
         except ValueError as exc:
             raise ConfigError(f"{setting.env}={raw!r} is not valid: {exc}") from None

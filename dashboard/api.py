@@ -50,19 +50,22 @@ def _timestamp(parameter: str, text: str | None) -> datetime | None:
 
 # The live view reads open state plus one window; longer windows belong to the trends API.
 LIVE_WINDOW_MAX = timedelta(days=31)
-# The longest window a report may ask for: a quarter.
+# The longest window a report may ask for: a quarter; trends, a year.
 REPORT_WINDOW_MAX = timedelta(days=92)
+TRENDS_WINDOW_MAX = timedelta(days=366)
 
 
-def _window(request: Request, from_: str | None, to: str | None) -> tuple[datetime, datetime]:
+def _window(request: Request, from_: str | None, to: str | None,
+            longest: timedelta = REPORT_WINDOW_MAX) -> tuple[datetime, datetime]:
     """A report's [from, to): by default from the start of today in the site time zone until now."""
     now = datetime.now(UTC)
     end = _timestamp("to", to) or now
     start = _timestamp("from", from_) or start_of_day(now, request.app.state.settings.timezone)
     if start >= end:
         raise BadParameter("from", f"from={start.isoformat()!r} must be before to={end.isoformat()!r}")
-    if end - start > REPORT_WINDOW_MAX:
-        raise BadParameter("from", f"from={start.isoformat()!r} is more than 92 days before to={end.isoformat()!r}")
+    if end - start > longest:
+        raise BadParameter("from", f"from={start.isoformat()!r} is more than {longest.days} days before "
+                                   f"to={end.isoformat()!r}")
     return start, end
 
 
@@ -87,14 +90,35 @@ async def agents(request: Request, from_: str | None = Query(None, alias="from")
     return await request.app.state.live.agents(start, end)
 
 
+def _trend_filters(request: Request, queue: str | None, shift: str | None) -> list[str]:
+    """The queues asked for (comma-separated), after checking that ``shift`` names a shift."""
+    if shift is not None and shift not in request.app.state.history.shift_names:
+        raise BadParameter("shift", f"shift={shift!r} is not one of the shifts: "
+                                    f"{', '.join(request.app.state.history.shift_names)} (CALLBOARD_SHIFTS)")
+    return [name for name in (queue or "").split(",") if name]
+
+
 @router.get("/api/v1/trends", response_model=schemas.Trends, responses=BAD_PARAMETER)
 async def trends(request: Request, from_: str | None = Query(None, alias="from"), to: str | None = None,
-                 bucket: str = "1h", queue: str | None = None) -> dict:
-    """Queue figures per quarter hour, hour, day or shift of [from, to), for one queue or all."""
-    start, end = _window(request, from_, to)
+                 bucket: str = "1h", queue: str | None = None, team: str | None = None,
+                 shift: str | None = None) -> dict:
+    """Queue, hold and callback figures per quarter hour, hour, day, week, month or shift of [from, to),
+    of the whole window, of the window before it and per shift; for some queues (comma-separated),
+    a team and a shift, or all."""
+    start, end = _window(request, from_, to, TRENDS_WINDOW_MAX)
     if bucket not in metrics.BUCKETS:
         raise BadParameter("bucket", f"bucket={bucket!r} is not one of {', '.join(metrics.BUCKETS)}")
-    return await request.app.state.live.trends(start, end, bucket, queue or None)
+    queues = _trend_filters(request, queue, shift)
+    return await request.app.state.history.trends(start, end, bucket, queues, team or None, shift)
+
+
+@router.get("/api/v1/trends/weekday-hours", response_model=schemas.WeekdayHours, responses=BAD_PARAMETER)
+async def weekday_hours(request: Request, from_: str | None = Query(None, alias="from"), to: str | None = None,
+                        queue: str | None = None, team: str | None = None, shift: str | None = None) -> dict:
+    """The figures of each weekday and hour of the day across [from, to): a heat map's cells."""
+    start, end = _window(request, from_, to, TRENDS_WINDOW_MAX)
+    queues = _trend_filters(request, queue, shift)
+    return await request.app.state.history.weekday_hours(start, end, queues, team or None, shift)
 
 
 @router.get("/api/v1/complaints", response_model=schemas.Complaints, response_model_exclude_unset=True,

@@ -90,12 +90,11 @@ def raw_pieces(start: datetime, end: datetime, days: Sequence[date]) -> Iterator
 
 class LiveData:
     def __init__(self, pool: asyncpg.Pool, thresholds: metrics.Thresholds, zone: tzinfo,
-                 stale_after_s: float, shifts: Sequence[time] = (time(7), time(15), time(23))) -> None:
+                 stale_after_s: float) -> None:
         self._pool = pool
         self._t = thresholds
         self._zone = zone
         self._stale_after_s = stale_after_s
-        self._shifts = shifts
 
     async def snapshot(self, since: datetime | None = None, now: datetime | None = None) -> dict[str, Any]:
         """Everything the live views show, as of ``now``, counting calls decided since ``since``."""
@@ -180,22 +179,6 @@ class LiveData:
             figures = await self._agent_figures(conn, start, end, datetime.now(UTC))
         return {"from": self._local(start), "to": self._local(end),
                 "agents": sorted(figures, key=lambda a: (a["name"], a["agent"]))}
-
-    async def trends(self, start: datetime, end: datetime, bucket: str, queue: str | None) -> dict[str, Any]:
-        """Queue figures per bucket of [start, end), every bucket present, for one queue or all."""
-        t = self._t
-        starts = metrics.bucket_starts(start, end, bucket, self._zone, self._shifts)
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(QUERIES["live.queue_counts"], starts, end, t.answer_target_s,
-                                    t.short_abandon_s, queue)
-        by_bucket: dict[int, list[asyncpg.Record]] = collections.defaultdict(list)
-        for row in rows:
-            by_bucket[row["bucket"]].append(row)
-        ends = [*starts[1:], end]
-        buckets = [{"start": self._local(s), "end": self._local(e), **metrics.window_figures(
-                    metrics.add_counts(by_bucket[n]))} for n, (s, e) in enumerate(zip(starts, ends, strict=True), 1)]
-        return {"from": self._local(start), "to": self._local(end), "bucket": bucket, "queue": queue,
-                "buckets": buckets}
 
     async def complaints(self, status: str, start: datetime, end: datetime,
                          now: datetime | None = None) -> dict[str, Any]:

@@ -158,17 +158,56 @@ class Agents(Shape):
     agents: list[AgentFigures]
 
 
-class TrendBucket(WindowFigures):
+class TrendFigures(WindowFigures):
+    holds: Annotated[int, Field(description="holds started")]
+    holds_over_limit: Annotated[int, Field(description="of those, holds longer than the hold limit")]
+    hold_discipline: Rate
+    callbacks_due: Annotated[int, Field(description="promised callbacks decided: made, or due without one")]
+    callbacks_on_time: Annotated[int, Field(description="of those, callbacks made by their due time")]
+    callbacks_missed: Annotated[int, Field(description="callbacks due and not made by then")]
+    callbacks_on_time_rate: Rate
+
+
+class TrendBucket(TrendFigures):
     start: Timestamp
     end: Timestamp
+    shift: Annotated[str | None, Field(description="with bucket=shift: the shift this run of it is")] = None
+
+
+class PreviousPeriod(TrendFigures):
+    from_: Timestamp = Field(alias="from")
+    to: Timestamp
+
+
+class ShiftFigures(TrendFigures):
+    shift: str
 
 
 class Trends(Shape):
     from_: Timestamp = Field(alias="from")
     to: Timestamp
-    bucket: Literal["15m", "1h", "1d", "shift"]
-    queue: str | None
+    bucket: Literal["15m", "1h", "1d", "1w", "1mo", "shift"]
+    queues: Annotated[list[str], Field(description="the queues counted; empty: all")]
+    team: Annotated[str | None, Field(description="holds and callbacks of this team's agents only")]
+    shift: Annotated[str | None, Field(description="only the time this shift runs")]
     buckets: list[TrendBucket]
+    totals: Annotated[TrendFigures, Field(description="the whole window")]
+    previous: Annotated[PreviousPeriod, Field(description="the window just before, as long")]
+    shifts: Annotated[list[ShiftFigures], Field(description="each shift's runs in the window together")]
+
+
+class WeekdayHour(TrendFigures):
+    weekday: Annotated[int, Field(description="0 = Monday, in the site time zone")]
+    hour: Annotated[int, Field(description="the hour of the day, 0-23, in the site time zone")]
+
+
+class WeekdayHours(Shape):
+    from_: Timestamp = Field(alias="from")
+    to: Timestamp
+    queues: list[str]
+    team: str | None
+    shift: str | None
+    cells: list[WeekdayHour]
 
 
 class Complaints(Shape):

@@ -17,6 +17,7 @@ from db.pool import create_pool
 from .api import BadParameter, bad_parameter_handler, invalid_request_handler, router
 from .app import create_app, prepare
 from .data import LiveData
+from .history import History
 from .hub import SnapshotHub
 
 logger = logging.getLogger(__name__)
@@ -29,8 +30,8 @@ def build(settings: Settings, database_url: str) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.pool = await create_pool(database_url, min_size=1, max_size=4)
-        app.state.live = LiveData(app.state.pool, settings.thresholds(), settings.timezone, settings.stale_after_s,
-                                  settings.shifts)
+        app.state.live = LiveData(app.state.pool, settings.thresholds(), settings.timezone, settings.stale_after_s)
+        app.state.history = History(app.state.pool, settings.thresholds(), settings.timezone, settings.shifts)
         app.state.hub = SnapshotHub(app.state.live, database_url)
         running = asyncio.create_task(app.state.hub.run(), name="snapshot-hub")
         await prepare(dash_app)

@@ -171,6 +171,7 @@ async def test_trends_buckets_follow_the_clock_and_are_clipped_to_the_window(dat
 
 
 TOO_LONG = f"from={quote((NOW - timedelta(days=93)).isoformat())}&to={quote(NOW.isoformat())}"
+TOO_LONG_FOR_TRENDS = f"from={quote((NOW - timedelta(days=367)).isoformat())}&to={quote(NOW.isoformat())}"
 
 
 @pytest.mark.parametrize("route, query, parameter, reason", [
@@ -179,9 +180,10 @@ TOO_LONG = f"from={quote((NOW - timedelta(days=93)).isoformat())}&to={quote(NOW.
     ("agents", f"from={quote(NOW.isoformat())}&to={quote(T0.isoformat())}", "from", "must be before to"),
     ("agents", f"from={quote(T0.isoformat())}&to={quote(T0.isoformat())}", "from", "must be before to"),
     ("agents", TOO_LONG, "from", "more than 92 days"),
-    ("trends", "bucket=2h", "bucket", "is not one of 15m, 1h, 1d, shift"),
+    ("trends", "bucket=2h", "bucket", "is not one of 15m, 1h, 1d, 1w, 1mo, shift"),
     ("trends", "from=soon", "from", "is not an RFC 3339 timestamp"),
-    ("trends", TOO_LONG, "from", "more than 92 days"),
+    ("trends", TOO_LONG_FOR_TRENDS, "from", "more than 366 days"),
+    ("trends", "shift=Evening", "shift", "is not one of the shifts: 07:00, 15:00, 23:00"),
 ])
 async def test_bad_report_parameters_get_400_naming_them(database_url, route, query, parameter, reason):
     async with running_dashboard(database_url, settings_for_test()) as base_url:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from callboard import metrics
+from callboard.shifts import parse as parse_shifts
 
 NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -43,50 +44,65 @@ def test_service_level_leaves_out_short_abandons_but_abandon_rate_counts_the_res
 
 
 BERLIN = ZoneInfo("Europe/Berlin")
-SHIFTS = (time(7), time(15), time(23))
+SHIFTS = parse_shifts("07:00,15:00,23:00")
 
 
 def local(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def starts(start: datetime, end: datetime, bucket: str, zone=BERLIN, shifts=SHIFTS) -> list[datetime]:
+    """Where each bucket begins; each also ends where the next begins (the last at ``end``)."""
+    spans = metrics.bucket_spans(start, end, bucket, zone, shifts)
+    assert [b for _, b, _ in spans] == [a for a, _, _ in spans[1:]] + [end]
+    return [a for a, _, _ in spans]
+
+
 def test_days_follow_the_site_clock_across_both_clock_changes():
     # Berlin: clocks go forward on 2026-03-29 (a 23-hour day) and back on 2026-10-25 (25 hours)
-    spring = metrics.bucket_starts(local("2026-03-28T00:00+01:00"), local("2026-03-31T00:00+02:00"), "1d", BERLIN,
-                                   SHIFTS)
+    spring = starts(local("2026-03-28T00:00+01:00"), local("2026-03-31T00:00+02:00"), "1d")
     assert spring == [local("2026-03-28T00:00+01:00"), local("2026-03-29T00:00+01:00"),
                       local("2026-03-30T00:00+02:00")]
     assert spring[2] - spring[1] == timedelta(hours=23)
-    autumn = metrics.bucket_starts(local("2026-10-25T00:00+02:00"), local("2026-10-27T00:00+01:00"), "1d", BERLIN,
-                                   SHIFTS)
+    autumn = starts(local("2026-10-25T00:00+02:00"), local("2026-10-27T00:00+01:00"), "1d")
     assert autumn == [local("2026-10-25T00:00+02:00"), local("2026-10-26T00:00+01:00")]
     assert autumn[1] - autumn[0] == timedelta(hours=25)
 
 
 def test_hours_through_the_repeated_hour_are_each_one_hour_long():
     # 02:00-03:00 happens twice in Berlin on 2026-10-25: once at +02:00, once at +01:00
-    starts = metrics.bucket_starts(local("2026-10-25T01:00+02:00"), local("2026-10-25T04:00+01:00"), "1h", BERLIN,
-                                   SHIFTS)
-    assert starts == [local("2026-10-25T01:00+02:00"), local("2026-10-25T02:00+02:00"),
-                      local("2026-10-25T02:00+01:00"), local("2026-10-25T03:00+01:00")]
+    assert starts(local("2026-10-25T01:00+02:00"), local("2026-10-25T04:00+01:00"), "1h") == [
+        local("2026-10-25T01:00+02:00"), local("2026-10-25T02:00+02:00"),
+        local("2026-10-25T02:00+01:00"), local("2026-10-25T03:00+01:00")]
 
 
 def test_first_and_last_buckets_are_clipped_to_the_window():
     # quarter hours from 09:07 to 09:50 local: 09:07, 09:15, 09:30, 09:45 (the last ends at 09:50)
-    starts = metrics.bucket_starts(local("2026-11-23T09:07+08:00"), local("2026-11-23T09:50+08:00"), "15m",
-                                   ZoneInfo("Asia/Shanghai"), SHIFTS)
-    assert [s.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M") for s in starts] == \
-        ["09:07", "09:15", "09:30", "09:45"]
+    shanghai = ZoneInfo("Asia/Shanghai")
+    found = starts(local("2026-11-23T09:07+08:00"), local("2026-11-23T09:50+08:00"), "15m", shanghai)
+    assert [s.astimezone(shanghai).strftime("%H:%M") for s in found] == ["09:07", "09:15", "09:30", "09:45"]
 
 
-def test_shifts_start_at_their_local_start_times_and_wrap_past_midnight():
+def test_weeks_start_on_monday_and_months_on_the_first_at_local_midnight():
+    # Wednesday 2026-03-18 to Wednesday 2026-04-08 in Berlin (clocks forward on Sunday 29 March)
+    weeks = starts(local("2026-03-18T00:00+01:00"), local("2026-04-08T00:00+02:00"), "1w")
+    assert weeks == [local("2026-03-18T00:00+01:00"), local("2026-03-23T00:00+01:00"),
+                     local("2026-03-30T00:00+02:00"), local("2026-04-06T00:00+02:00")]
+    assert weeks[2] - weeks[1] == timedelta(days=7, hours=-1)
+    months = starts(local("2026-01-15T00:00+01:00"), local("2026-04-02T00:00+02:00"), "1mo")
+    assert months == [local("2026-01-15T00:00+01:00"), local("2026-02-01T00:00+01:00"),
+                      local("2026-03-01T00:00+01:00"), local("2026-04-01T00:00+02:00")]
+
+
+def test_simple_shifts_start_at_their_local_start_times_and_wrap_past_midnight():
     # from 05:00 on the 23rd to 08:00 on the 24th: the night shift (23:00 on the 22nd) is under way
     # at 05:00, then the shifts of 07:00, 15:00 and 23:00 start, then 07:00 on the 24th
-    starts = metrics.bucket_starts(local("2026-11-23T05:00+08:00"), local("2026-11-24T08:00+08:00"), "shift",
-                                   ZoneInfo("Asia/Shanghai"), SHIFTS)
-    assert starts == [local("2026-11-23T05:00+08:00"), local("2026-11-23T07:00+08:00"),
-                      local("2026-11-23T15:00+08:00"), local("2026-11-23T23:00+08:00"),
-                      local("2026-11-24T07:00+08:00")]
+    spans = metrics.bucket_spans(local("2026-11-23T05:00+08:00"), local("2026-11-24T08:00+08:00"), "shift",
+                                 ZoneInfo("Asia/Shanghai"), SHIFTS)
+    assert [(a, name) for a, _, name in spans] == [
+        (local("2026-11-23T05:00+08:00"), "23:00"), (local("2026-11-23T07:00+08:00"), "07:00"),
+        (local("2026-11-23T15:00+08:00"), "15:00"), (local("2026-11-23T23:00+08:00"), "23:00"),
+        (local("2026-11-24T07:00+08:00"), "07:00")]
 
 
 def test_the_all_queues_tile_adds_the_counts_of_its_queues_and_forms_the_figures_again():

@@ -23,6 +23,7 @@ REQUESTS = [
     ("/api/v1/trends", THE_HOUR + "&bucket=15m"),
     ("/api/v1/trends", THE_HOUR + "&bucket=shift&queue=sales"),
     ("/api/v1/trends", "bucket=2h"),
+    ("/api/v1/trends/weekday-hours", THE_HOUR + "&team=Blue"),
     ("/api/v1/complaints", ""),
     ("/api/v1/complaints", "status=overdue"),
     ("/api/v1/complaints", "status=all&" + THE_HOUR),

@@ -14,8 +14,8 @@ from callboard.settings import load
 from dashboard import ids
 from dashboard.app import create_app, prepare
 from dashboard.data import LiveData
-from dashboard.views import SharedView, draw
 from dashboard.timers import callback_key, hold_key
+from dashboard.views import SharedView, draw
 
 from .scenario import NOW, T0, Floor, at, store
 from .test_hub import queue_a_call, running_hub, shows_waiting

@@ -6,7 +6,7 @@
 -- Per queue and bucket, the calls decided in [$1[1], $2): offered (by queue time), answered and
 -- abandoned (by the time of the deciding event), answered within $3 seconds, summed answer
 -- seconds, short abandons (waited less than $4 seconds). $1 holds the buckets' start times in
--- order (bucket n runs from $1[n] to $1[n + 1], the last one to $2); $5 is one queue, or NULL for all.
+-- order (bucket n runs from $1[n] to $1[n + 1], the last one to $2); $5 the queues, or NULL for all.
 SELECT queue,
        width_bucket(decided_at, $1::timestamptz[])                                     AS bucket,
        count(*) FILTER (WHERE kind = 'offered')                                        AS offered,
@@ -31,7 +31,7 @@ FROM (
     WHERE abandoned_at >= ($1::timestamptz[])[1] AND abandoned_at < $2 AND queued_at IS NOT NULL
       AND answered_at IS NULL
 ) decided
-WHERE queue IS NOT NULL AND ($5::text IS NULL OR queue = $5)
+WHERE queue IS NOT NULL AND ($5::text[] IS NULL OR queue = any($5::text[]))
 GROUP BY queue, bucket;
 
 -- name: waiting

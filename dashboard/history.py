@@ -1,0 +1,117 @@
+"""The managers' reads: how past windows went, bucket by bucket, with their comparisons.
+
+Like :mod:`dashboard.data` (the live reads), it runs named queries that count, and forms every
+figure from the counts with :mod:`callboard.metrics`. A window's buckets are counted in one
+query per kind of count over the pieces of time between every bucket boundary; a bucket's counts
+are the sums of its pieces (counts add up), so buckets that leave gaps or overlap (shifts) cost
+no more than ones that tile the window.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Sequence
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+import asyncpg
+
+from callboard import metrics
+from callboard.shifts import Shift, occurrences
+from db.queries import QUERIES
+
+Part = tuple[datetime, datetime]
+
+
+class History:
+    def __init__(self, pool: asyncpg.Pool, thresholds: metrics.Thresholds, zone: tzinfo,
+                 shifts: Sequence[Shift]) -> None:
+        self._pool = pool
+        self._t = thresholds
+        self._zone = zone
+        self._shifts = tuple(shifts)
+
+    @property
+    def shift_names(self) -> list[str]:
+        return [shift.name for shift in self._shifts]
+
+    async def trends(self, start: datetime, end: datetime, bucket: str, queues: Sequence[str] | None = None,
+                     team: str | None = None, shift: str | None = None,
+                     now: datetime | None = None) -> dict[str, Any]:
+        """The figures of each bucket of [start, end), of the whole window and of the window just
+        before it (as long), and of each shift across the window.
+
+        ``queues`` counts those queues' calls (and their calls' holds and callbacks) only;
+        ``team`` the holds and callbacks of that team's agents (queue figures stay the queues':
+        a waiting caller belongs to no team); ``shift`` only the time that shift runs.
+        """
+        now = now or datetime.now(UTC)
+        spans = metrics.bucket_spans(start, end, bucket, self._zone, self._shifts)
+        previous_start = start - (end - start)
+        whole: list[Part] = [(start, end)]
+        by_shift = [(s.name, [(o.start, o.end) for o in occurrences([s], start, end, self._zone)])
+                    for s in self._shifts]
+        groups = ([self._within_shift([(a, b)], shift) for a, b, _ in spans]
+                  + [self._within_shift(whole, shift), self._within_shift([(previous_start, start)], shift)]
+                  + [parts for _, parts in by_shift])
+        figures = await self._figures(groups, list(queues or []) or None, team, now)
+        n = len(spans)
+        local = self._local
+        return {
+            "from": local(start), "to": local(end), "bucket": bucket, "queues": list(queues or []),
+            "team": team, "shift": shift,
+            "buckets": [{"start": local(a), "end": local(b), **({"shift": name} if name else {}), **f}
+                        for (a, b, name), f in zip(spans, figures[:n], strict=True)],
+            "totals": figures[n],
+            "previous": {"from": local(previous_start), "to": local(start), **figures[n + 1]},
+            "shifts": [{"shift": name, **f} for (name, _), f in zip(by_shift, figures[n + 2:], strict=True)],
+        }
+
+    async def weekday_hours(self, start: datetime, end: datetime, queues: Sequence[str] | None = None,
+                            team: str | None = None, shift: str | None = None,
+                            now: datetime | None = None) -> dict[str, Any]:
+        """The figures of each local weekday and hour of the day across [start, end): the hours
+        of every Monday 09:00-10:00 of the window together, and so on (a heat map's cells)."""
+        now = now or datetime.now(UTC)
+        hours = metrics.bucket_spans(start, end, "1h", self._zone, self._shifts)
+        cells: dict[tuple[int, int], list[Part]] = collections.defaultdict(list)
+        for a, b, _ in hours:
+            local = a.astimezone(self._zone)
+            cells[(local.weekday(), local.hour)].extend(self._within_shift([(a, b)], shift))
+        keys = sorted(cells)
+        figures = await self._figures([cells[key] for key in keys], list(queues or []) or None, team, now)
+        return {"from": self._local(start), "to": self._local(end), "queues": list(queues or []), "team": team,
+                "shift": shift,
+                "cells": [{"weekday": day, "hour": hour, **f} for (day, hour), f in zip(keys, figures, strict=True)]}
+
+    def _within_shift(self, parts: list[Part], shift: str | None) -> list[Part]:
+        """The parts of time of ``parts`` that shift ``shift`` covers (all of them without one)."""
+        if shift is None:
+            return parts
+        chosen = [s for s in self._shifts if s.name == shift]
+        return [(max(a, o.start), min(b, o.end)) for a, b in parts
+                for o in occurrences(chosen, a, b, self._zone) if o.start < o.end]
+
+    async def _figures(self, groups: list[list[Part]], queues: list[str] | None, team: str | None,
+                       now: datetime) -> list[dict[str, Any]]:
+        """For each group of parts of time, the queue and floor figures of the calls, holds and
+        callbacks decided in those parts, counted once per piece of time between any two boundaries."""
+        boundaries = sorted({moment for parts in groups for part in parts for moment in part})
+        if len(boundaries) < 2:
+            empty_queue = dict.fromkeys(metrics.QUEUE_COUNT_FIELDS, 0)
+            empty_floor = dict.fromkeys(metrics.FLOOR_COUNT_FIELDS, 0)
+            return [{**metrics.window_figures(empty_queue), **metrics.floor_window_figures(empty_floor)}
+                    for _ in groups]
+        t = self._t
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            queue_rows = await conn.fetch(QUERIES["live.queue_counts"], boundaries[:-1], boundaries[-1],
+                                          t.answer_target_s, t.short_abandon_s, queues)
+            floor_rows = await conn.fetch(QUERIES["trends.floor_counts"], boundaries[:-1], boundaries[-1],
+                                          t.hold_limit_s, now, queues, team)
+        queue_counts = metrics.span_counts(groups, boundaries, queue_rows, metrics.QUEUE_COUNT_FIELDS)
+        floor_counts = metrics.span_counts(groups, boundaries, floor_rows, metrics.FLOOR_COUNT_FIELDS)
+        return [{**metrics.window_figures(q), **metrics.floor_window_figures(f)}
+                for q, f in zip(queue_counts, floor_counts, strict=True)]
+
+    def _local(self, moment: datetime) -> str:
+        return moment.astimezone(self._zone).isoformat()
