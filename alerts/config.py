@@ -12,8 +12,12 @@ from typing import Any
 
 import aiohttp
 
+from callboard.settings import Settings
+
+from . import rota
 from .channels import REQUIRED, Channel, Options, slack, smtp, teams, webhook
 from .exceptions import AlertsConfigError
+from .rota import Rota
 
 # kind: (how its table is read, the channel class)
 KINDS: dict[str, tuple[Any, Any]] = {
@@ -50,3 +54,11 @@ def read_channels(alerts_table: Mapping[str, Any], where: str = "the configurati
 
 def build_channels(configs: Mapping[str, tuple[str, Any]], session: aiohttp.ClientSession) -> dict[str, Channel]:
     return {name: KINDS[kind][1](name, config, session) for name, (kind, config) in configs.items()}
+
+
+def load(settings: Settings) -> tuple[dict[str, tuple[str, Any]], Rota | None]:
+    """The channels and, if CALLBOARD_ROTA names one, the rota, checked against each other."""
+    channels = read_channels(settings.alerts, where="CALLBOARD_CONFIG")
+    if settings.rota is None:
+        return channels, None
+    return channels, rota.load(settings.rota, settings.timezone, {name: kind for name, (kind, _) in channels.items()})
