@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import logging
 import sys
 from collections.abc import Sequence
@@ -87,6 +88,22 @@ def build_parser() -> argparse.ArgumentParser:
                           help="where to listen (default: 127.0.0.1:8765)")
     _simulation_options(simulate)
 
+    alerts = commands.add_parser("alerts", help="check the alert channels and the on-call rota",
+                                 description="Alerts for on-call leads (docs/alerts.md): channels are the "
+                                             "[alerts.channels.NAME] tables of the CALLBOARD_CONFIG file, the rota "
+                                             "the file named by CALLBOARD_ROTA.")
+    alerts_commands = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ALERTS_COMMAND")
+    alerts_test = alerts_commands.add_parser(
+        "test", help="send a test message through one channel",
+        description="Send a test message through one configured channel now, straight to its receiver (not "
+                    "through the outbox), and print whether the receiver took it. Exit status 1 if not.")
+    alerts_test.add_argument("--channel", required=True, metavar="NAME", help="the channel, [alerts.channels.NAME]")
+    alerts_test.add_argument("--to", metavar="ADDRESS", help="for an e-mail channel: the address to send the test to")
+    alerts_commands.add_parser("check", help="check the channels and the rota; show who is on call now",
+                               description="Read and check the alert channels and the rota as the alert service "
+                                           "would at start, then print the channels, who is on call now and when "
+                                           "the next hand-over is.")
+
     commands.add_parser("config", help="print the configuration settings and their current values",
                         description="Print every setting: variable, TOML key, default, meaning, then the "
                                     "values in force.")
@@ -101,6 +118,21 @@ def _simulation_options(parser: argparse.ArgumentParser) -> None:
                         help="simulated seconds per real second (default 1: real time)")
     parser.add_argument("--backfill-minutes", type=float, default=0,
                         help="also simulate this many minutes before now, sent at once on connect")
+
+
+def _alerts(args: argparse.Namespace, settings: settings_module.Settings) -> None:
+    from alerts import commands as alert_commands
+    from alerts.exceptions import ChannelError
+
+    if args.alerts_command == "check":
+        print("\n".join(alert_commands.check(settings, datetime.datetime.now(datetime.UTC))))
+        return
+    try:
+        print(asyncio.run(alert_commands.send_test(settings, args.channel, args.to)))
+    except ChannelError as exc:
+        kind = "refused for good" if exc.permanent else "failed for now (it would be retried)"
+        print(f"the test message through {args.channel} {kind}: {exc}")
+        sys.exit(1)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -129,7 +161,9 @@ def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> N
         print(settings_module.markdown_table())
         print()
         for field, value in sorted(vars(settings).items()):
-            shown = "(set)" if field in ("feed_token", "database_url") and value else value
+            shown = "(set)" if field in ("feed_token", "database_url", "alert_link_secret") and value else value
+            if field == "alerts":  # may hold secrets; `callboard alerts check` shows what it means
+                shown = ", ".join(sorted(value.get("channels", {}))) or "(no channels)"
             if field == "shifts":
                 shown = ";".join(shift.text() for shift in value)
             if field == "score_weights":
@@ -142,6 +176,9 @@ def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> N
         host, port = args.serve
         run_until_signal(lambda stop: run_simulator(host, port, args.seed, args.agents, args.speed,
                                                     args.backfill_minutes, stop, local_tz=settings.timezone))
+        return
+    if args.command == "alerts":
+        _alerts(args, settings)
         return
     if args.command == "demo":
         from .demo import run_demo

@@ -77,6 +77,12 @@ def _text(text: str) -> str:
     return text
 
 
+def _public_url(text: str) -> str:
+    if not text.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://, e.g. https://callboard.example.com")
+    return text.rstrip("/")
+
+
 def _language(text: str) -> str:
     if text not in LANGUAGES:
         raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
@@ -174,7 +180,29 @@ SETTINGS: tuple[Setting, ...] = (
             "While the database is down the ingest keeps receiving, holding what does not fit in memory "
             "in a journal under CALLBOARD_DATA_DIR/journal, up to this many MiB; past that it stops "
             "reading and the feed resends later."),
+    Setting("CALLBOARD_PUBLIC_URL", None, _public_url,
+            "The dashboard's address as the people alerted reach it, e.g. https://callboard.example.com; "
+            "links in alert messages start with it. Default: http://CALLBOARD_DASHBOARD_HOST:PORT."),
+    Setting("CALLBOARD_ROTA", None, _text,
+            "Path of the on-call rota, a TOML file (docs/alerts.md). Unset: nobody is on call and alerts "
+            "are only shown on the dashboard."),
+    Setting("CALLBOARD_ALERT_DUE_SOON_MIN", 15.0, _positive_float,
+            "A complaint callback raises an alert this many minutes before it is due (and again when overdue)."),
+    Setting("CALLBOARD_ALERT_HOLD_LIMIT_S", 180.0, _positive_float,
+            "A hold longer than this many seconds raises an alert (more than CALLBOARD_HOLD_LIMIT_S)."),
+    Setting("CALLBOARD_ALERT_ESCALATE_AFTER_MIN", 10.0, _positive_float,
+            "An alert not acknowledged within this many minutes is sent to the next level of the rota."),
+    Setting("CALLBOARD_ALERT_LINK_SECRET", None, _text,
+            "Key that signs the acknowledge links in alert messages (use CALLBOARD_ALERT_LINK_SECRET_FILE); "
+            "unset: messages carry no acknowledge link."),
+    Setting("CALLBOARD_ALERT_LINK_VALID_H", 24.0, _positive_float,
+            "An acknowledge link works for this many hours after its message was written."),
+    Setting("CALLBOARD_ALERT_SEND_ATTEMPTS", 10, _positive_int,
+            "Attempts at delivering one notification before it is marked dead, its last error kept."),
 )
+
+# Tables of the TOML file that a role reads and checks itself (the alert channels: docs/alerts.md).
+TABLES = ("alerts",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,9 +229,22 @@ class Settings:
     stale_after_s: float
     batch_max: int
     journal_max_mb: int
+    public_url: str | None
+    rota: str | None
+    alert_due_soon_min: float
+    alert_hold_limit_s: float
+    alert_escalate_after_min: float
+    alert_link_secret: str | None
+    alert_link_valid_h: float
+    alert_send_attempts: int
+    alerts: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+    def dashboard_url(self) -> str:
+        """Where people reach the dashboard: CALLBOARD_PUBLIC_URL, else the address it listens on."""
+        return self.public_url or f"http://{self.dashboard_host}:{self.dashboard_port}"
 
     def thresholds(self) -> metrics.Thresholds:
         """The thresholds the figures are computed with, for every process that computes some."""
@@ -237,6 +278,12 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     if not values["rate_red_below"] < values["rate_amber_below"]:
         raise ConfigError(f"CALLBOARD_RATE_RED_BELOW={values['rate_red_below']} must be less than "
                           f"CALLBOARD_RATE_AMBER_BELOW={values['rate_amber_below']}")
+    if not values["alert_hold_limit_s"] > values["hold_limit_s"]:
+        raise ConfigError(f"CALLBOARD_ALERT_HOLD_LIMIT_S={values['alert_hold_limit_s']} must be more than "
+                          f"CALLBOARD_HOLD_LIMIT_S={values['hold_limit_s']}: it is the second, later limit")
+    values["alerts"] = file_values.get("alerts", {})
+    if not isinstance(values["alerts"], Mapping):
+        raise ConfigError(f"{environ.get('CALLBOARD_CONFIG')}: alerts must be a table, as [alerts.channels.NAME]")
     if values["data_dir"] is None:
         values["data_dir"] = platformdirs.user_data_path("callboard")
     values["data_dir"] = Path(values["data_dir"]).expanduser()
@@ -265,7 +312,7 @@ def _read_toml(path: str | None) -> dict[str, Any]:
         raise ConfigError(f"CALLBOARD_CONFIG={path!r} cannot be read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"CALLBOARD_CONFIG={path!r} is not valid TOML: {exc}") from None
-    known = {setting.key for setting in SETTINGS}
+    known = {setting.key for setting in SETTINGS} | set(TABLES)
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown settings {', '.join(unknown)}; known: {', '.join(sorted(known))}")

@@ -1,0 +1,114 @@
+-- The alerts and their outbox (db/migrations/0006): state changes written with their notifications
+-- in one transaction, and the sender's claims and outcomes. Conditional statements return no row
+-- when the change was already made (by another instance): callers check.
+
+-- name: raise_alert
+-- Raise an alert of kind $1 about subject $2 at $3 with details $4, unless one is already unresolved.
+INSERT INTO alerts (kind, subject, raised_at, details)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (kind, subject) WHERE state <> 'resolved' DO NOTHING
+RETURNING id, escalation_level AS level, details;
+
+-- name: acknowledge_alert
+-- Alert $1 acknowledged at $2 by $3, if it is still open.
+UPDATE alerts SET state = 'acknowledged', acknowledged_at = $2, acknowledged_by = $3
+WHERE id = $1 AND state = 'open'
+RETURNING id, escalation_level AS level, details;
+
+-- name: resolve_alert
+-- Alert $1 resolved at $2 by $3 (a person, or the rule that saw its cause end), unless already resolved.
+UPDATE alerts SET state = 'resolved', resolved_at = $2, resolved_by = $3
+WHERE id = $1 AND state <> 'resolved'
+RETURNING id, escalation_level AS level, details;
+
+-- name: escalate_alert
+-- Alert $1, still open, escalated to level $2 (higher than its level): once, however many ask.
+UPDATE alerts SET escalation_level = $2
+WHERE id = $1 AND state = 'open' AND escalation_level < $2
+RETURNING id, escalation_level AS level, details;
+
+-- name: insert_event
+-- The state change $2 of alert $1 at $3, by $4, at escalation level $5, with the alert's details $6.
+INSERT INTO alert_events (alert_id, change, at, by, level, details)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING id;
+
+-- name: insert_notifications
+-- One outbox row for event $1 per (recipient, channel, address, language) of the arrays $2-$5.
+INSERT INTO notifications (alert_event_id, recipient, channel, address, language)
+SELECT $1, r.recipient, r.channel, r.address, r.language
+FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS r (recipient, channel, address, language)
+ON CONFLICT (alert_event_id, recipient, channel) DO NOTHING
+RETURNING id;
+
+-- name: wake_senders
+-- Tell listening senders that notifications are waiting (delivered when the transaction commits).
+SELECT pg_notify('callboard_alerts', '');
+
+-- name: claim_notifications
+-- Claim for sender $1, for $2 seconds, up to $3 notifications that are due and neither sent, dead nor
+-- claimed by another sender whose claim still holds; count the attempt. With what the message needs.
+WITH claimed AS (
+    UPDATE notifications n
+    SET claimed_by = $1, claimed_until = now() + make_interval(secs => $2), attempts = n.attempts + 1
+    WHERE n.id IN (
+        SELECT id FROM notifications
+        WHERE sent_at IS NULL AND dead_at IS NULL AND next_attempt_at <= now()
+          AND (claimed_until IS NULL OR claimed_until <= now())
+        ORDER BY next_attempt_at, id
+        LIMIT $3
+        FOR UPDATE SKIP LOCKED)
+    RETURNING n.*
+)
+SELECT c.id, c.recipient, c.channel, c.address, c.language, c.idempotency_key, c.attempts,
+       e.change, e.at, e.by, e.level, e.details, a.id AS alert_id, a.kind, a.subject
+FROM claimed c
+JOIN alert_events e ON e.id = c.alert_event_id
+JOIN alerts a ON a.id = e.alert_id
+ORDER BY c.id;
+
+-- name: mark_sent
+-- Notification $1 accepted by its receiver, if sender claim $2 still holds it.
+UPDATE notifications SET sent_at = now(), claimed_until = NULL, last_error = NULL
+WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL AND dead_at IS NULL;
+
+-- name: mark_retry
+-- Notification $1 failed with error $3 under claim $2: try again in $4 seconds.
+UPDATE notifications
+SET claimed_until = NULL, last_error = $3, next_attempt_at = now() + make_interval(secs => $4)
+WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL AND dead_at IS NULL;
+
+-- name: mark_dead
+-- Notification $1 given up under claim $2, with the reason $3.
+UPDATE notifications SET dead_at = now(), claimed_until = NULL, last_error = $3
+WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL AND dead_at IS NULL;
+
+-- name: next_due_in
+-- Seconds until the first unsent notification may be claimed (0 if one may now; NULL if none waits).
+SELECT greatest(0, extract(epoch FROM min(greatest(next_attempt_at, coalesce(claimed_until, next_attempt_at))) - now()))::float8
+FROM notifications
+WHERE sent_at IS NULL AND dead_at IS NULL;
+
+-- name: alert
+-- Alert $1 as stored.
+SELECT id, kind, subject, state, raised_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by,
+       escalation_level, details
+FROM alerts WHERE id = $1;
+
+-- name: alert_notifications
+-- Every notification about alert $1, in order: the change it announces, to whom, through what, and
+-- what became of it.
+SELECT n.id, e.change, e.level, n.recipient, n.channel, n.address, n.idempotency_key, n.created_at,
+       n.attempts, n.sent_at, n.dead_at, n.last_error
+FROM notifications n JOIN alert_events e ON e.id = n.alert_event_id
+WHERE e.alert_id = $1
+ORDER BY n.id;
+
+-- name: outbox_totals
+-- For /metrics: alerts raised, notifications sent, retried (tried more than once), dead and waiting.
+SELECT (SELECT count(*) FROM alerts) AS raised,
+       count(*) FILTER (WHERE sent_at IS NOT NULL) AS sent,
+       count(*) FILTER (WHERE attempts > 1) AS retried,
+       count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead,
+       count(*) FILTER (WHERE sent_at IS NULL AND dead_at IS NULL) AS waiting
+FROM notifications;
