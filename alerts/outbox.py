@@ -42,7 +42,7 @@ from .rota import Recipient
 
 logger = logging.getLogger(__name__)
 
-NOTIFY_CHANNEL = "callboard_alerts"  # as in db/queries/alerts.sql wake_senders
+NOTIFY_CHANNEL = "callboard_alerts"  # as in db/queries/alerts.sql announce_change
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,8 +65,7 @@ async def _change(conn: asyncpg.Connection, update: str, args: Iterable[Any], ch
             rows = await conn.fetch(QUERIES["alerts.insert_notifications"], event_id,
                                     [r.person for r in unique], [r.channel for r in unique],
                                     [r.address for r in unique], [r.language for r in unique])
-            if rows:
-                await conn.execute(QUERIES["alerts.wake_senders"])
+            await conn.execute(QUERIES["alerts.announce_change"])
     except asyncpg.PostgresError as exc:
         raise OutboxError(f"the alert's {change} was not stored: {type(exc).__name__}") from exc
     return StateChange(alert["id"], event_id, tuple(row["id"] for row in rows))

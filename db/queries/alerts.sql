@@ -41,8 +41,9 @@ FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS r (recipient, cha
 ON CONFLICT (alert_event_id, recipient, channel) DO NOTHING
 RETURNING id;
 
--- name: wake_senders
--- Tell listening senders that notifications are waiting (delivered when the transaction commits).
+-- name: announce_change
+-- Tell listeners that an alert changed state: senders look for new notifications, dashboards show
+-- the alert's new state (delivered when the transaction commits).
 SELECT pg_notify('callboard_alerts', '');
 
 -- name: claim_notifications
