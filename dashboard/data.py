@@ -16,6 +16,8 @@ import asyncpg
 from callboard import metrics
 from db.queries import QUERIES
 
+from .alert_data import alert_view
+
 
 def select(snapshot: dict[str, Any] | None, queues: Sequence[str] | None = None,
            team: str | None = None, agent: str | None = None) -> dict[str, Any] | None:
@@ -113,6 +115,7 @@ class LiveData:
             states = await conn.fetch(QUERIES["live.agent_states_now"])
             scores = {row["agent"]: row for row in await self._agent_figures(conn, since, now, now)}
             freshness = await conn.fetchrow(QUERIES["live.freshness"])
+            alerts = await conn.fetch(QUERIES["alert_views.open_alerts"])
 
         local = self._local
         holds_open = [
@@ -162,6 +165,7 @@ class LiveData:
             "complaints_open": complaints_open,
             "agents": agents,
             "thresholds": self.thresholds,
+            "alerts_open": [alert_view(row, self._zone) for row in alerts],
         }
 
     @property

@@ -1,6 +1,7 @@
 """One live snapshot for every open page, refreshed when the ingest reports a change.
 
-The ingest sends ``NOTIFY callboard_changes`` with each commit. The hub listens on a dedicated
+The ingest sends ``NOTIFY callboard_changes`` with each commit, and every state change of an alert
+sends ``NOTIFY callboard_alerts``. The hub listens on a dedicated
 connection, waits a short debounce so a burst of commits costs one refresh, recomputes the
 snapshot once, and wakes every page waiting for a newer one. A heartbeat refresh keeps the
 freshness figures honest when nothing happens (``/api/v1/live`` reads the latest snapshot), but
@@ -24,6 +25,8 @@ from .data import LiveData
 logger = logging.getLogger(__name__)
 
 CHANNEL = "callboard_changes"
+# Every state change of an alert is announced here too (db/queries/alerts.sql announce_change).
+ALERTS_CHANNEL = "callboard_alerts"
 # Figures that follow the clock alone: every refresh changes them, and the browser recomputes them
 # between pushes from the moments they count from (dashboard/timers.py).
 CLOCK_FIELDS = frozenset({"as_of", "longest_wait_s", "hold_s", "state_s", "seconds_left"})
@@ -95,7 +98,8 @@ class SnapshotHub:
             conn = None
             try:
                 conn = await connect(self._url)
-                await conn.add_listener(CHANNEL, lambda *_: self._changed.set())
+                for channel in (CHANNEL, ALERTS_CHANNEL):
+                    await conn.add_listener(channel, lambda *_: self._changed.set())
                 self._changed.set()  # something may have changed while we were not listening
                 while True:
                     await asyncio.sleep(self._heartbeat)

@@ -22,3 +22,19 @@ FLOOR_DRILL = "floor-drill"        # store: the agent and call drilled into, {"a
 FLOOR_DETAIL = "floor-detail"      # the drill-down panel, drawn on the server on demand
 FLOOR_REFRESH = "floor-refresh"    # interval that refreshes an open drill-down
 FLOOR_URL = "floor-url"            # the floor's address, kept in step with its filters and drill-down
+
+# Alerts page (pages/alerts.py): {"type": ALERTS_PART, "part": "status" | "open"}
+ALERTS_PART = "alerts-part"
+# {"type": ALERTS_ACT, "action": "acknowledge" | "resolve", "alert": id, "where": "open" | "detail"}: buttons
+ALERTS_ACT = "alerts-act"
+ALERTS_NAME = "alerts-name"        # the "Your name" field
+ALERTS_NAME_STORE = "alerts-name-store"  # that name, kept in the browser (localStorage)
+ALERTS_MESSAGE = "alerts-message"  # what the last click did, or why it did nothing
+ALERTS_DONE = "alerts-done"        # store: bumped after each change made here, to redraw the history and detail
+ALERTS_DETAIL = "alerts-detail"    # the alert chosen by ?alert=ID, read on demand (even if resolved)
+ALERTS_FILTER = "alerts-filter"    # {"type": ALERTS_FILTER, "filter": "state" | "kind" | "queue"}
+ALERTS_DATES = "alerts-dates"      # the history's date range
+ALERTS_STEP = "alerts-step"        # {"type": ALERTS_STEP, "step": -1 | 1}: newer / older page of the history
+ALERTS_OFFSET = "alerts-offset"    # store: where the history's page starts
+ALERTS_HISTORY = "alerts-history"  # the history table, read on demand
+ALERTS_REFRESH = "alerts-refresh"  # interval that re-reads the history and the detail

@@ -105,6 +105,75 @@ _TEXT: dict[str, tuple[str, str]] = {
     "event_call.ended": ("Ended", "结束"),
     "event_survey.completed": ("Survey", "满意度调查"),
     "event_complaint.opened": ("Complaint opened", "登记投诉"),
+    # --- The Alerts page, acknowledge links and alert states beside callbacks ---
+    "alerts_title": ("Alerts", "告警"),
+    "alerts_link": ("Alerts", "告警"),
+    "floor_link": ("Floor", "现场监控"),
+    "alerts_open_title": ("Open alerts", "未解决告警"),
+    "alerts_none_open": ("No open alerts", "无未解决告警"),
+    "alerts_history_title": ("History", "历史"),
+    "alerts_history_none": ("No alerts match", "无符合条件的告警"),
+    "alerts_showing": ("showing {shown} of {matching}", "显示 {shown} / {matching} 条"),
+    "alerts_newer": ("Newer", "较新"),
+    "alerts_older": ("Older", "较早"),
+    "alerts_your_name": ("Your name", "您的姓名"),
+    "alerts_name_hint": ("recorded with what you acknowledge or resolve", "确认或解决告警时记录"),
+    "alerts_name_needed": ("Type your name in “Your name” first: it is recorded with the change.",
+                           "请先在“您的姓名”中填写姓名：操作将以此记录。"),
+    "alerts_acknowledge": ("Acknowledge", "确认"),
+    "alerts_resolve": ("Resolve", "解决"),
+    "alerts_did_acknowledge": ("Alert {id} acknowledged by {by}.", "告警 {id} 已由{by}确认。"),
+    "alerts_did_resolve": ("Alert {id} resolved by {by}.", "告警 {id} 已由{by}解决。"),
+    "alerts_already": ("Alert {id} was already {state}; nothing changed.", "告警 {id} 已是{state}状态，未作更改。"),
+    "alerts_missing": ("There is no alert {id}.", "不存在告警 {id}。"),
+    "alerts_kind": ("Kind", "类型"),
+    "alerts_subject": ("About", "对象"),
+    "alerts_level": ("Level", "级别"),
+    "alerts_state": ("State", "状态"),
+    "alerts_raised": ("Raised", "发生时间"),
+    "alerts_age": ("Age", "持续"),
+    "alerts_handled": ("Acknowledged / resolved", "确认 / 解决"),
+    "alerts_notified": ("Notified", "已通知"),
+    "alerts_actions": ("", ""),
+    "alerts_customer": ("customer", "客户"),
+    "alerts_queue": ("Queue", "队列"),
+    "alerts_any_state": ("Any state", "全部状态"),
+    "alerts_any_kind": ("Any kind", "全部类型"),
+    "alerts_any_queue": ("Any queue", "全部队列"),
+    "alerts_selected": ("Alert {id}", "告警 {id}"),
+    "alert_state_open": ("open", "未确认"),
+    "alert_state_acknowledged": ("acknowledged", "已确认"),
+    "alert_state_resolved": ("resolved", "已解决"),
+    "alert_kind_callback_due_soon": ("Callback due soon", "回电即将到期"),
+    "alert_kind_callback_overdue": ("Callback overdue", "回电已逾期"),
+    "alert_kind_hold_too_long": ("Hold too long", "保留过长"),
+    "alert_kind_queue_wait": ("Long wait", "等待过长"),
+    "alert_kind_queue_service_level": ("Service level low", "服务水平偏低"),
+    "alert_kind_feed_down": ("No data from the feed", "数据源无数据"),
+    "notification_sent": ("sent {at}", "{at} 已发送"),
+    "notification_waiting": ("not sent yet: attempt {attempts}, next {next}",
+                             "尚未发送：已尝试 {attempts} 次，下次 {next}"),
+    "notification_dead": ("not delivered: {reason}", "未送达：{reason}"),
+    "notification_change_raised": ("raised", "告警"),
+    "notification_change_escalated": ("escalated", "升级"),
+    "notification_change_acknowledged": ("acknowledged", "确认"),
+    "notification_change_resolved": ("resolved", "解决"),
+    # Beside a callback on the wall and the floor: short, to be read from across the room.
+    "alert_beside_open": ("alerted {at} to {to}", "{at} 已通知 {to}"),
+    "alert_beside_open_nobody": ("alerted {at}", "{at} 已告警"),
+    "alert_beside_acknowledged": ("acknowledged by {by} {at}", "{by} {at} 已确认"),
+    # The acknowledge link's pages
+    "ack_title": ("Acknowledge alert", "确认告警"),
+    "ack_question": ("Acknowledge this alert as {who}? Escalation then stops.",
+                     "以 {who} 的身份确认此告警？确认后停止升级。"),
+    "ack_done": ("Acknowledged as {who} at {at}.", "已以 {who} 的身份于 {at} 确认。"),
+    "ack_already_acknowledged": ("Already acknowledged by {by} at {at}.", "已由{by}于 {at} 确认。"),
+    "ack_already_resolved": ("Already resolved by {by} at {at}.", "已由{by}于 {at} 解决。"),
+    "ack_unusable": ("This acknowledge link cannot be used", "此确认链接无法使用"),
+    "ack_disabled": ("Acknowledge links are not enabled on this Callboard.", "此 Callboard 未启用确认链接。"),
+    "ack_gone": ("The alert this link was for is no longer stored.", "此链接对应的告警已不存在。"),
+    "ack_open_alerts": ("Open the Alerts page", "打开告警页面"),
+    "ack_open_alert": ("Open this alert in Callboard", "在 Callboard 中查看此告警"),
 }
 
 
@@ -133,3 +202,9 @@ def released_label(released_by: str | None, language: str) -> str | None:
 def language(requested: str | None, default: str) -> str:
     """The language a page asked for, if Callboard has it, else the site's."""
     return requested if requested in LANGUAGES else default
+
+
+def alert_kind_label(kind: str, language: str) -> str:
+    """An alert kind's name; a kind without one is shown as stored."""
+    key = f"alert_kind_{kind}"
+    return text(key, language) if key in _TEXT else kind

@@ -134,6 +134,60 @@ class AgentCounts(Shape):
     not_ready: int
 
 
+# --- Alerts (dashboard/alert_data.py) -----------------------------------------------------------
+class AlertNotification(Shape):
+    recipient: Annotated[str, Field(description="the rota's name for the person notified")]
+    channel: str
+    change: Literal["raised", "escalated", "acknowledged", "resolved"]
+    level: Annotated[int, Field(description="the escalation level of the change: 0 is the rota's first")]
+    created_at: Timestamp
+    status: Annotated[Literal["sent", "waiting", "dead"], Field(
+        description="sent; waiting to be sent or retried (see attempts, next_attempt_at, last_error); "
+                    "dead: given up, with the reason in last_error")]
+    attempts: int
+    sent_at: Timestamp | None
+    dead_at: Timestamp | None
+    next_attempt_at: Annotated[Timestamp | None, Field(description="while waiting")]
+    last_error: str | None
+
+
+class Alert(Shape):
+    id: int
+    kind: str
+    subject: Annotated[str, Field(description="'<feed>/<complaint or call id>', 'queue:<name>' or 'feed:<name>'")]
+    state: Literal["open", "acknowledged", "resolved"]
+    level: int
+    raised_at: Timestamp
+    acknowledged_at: Timestamp | None
+    acknowledged_by: str | None
+    resolved_at: Timestamp | None
+    resolved_by: str | None
+    queue: str | None
+    agent: str | None
+    customer: Annotated[str | None, Field(description="masked: at most the last 4 digits of a phone number")]
+    due_at: Timestamp | None
+    notifications: list[AlertNotification]
+
+
+class Alerts(Shape):
+    as_of: Timestamp
+    state: Literal["open", "acknowledged", "resolved", "all"]
+    from_: Timestamp | None = Field(None, alias="from", description="unless state=open")
+    to: Timestamp | None = Field(None, description="unless state=open")
+    matching: Annotated[int, Field(description="how many alerts match; the answer lists at most limit of them")]
+    offset: int
+    alerts: list[Alert]
+
+
+class AlertAction(Shape):
+    by: Annotated[str, Field(min_length=1, max_length=200, description="who acknowledges or resolves")]
+
+
+class AlertActionResult(Shape):
+    changed: Annotated[bool, Field(description="false when the alert already was in that state (or further on)")]
+    alert: Alert
+
+
 class Live(Shape):
     as_of: Timestamp
     since: Timestamp
@@ -150,6 +204,7 @@ class Live(Shape):
     complaints_open: list[Complaint]
     agents: list[LiveAgent]
     thresholds: Thresholds
+    alerts_open: Annotated[list[Alert], Field(description="alerts not yet resolved, oldest first")]
 
 
 class Agents(Shape):

@@ -14,6 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from callboard.settings import Settings
 from db.pool import create_pool
 
+from . import ack_link, alerts_api
+from .alert_data import AlertData
 from .api import BadParameter, bad_parameter_handler, invalid_request_handler, router
 from .app import create_app, prepare
 from .data import LiveData
@@ -31,6 +33,7 @@ def build(settings: Settings, database_url: str) -> FastAPI:
         app.state.settings = settings
         app.state.pool = await create_pool(database_url, min_size=1, max_size=4)
         app.state.live = LiveData(app.state.pool, settings.thresholds(), settings.timezone, settings.stale_after_s)
+        app.state.alerts = AlertData(app.state.pool, settings.timezone)
         app.state.history = History(app.state.pool, settings.thresholds(), settings.timezone, settings.shifts)
         app.state.hub = SnapshotHub(app.state.live, database_url)
         running = asyncio.create_task(app.state.hub.run(), name="snapshot-hub")
@@ -45,6 +48,8 @@ def build(settings: Settings, database_url: str) -> FastAPI:
 
     server = FastAPI(title="Callboard", lifespan=lifespan)
     server.include_router(router)
+    server.include_router(alerts_api.router)
+    server.include_router(ack_link.router)
     server.add_exception_handler(BadParameter, bad_parameter_handler)
     server.add_exception_handler(RequestValidationError, invalid_request_handler)
     dash_app = create_app(server, settings.language)

@@ -40,6 +40,11 @@ def state_key(agent: str) -> str:
     return f"state:{agent}"
 
 
+def alert_key(alert_id: int) -> str:
+    """An open alert's age."""
+    return f"alert:{alert_id}"
+
+
 def timer(key: str, seconds: float | None) -> html.Span:
     """A ticking duration, first drawn with the snapshot's value."""
     return html.Span(fmt.duration(seconds), id={"type": ids.TIMER, "index": key}, className="timer")
@@ -110,4 +115,6 @@ def timer_specs(snapshot: dict[str, Any] | None) -> dict[str, Any]:
             "from": complaint["due"], "mode": "down", "amber": CALLBACK_AMBER_S, "red": 0}
     for agent in snapshot["agents"]:
         specs[state_key(agent["agent"])] = {"from": agent["state_since"], "mode": "up"}
+    for alert in snapshot.get("alerts_open", []):
+        specs[alert_key(alert["id"])] = {"from": alert["raised_at"], "mode": "up"}
     return {"as_of": snapshot["as_of"], "timers": specs}

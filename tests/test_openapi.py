@@ -11,6 +11,7 @@ import jsonschema_rs
 
 from .live_stack import running_dashboard, settings_for_test
 from .scenario import T0, Floor, store
+from .test_alerts_page import post, raise_alert
 from .test_api import THE_HOUR, agents_floor, get, trends_floor
 
 # Every route with data behind it, and its bad-parameter answers: (path, query).
@@ -30,6 +31,17 @@ REQUESTS = [
     ("/api/v1/complaints", "status=closed"),
     ("/healthz", ""),
     ("/readyz", ""),
+    ("/api/v1/alerts", ""),
+    ("/api/v1/alerts", "state=all&" + THE_HOUR),
+    ("/api/v1/alerts", "state=all&queue=billing&limit=1"),
+    ("/api/v1/alerts", "state=closed"),
+]
+# Routes that change something: (path as described, path asked, JSON body).
+POSTS = [
+    ("/api/v1/alerts/{alert_id}/acknowledge", "/api/v1/alerts/1/acknowledge", {"by": "Mo"}),
+    ("/api/v1/alerts/{alert_id}/acknowledge", "/api/v1/alerts/1/acknowledge", {"by": ""}),
+    ("/api/v1/alerts/{alert_id}/resolve", "/api/v1/alerts/1/resolve", {"by": "Mo"}),
+    ("/api/v1/alerts/{alert_id}/resolve", "/api/v1/alerts/999/resolve", {"by": "Mo"}),
 ]
 
 
@@ -55,8 +67,13 @@ def complaints_floor() -> Floor:
     return floor
 
 
-def validator(openapi: dict, path: str, status: int):
-    response = openapi["paths"][path]["get"]["responses"][str(status)]
+def post_json(url: str, body: dict) -> tuple[int, dict]:
+    status, text = post(url, json.dumps(body).encode(), "application/json")
+    return status, json.loads(text)
+
+
+def validator(openapi: dict, path: str, status: int, method: str = "get"):
+    response = openapi["paths"][path][method]["responses"][str(status)]
     schema = response["content"]["application/json"]["schema"]
     return jsonschema_rs.Draft202012Validator({**schema, "components": openapi["components"]})
 
@@ -64,16 +81,21 @@ def validator(openapi: dict, path: str, status: int):
 async def test_every_route_answers_as_its_openapi_description_says(database_url, pool):
     for floor in (agents_floor(), trends_floor(), complaints_floor()):
         await store(pool, floor)
+    await raise_alert(pool)  # alert 1, with a notification waiting
     async with running_dashboard(database_url, settings_for_test()) as base_url:
         _, openapi = await asyncio.to_thread(get, f"{base_url}/openapi.json")
         answers = [(path, *await asyncio.to_thread(get, f"{base_url}{path}?{query}")) for path, query in REQUESTS]
-    assert {path for path, _ in REQUESTS} == set(openapi["paths"])  # no route goes unchecked
+        changes = [(described, *await asyncio.to_thread(post_json, f"{base_url}{path}", body))
+                   for described, path, body in POSTS]
+    # no route goes unchecked
+    assert {path for path, _ in REQUESTS} | {path for path, _, _ in POSTS} == set(openapi["paths"])
     seen_statuses = set()
-    for path, status, body in answers:
-        errors = [error.message for error in validator(openapi, path, status).iter_errors(body)]
-        assert errors == [], f"{path} answered {status} {json.dumps(body)[:300]}"
-        seen_statuses.add(status)
-    assert seen_statuses == {200, 400, 503}
+    for method, checked in (("get", answers), ("post", changes)):
+        for path, status, body in checked:
+            errors = [error.message for error in validator(openapi, path, status, method).iter_errors(body)]
+            assert errors == [], f"{path} answered {status} {json.dumps(body)[:300]}"
+            seen_statuses.add(status)
+    assert seen_statuses == {200, 400, 404, 503}
     # the answers had something in them to check
     answered = {}
     for path, status, body in answers:
@@ -83,7 +105,8 @@ async def test_every_route_answers_as_its_openapi_description_says(database_url,
     assert any(bucket["offered"] for bucket in answered["/api/v1/trends"]["buckets"])
     live = answered["/api/v1/live"]
     assert live["holds_open"] and live["complaints_open"] and live["agents"] and live["queues"]
-    assert live["abandoned_calls"]
+    assert live["abandoned_calls"] and live["alerts_open"] and answered["/api/v1/alerts"]["alerts"]
+    assert answered["/api/v1/alerts"]["alerts"][0]["notifications"]
 
 
 async def test_an_answer_with_an_undeclared_field_fails_the_check(database_url):

@@ -14,6 +14,7 @@ few seconds while open.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,6 +24,7 @@ from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 from callboard.definitions import define
 from dashboard import format as fmt
 from dashboard import ids
+from dashboard.alert_widgets import alert_beside, callback_alerts
 from dashboard.app import live_data, site_language
 from dashboard.labels import event_label, language, released_label, state_label, text
 from dashboard.timers import callback_key, hold_key, state_key, timer, wait_key
@@ -88,6 +90,7 @@ def layout(lang: str | None = None, queue: str | list[str] | None = None, team: 
             part("status", className="floor-status"),
             html.Nav([
                 html.A(text("wall_link", shown_lang), href="/wall" + _query_string({"lang": lang})),
+                html.A(text("alerts_link", shown_lang), href="/alerts" + _query_string({"lang": lang})),
                 html.A(text("other_language", shown_lang), className="language",
                        href="/?" + urlencode({"lang": "en" if shown_lang == "zh-Hans" else "zh-Hans"})),
             ]),
@@ -203,7 +206,8 @@ def floor_parts(snapshot: dict[str, Any] | None, request: dict[str, Any],
         "holds": hold_list(snapshot["holds_open"], lang),
         "callbacks_title": html.H2([text("callbacks_title", lang), f" · {len(snapshot['complaints_open'])}"
                                     if snapshot["complaints_open"] else ""]),
-        "callbacks": callback_list(snapshot["complaints_open"], lang),
+        "callbacks": callback_list(snapshot["complaints_open"], lang, callback_alerts(snapshot.get("alerts_open", [])),
+                                   datetime.fromisoformat(snapshot["as_of"]).date()),
         "abandoned": abandoned_list(snapshot["abandoned_calls"], lang),
         "choices": choices(whole or snapshot),
     }
@@ -275,10 +279,14 @@ def hold_list(holds: list[dict[str, Any]], lang: str) -> list:
     return [*rows, html.Div(text("no_holds", lang), className="empty")]
 
 
-def callback_list(complaints: list[dict[str, Any]], lang: str) -> list:
+def callback_list(complaints: list[dict[str, Any]], lang: str,
+                  alerts: dict[tuple[str, str], dict[str, Any]] | None = None, today: date | None = None) -> list:
+    """Each callback due, with its alert's state beside it when one is open."""
+    alerts = alerts or {}
     rows = [html.Div(className="row callback", **complaint_data(c), children=[
         html.Span(c["agent_name"], className="who"), html.Span(clock(c["due"])[:5], className="where"),
-        timer(callback_key(c["feed"], c["complaint_id"]), c["seconds_left"])]) for c in complaints]
+        timer(callback_key(c["feed"], c["complaint_id"]), c["seconds_left"]),
+        alert_beside(alerts.get((c["feed"], c["complaint_id"])), lang, today)]) for c in complaints]
     return rows or [html.Div(text("no_callbacks", lang), className="empty")]
 
 

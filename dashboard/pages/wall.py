@@ -21,6 +21,7 @@ from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 from callboard.definitions import define
 from dashboard import format as fmt
 from dashboard import ids
+from dashboard.alert_widgets import alert_beside, callback_alerts
 from dashboard.labels import state_label, text
 from dashboard.timers import age_key, callback_key, hold_key, state_key, timer, wait_key
 from dashboard.views import live_parts
@@ -128,7 +129,8 @@ def wall_parts(snapshot: dict[str, Any] | None, request: dict[str, Any], _whole:
         "holds": hold_rows(snapshot["holds_open"], lang),
         "callbacks_title": callbacks_title(snapshot["complaints_open"], lang),
         "callbacks": at_most(snapshot["complaints_open"], "callbacks",
-                             lambda shown: callback_rows(shown, snapshot["as_of"], lang)),
+                             lambda shown: callback_rows(shown, snapshot["as_of"], lang,
+                                                         callback_alerts(snapshot.get("alerts_open", [])))),
         "abandoned_title": abandoned_title(snapshot["totals"], lang),
         "abandoned": at_most(snapshot["abandoned_calls"], "abandoned", lambda shown: abandoned_rows(shown, lang)),
         "agents": at_most(snapshot["agents"], "agents", lambda shown: agent_cards(shown, lang)),
@@ -222,13 +224,17 @@ def callbacks_title(complaints: list[dict[str, Any]], lang: str) -> html.H2:
     return html.H2([text("callbacks_title", lang), html.Span(counts, className="overdue" if overdue else "")])
 
 
-def callback_rows(complaints: list[dict[str, Any]], as_of: str, lang: str) -> list:
+def callback_rows(complaints: list[dict[str, Any]], as_of: str, lang: str,
+                  alerts: dict[tuple[str, str], dict[str, Any]] | None = None) -> list:
+    """Each callback due, with its alert's state beside it when one is open."""
     snapshot_day = datetime.fromisoformat(as_of).date()
+    alerts = alerts or {}
     rows = [
         html.Div(className="row callback", **complaint_data(c), children=[
             html.Span(c["agent_name"], className="who"),
             html.Span(f"{text('due', lang)} {_due(c['due'], snapshot_day)}", className="where"),
             timer(callback_key(c["feed"], c["complaint_id"]), c["seconds_left"]),
+            alert_beside(alerts.get((c["feed"], c["complaint_id"])), lang, snapshot_day),
         ])
         for c in complaints
     ]

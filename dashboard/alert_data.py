@@ -1,0 +1,142 @@
+"""The dashboard's door to the alerts: what the Alerts page, the API and an acknowledge link read,
+and the acknowledgements and resolutions people make there (through :mod:`alerts.outbox`, so a
+double click or two supervisors at once change an alert once).
+
+Every alert is shown in one shape (:func:`alert_view`): its state, who acknowledged or resolved it
+and when, the queue, agent and customer (masked) it is about, and each notification about it with
+its outcome: ``sent``, ``waiting`` (attempts, next attempt, last error) or ``dead`` (the reason).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+import asyncpg
+
+from alerts import outbox
+from alerts.messages import mask_customer
+from alerts.rota import Recipient
+from db.queries import QUERIES
+
+# The Alerts page and the API list at most this many alerts of the history at once.
+HISTORY_PAGE = 50
+ACTIONS = ("acknowledge", "resolve")
+STATES = ("open", "acknowledged", "resolved")
+MASK = "••••"
+
+
+def shown_customer(customer: str | None) -> str | None:
+    """The customer as stored (masked when the alert was raised); masked here too if it was not."""
+    if not customer or customer.startswith(MASK):
+        return customer
+    return mask_customer(customer)
+
+
+def _moment(value: datetime | str | None, zone: tzinfo) -> str | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(zone).isoformat()
+
+
+def notification_view(n: Mapping[str, Any], zone: tzinfo) -> dict[str, Any]:
+    status = "sent" if n["sent_at"] else "dead" if n["dead_at"] else "waiting"
+    return {"recipient": n["recipient"], "channel": n["channel"], "change": n["change"], "level": n["level"],
+            "created_at": _moment(n["created_at"], zone), "status": status, "attempts": n["attempts"],
+            "sent_at": _moment(n["sent_at"], zone), "dead_at": _moment(n["dead_at"], zone),
+            "next_attempt_at": _moment(n["next_attempt_at"], zone) if status == "waiting" else None,
+            "last_error": n["last_error"]}
+
+
+def alert_view(row: Mapping[str, Any], zone: tzinfo) -> dict[str, Any]:
+    """One alert as the pages and the API show it, times in the site's zone."""
+    details = row["details"] or {}
+    return {
+        "id": row["id"], "kind": row["kind"], "subject": row["subject"], "state": row["state"],
+        "level": row["level"], "raised_at": _moment(row["raised_at"], zone),
+        "acknowledged_at": _moment(row["acknowledged_at"], zone), "acknowledged_by": row["acknowledged_by"],
+        "resolved_at": _moment(row["resolved_at"], zone), "resolved_by": row["resolved_by"],
+        "queue": details.get("queue"), "agent": details.get("agent"),
+        "customer": shown_customer(details.get("customer")), "due_at": _moment(details.get("due_at"), zone),
+        "notifications": [notification_view(n, zone) for n in row["notifications"]],
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryFilter:
+    """Which alerts of the history to list: raised in [start, end), optionally in one state, of one
+    kind, about one queue; ``limit`` of them from the ``offset``-th on, newest first."""
+
+    start: datetime
+    end: datetime
+    state: str | None = None
+    kind: str | None = None
+    queue: str | None = None
+    limit: int = HISTORY_PAGE
+    offset: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What an acknowledge or resolve did: ``changed`` False when the alert was already in that state
+    (or further on), or does not exist (``alert`` None)."""
+
+    changed: bool
+    alert: dict[str, Any] | None
+
+
+@dataclasses.dataclass(frozen=True)
+class LinkTarget:
+    """The notification an acknowledge link names: to whom, in what language, and its alert now."""
+
+    recipient: str
+    language: str | None
+    alert: dict[str, Any]
+
+
+class AlertData:
+    def __init__(self, pool: asyncpg.Pool, zone: tzinfo) -> None:
+        self._pool = pool
+        self._zone = zone
+
+    async def open_alerts(self) -> list[dict[str, Any]]:
+        rows = await self._pool.fetch(QUERIES["alert_views.open_alerts"])
+        return [alert_view(row, self._zone) for row in rows]
+
+    async def alert(self, alert_id: int) -> dict[str, Any] | None:
+        row = await self._pool.fetchrow(QUERIES["alert_views.alert"], alert_id)
+        return alert_view(row, self._zone) if row else None
+
+    async def history(self, chosen: HistoryFilter) -> dict[str, Any]:
+        rows = await self._pool.fetch(QUERIES["alert_views.history"], chosen.state, chosen.kind, chosen.queue,
+                                      chosen.start, chosen.end, chosen.limit, chosen.offset)
+        matching = rows[0]["matching"] if rows else 0
+        if not rows and chosen.offset:  # past the end: count without the page
+            counted = await self._pool.fetch(QUERIES["alert_views.history"], chosen.state, chosen.kind,
+                                             chosen.queue, chosen.start, chosen.end, 1, 0)
+            matching = counted[0]["matching"] if counted else 0
+        return {"from": _moment(chosen.start, self._zone), "to": _moment(chosen.end, self._zone),
+                "matching": matching, "offset": chosen.offset,
+                "alerts": [alert_view(row, self._zone) for row in rows]}
+
+    async def act(self, alert_id: int, action: str, by: str, at: datetime | None = None) -> Outcome:
+        """Acknowledge or resolve alert ``alert_id`` as ``by``; everyone notified about it so far hears so."""
+        if action not in ACTIONS:
+            raise ValueError(f"action must be one of {ACTIONS}, not {action!r}")
+        at = at or datetime.now(UTC)
+        change = outbox.acknowledge if action == "acknowledge" else outbox.resolve
+        async with self._pool.acquire() as conn:
+            recipients = [Recipient(r["recipient"], r["channel"], r["address"], r["language"])
+                          for r in await conn.fetch(QUERIES["alert_views.alert_recipients"], alert_id)]
+            changed = await change(conn, alert_id, by=by, at=at, recipients=recipients)
+        return Outcome(changed is not None, await self.alert(alert_id))
+
+    async def link_target(self, notification_id: int) -> LinkTarget | None:
+        row = await self._pool.fetchrow(QUERIES["alert_views.notification_alert"], notification_id)
+        if row is None:
+            return None
+        alert = await self.alert(row["alert_id"])
+        return LinkTarget(row["recipient"], row["language"], alert) if alert else None
