@@ -10,6 +10,7 @@ its outcome: ``sent``, ``waiting`` (attempts, next attempt, last error) or ``dea
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -20,6 +21,8 @@ from alerts import outbox
 from alerts.messages import mask_customer
 from alerts.rota import Recipient
 from db.queries import QUERIES
+
+logger = logging.getLogger(__name__)
 
 # The Alerts page and the API list at most this many alerts of the history at once.
 HISTORY_PAGE = 50
@@ -132,6 +135,9 @@ class AlertData:
             recipients = [Recipient(r["recipient"], r["channel"], r["address"], r["language"])
                           for r in await conn.fetch(QUERIES["alert_views.alert_recipients"], alert_id)]
             changed = await change(conn, alert_id, by=by, at=at, recipients=recipients)
+        # who acted is kept with the alert, never logged
+        logger.info("alert changed by a person" if changed else "alert already changed; nothing done",
+                    extra={"action": f"alert_{action}", "alert": alert_id, "changed": changed is not None})
         return Outcome(changed is not None, await self.alert(alert_id))
 
     async def link_target(self, notification_id: int) -> LinkTarget | None:

@@ -4,6 +4,7 @@ API, and an alert's state beside its callback on the wall and the floor; all on 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import urllib.error
 import urllib.request
@@ -14,10 +15,13 @@ from selenium.webdriver.common.by import By
 
 from alerts import links, outbox
 from alerts.rota import Recipient
+from callboard.metrics import Thresholds
 from dashboard.alert_data import AlertData, HistoryFilter
 from dashboard.alert_widgets import action_message
+from dashboard.data import LiveData
+from dashboard.hub import SnapshotHub
 
-from .conftest import browser_errors, wait_for
+from .conftest import browser_errors, timeout, wait_for
 from .live_stack import running_dashboard, settings_for_test
 from .test_api import get
 from .test_wall import write
@@ -320,3 +324,27 @@ async def test_the_api_lists_open_alerts_and_the_history_and_acknowledges_and_re
             assert status == 400 and answer["parameter"] == parameter
         status, live = await asyncio.to_thread(get, f"{base_url}/api/v1/live")
         assert [a["id"] for a in live["alerts_open"]] == [first]
+
+
+async def test_the_hub_shows_an_alerts_change_at_once_without_waiting_for_its_heartbeat(database_url, pool):
+    live = LiveData(pool, Thresholds(), UTC, stale_after_s=30)
+    hub = SnapshotHub(live, database_url, debounce_s=0.01, heartbeat_s=timeout(60))
+    running = asyncio.create_task(hub.run())
+    try:
+        await wait_for(lambda: _snapshot_taken(hub), 10, "the first snapshot")
+        version = hub.version
+        alert_id = await raise_alert(pool)
+        # far sooner than the heartbeat: the NOTIFY on callboard_alerts woke the hub
+        _, snapshot = await asyncio.wait_for(hub.wait_newer(version), timeout(10))
+        assert [(a["id"], a["state"]) for a in snapshot["alerts_open"]] == [(alert_id, "open")]
+        await AlertData(pool, UTC).act(alert_id, "acknowledge", "Mo")
+        _, snapshot = await asyncio.wait_for(hub.wait_newer(hub.version), timeout(10))
+        assert snapshot["alerts_open"][0]["acknowledged_by"] == "Mo"
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+
+async def _snapshot_taken(hub: SnapshotHub) -> bool:
+    return hub.snapshot is not None

@@ -36,6 +36,7 @@ dash.register_page(__name__, path="/alerts", title="Callboard alerts")
 
 HISTORY_DAYS = 7  # the history's date range when the page opens: the last week
 REFRESH_S = 15  # the history and the chosen alert are read again this often
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # the history's start when its date range has none
 
 
 def alert_data() -> AlertData:
@@ -198,7 +199,7 @@ async def show_history(filters: list, start: str | None, end: str | None, _steps
     zone = dash.get_app().server.state.settings.timezone
     first, last = _day(start), _day(end)
     history = await alert_data().history(HistoryFilter(
-        start=datetime.combine(first, time(0), tzinfo=zone) if first else datetime.min.replace(tzinfo=zone),
+        start=datetime.combine(first, time(0), tzinfo=zone) if first else EARLIEST,
         end=datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone) if last else datetime.now(zone),
         state=chosen["state"] or None, kind=chosen["kind"] or None, queue=(chosen["queue"] or "").strip() or None,
         offset=offset or 0))
