@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import asyncpg
 
+from alerts import config as alerts_config
 from alerts import outbox
+from alerts.exceptions import AlertsError
 from alerts.messages import mask_customer
 from alerts.rota import Recipient
+from callboard.settings import Settings
 from db.queries import QUERIES
 
 logger = logging.getLogger(__name__)
@@ -45,17 +49,53 @@ def _moment(value: datetime | str | None, zone: tzinfo) -> str | None:
     return moment.astimezone(zone).isoformat()
 
 
-def notification_view(n: Mapping[str, Any], zone: tzinfo) -> dict[str, Any]:
+class PeopleNames:
+    """The rota's names for the people alerts go to (``li-wei`` -> ``Li Wei``), read again whenever the
+    rota file (``CALLBOARD_ROTA``) changes. Someone it does not name, or a rota that cannot be read
+    (logged once per change of the file), is shown by the key the outbox recorded."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings
+        self._stamp: tuple[int, int] | None = None  # the file's modification time and size when read
+        self._names: dict[str, str] = {}
+
+    def names(self) -> Mapping[str, str]:
+        settings = self._settings
+        if settings is None or settings.rota is None:
+            return self._names
+        try:
+            found = os.stat(settings.rota)
+            stamp = found.st_mtime_ns, found.st_size
+        except OSError:
+            stamp = None
+        if stamp != self._stamp:
+            self._stamp = stamp
+            self._names = self._read(settings)
+        return self._names
+
+    @staticmethod
+    def _read(settings: Settings) -> dict[str, str]:
+        try:
+            _, rota = alerts_config.load(settings)
+        except AlertsError as exc:
+            logger.warning("the on-call rota cannot be read; alerts show people by their rota key",
+                           extra={"action": "rota_unreadable", "error": str(exc)})
+            return {}
+        return {key: person.name for key, person in rota.people.items()} if rota else {}
+
+
+def notification_view(n: Mapping[str, Any], zone: tzinfo, names: Mapping[str, str]) -> dict[str, Any]:
     status = "sent" if n["sent_at"] else "dead" if n["dead_at"] else "waiting"
-    return {"recipient": n["recipient"], "channel": n["channel"], "change": n["change"], "level": n["level"],
+    return {"recipient": n["recipient"], "recipient_name": names.get(n["recipient"], n["recipient"]),
+            "channel": n["channel"], "change": n["change"], "level": n["level"],
             "created_at": _moment(n["created_at"], zone), "status": status, "attempts": n["attempts"],
             "sent_at": _moment(n["sent_at"], zone), "dead_at": _moment(n["dead_at"], zone),
             "next_attempt_at": _moment(n["next_attempt_at"], zone) if status == "waiting" else None,
             "last_error": n["last_error"]}
 
 
-def alert_view(row: Mapping[str, Any], zone: tzinfo) -> dict[str, Any]:
-    """One alert as the pages and the API show it, times in the site's zone."""
+def alert_view(row: Mapping[str, Any], zone: tzinfo, names: Mapping[str, str]) -> dict[str, Any]:
+    """One alert as the pages and the API show it, times in the site's zone, people by their names."""
     details = row["details"] or {}
     return {
         "id": row["id"], "kind": row["kind"], "subject": row["subject"], "state": row["state"],
@@ -64,7 +104,7 @@ def alert_view(row: Mapping[str, Any], zone: tzinfo) -> dict[str, Any]:
         "resolved_at": _moment(row["resolved_at"], zone), "resolved_by": row["resolved_by"],
         "queue": details.get("queue"), "agent": details.get("agent"),
         "customer": shown_customer(details.get("customer")), "due_at": _moment(details.get("due_at"), zone),
-        "notifications": [notification_view(n, zone) for n in row["notifications"]],
+        "notifications": [notification_view(n, zone, names) for n in row["notifications"]],
     }
 
 
@@ -93,7 +133,8 @@ class Outcome:
 
 @dataclasses.dataclass(frozen=True)
 class LinkTarget:
-    """The notification an acknowledge link names: to whom, in what language, and its alert now."""
+    """The notification an acknowledge link names: to whom (their name on the rota), in what language,
+    and its alert now."""
 
     recipient: str
     language: str | None
@@ -101,17 +142,21 @@ class LinkTarget:
 
 
 class AlertData:
-    def __init__(self, pool: asyncpg.Pool, zone: tzinfo) -> None:
+    def __init__(self, pool: asyncpg.Pool, zone: tzinfo, people: PeopleNames | None = None) -> None:
         self._pool = pool
         self._zone = zone
+        self._people = people or PeopleNames()
+
+    def _view(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        return alert_view(row, self._zone, self._people.names())
 
     async def open_alerts(self) -> list[dict[str, Any]]:
         rows = await self._pool.fetch(QUERIES["alert_views.open_alerts"])
-        return [alert_view(row, self._zone) for row in rows]
+        return [self._view(row) for row in rows]
 
     async def alert(self, alert_id: int) -> dict[str, Any] | None:
         row = await self._pool.fetchrow(QUERIES["alert_views.alert"], alert_id)
-        return alert_view(row, self._zone) if row else None
+        return self._view(row) if row else None
 
     async def history(self, chosen: HistoryFilter) -> dict[str, Any]:
         rows = await self._pool.fetch(QUERIES["alert_views.history"], chosen.state, chosen.kind, chosen.queue,
@@ -123,7 +168,7 @@ class AlertData:
             matching = counted[0]["matching"] if counted else 0
         return {"from": _moment(chosen.start, self._zone), "to": _moment(chosen.end, self._zone),
                 "matching": matching, "offset": chosen.offset,
-                "alerts": [alert_view(row, self._zone) for row in rows]}
+                "alerts": [self._view(row) for row in rows]}
 
     async def act(self, alert_id: int, action: str, by: str, at: datetime | None = None) -> Outcome:
         """Acknowledge or resolve alert ``alert_id`` as ``by``; everyone notified about it so far hears so."""
@@ -145,4 +190,5 @@ class AlertData:
         if row is None:
             return None
         alert = await self.alert(row["alert_id"])
-        return LinkTarget(row["recipient"], row["language"], alert) if alert else None
+        name = self._people.names().get(row["recipient"], row["recipient"])
+        return LinkTarget(name, row["language"], alert) if alert else None

@@ -40,11 +40,11 @@ def last_alerted(alert: dict[str, Any]) -> tuple[str, list[str]]:
         return alert["raised_at"], []
     latest = max(n["level"] for n in calls)
     round_ = [n for n in calls if n["level"] == latest]
-    return round_[0]["created_at"], list(dict.fromkeys(n["recipient"] for n in round_))
+    return round_[0]["created_at"], list(dict.fromkeys(n["recipient_name"] for n in round_))
 
 
 def alert_beside(alert: dict[str, Any] | None, lang: str, today: date) -> html.Span | None:
-    """"alerted 14:05 to li-wei" or "acknowledged by Mo 14:09": an open alert's state in a few words."""
+    """"alerted 14:05 to Li Wei" or "acknowledged by Mo 14:09": an open alert's state in a few words."""
     if alert is None:
         return None
     if alert["state"] == "acknowledged":

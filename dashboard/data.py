@@ -16,7 +16,7 @@ import asyncpg
 from callboard import metrics
 from db.queries import QUERIES
 
-from .alert_data import alert_view
+from .alert_data import PeopleNames, alert_view
 
 
 def select(snapshot: dict[str, Any] | None, queues: Sequence[str] | None = None,
@@ -92,8 +92,9 @@ def raw_pieces(start: datetime, end: datetime, days: Sequence[date]) -> Iterator
 
 class LiveData:
     def __init__(self, pool: asyncpg.Pool, thresholds: metrics.Thresholds, zone: tzinfo,
-                 stale_after_s: float) -> None:
+                 stale_after_s: float, people: PeopleNames | None = None) -> None:
         self._pool = pool
+        self._people = people or PeopleNames()
         self._t = thresholds
         self._zone = zone
         self._stale_after_s = stale_after_s
@@ -165,7 +166,7 @@ class LiveData:
             "complaints_open": complaints_open,
             "agents": agents,
             "thresholds": self.thresholds,
-            "alerts_open": [alert_view(row, self._zone) for row in alerts],
+            "alerts_open": [alert_view(row, self._zone, self._people.names()) for row in alerts],
         }
 
     @property

@@ -136,7 +136,8 @@ class AgentCounts(Shape):
 
 # --- Alerts (dashboard/alert_data.py) -----------------------------------------------------------
 class AlertNotification(Shape):
-    recipient: Annotated[str, Field(description="the rota's name for the person notified")]
+    recipient: Annotated[str, Field(description="the rota's key for the person notified, e.g. li-wei")]
+    recipient_name: Annotated[str, Field(description="their name on the rota, e.g. Li Wei (the key if it has none)")]
     channel: str
     change: Literal["raised", "escalated", "acknowledged", "resolved"]
     level: Annotated[int, Field(description="the escalation level of the change: 0 is the rota's first")]

@@ -15,7 +15,7 @@ from callboard.settings import Settings
 from db.pool import create_pool
 
 from . import ack_link, alerts_api
-from .alert_data import AlertData
+from .alert_data import AlertData, PeopleNames
 from .api import BadParameter, bad_parameter_handler, invalid_request_handler, router
 from .app import create_app, prepare
 from .data import LiveData
@@ -32,8 +32,10 @@ def build(settings: Settings, database_url: str) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.pool = await create_pool(database_url, min_size=1, max_size=4)
-        app.state.live = LiveData(app.state.pool, settings.thresholds(), settings.timezone, settings.stale_after_s)
-        app.state.alerts = AlertData(app.state.pool, settings.timezone)
+        people = PeopleNames(settings)
+        app.state.live = LiveData(app.state.pool, settings.thresholds(), settings.timezone, settings.stale_after_s,
+                                  people)
+        app.state.alerts = AlertData(app.state.pool, settings.timezone, people)
         app.state.history = History(app.state.pool, settings.thresholds(), settings.timezone, settings.shifts)
         app.state.hub = SnapshotHub(app.state.live, database_url)
         running = asyncio.create_task(app.state.hub.run(), name="snapshot-hub")

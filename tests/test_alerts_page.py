@@ -16,7 +16,7 @@ from selenium.webdriver.common.by import By
 from alerts import links, outbox
 from alerts.rota import Recipient
 from callboard.metrics import Thresholds
-from dashboard.alert_data import AlertData, HistoryFilter
+from dashboard.alert_data import AlertData, HistoryFilter, PeopleNames
 from dashboard.alert_widgets import action_message
 from dashboard.data import LiveData
 from dashboard.hub import SnapshotHub
@@ -31,6 +31,32 @@ LI_HOOK = Recipient("li-wei", "hook", None, "zh-Hans")
 SAM_MAIL = Recipient("sam", "mail", "sam@example.com", None)
 SECRET = "link-secret"
 FORM = "application/x-www-form-urlencoded"
+CHANNELS = """
+[alerts.channels.hook]
+kind = "webhook"
+url = "http://127.0.0.1:9/hook"
+secret = "hook-secret"
+"""
+ROTA = """
+[people.li-wei]
+name = "Li Wei"
+language = "zh-Hans"
+contacts = [{ channel = "hook" }]
+
+[[shifts]]
+person = "li-wei"
+level = "lead"
+start = "00:00"
+end = "24:00"
+"""
+
+
+def with_rota(tmp_path, rota: str = ROTA, **overrides: str):
+    """Settings with a webhook channel "hook" and a rota naming li-wei "Li Wei"."""
+    (tmp_path / "callboard.toml").write_text(CHANNELS)
+    (tmp_path / "rota.toml").write_text(rota)
+    return settings_for_test(CALLBOARD_CONFIG=str(tmp_path / "callboard.toml"),
+                             CALLBOARD_ROTA=str(tmp_path / "rota.toml"), **overrides)
 
 
 async def raise_alert(pool, complaint_id: str = "k1", *, kind: str = "callback_overdue", queue: str = "billing",
@@ -208,16 +234,17 @@ async def _has(driver, selector: str, present: bool = True) -> bool:
     return bool(await asyncio.to_thread(driver.find_elements, By.CSS_SELECTOR, selector)) == present
 
 
-async def test_the_wall_and_the_floor_show_an_alerts_state_beside_its_callback(database_url, pool, browser):
+async def test_the_wall_and_the_floor_show_an_alerts_state_beside_its_callback(database_url, pool, browser, tmp_path):
     await open_complaint(pool)
     alert_id = await raise_alert(pool)
     raised = datetime.now(UTC)
     beside = '.row.callback[data-complaint="k1"] .alert-state'
-    async with running_dashboard(database_url, settings_for_test()) as base_url:
+    async with running_dashboard(database_url, with_rota(tmp_path)) as base_url:
         await asyncio.to_thread(browser.get, f"{base_url}/wall")
         await wait_for(lambda: _contains(browser, beside, "alerted "), 15, "the alert beside the callback")
-        assert _text(browser, beside) in (f"alerted {raised:%H:%M} to li-wei",
-                                          f"alerted {raised - timedelta(minutes=1):%H:%M} to li-wei")
+        # by the name the rota gives li-wei
+        assert _text(browser, beside) in (f"alerted {raised:%H:%M} to Li Wei",
+                                          f"alerted {raised - timedelta(minutes=1):%H:%M} to Li Wei")
         # acknowledged elsewhere: the open wall shows it without being reloaded
         await AlertData(pool, UTC).act(alert_id, "acknowledge", "Mo")
         await wait_for(lambda: _contains(browser, beside, "acknowledged by Mo "), 10, "the acknowledgement on the wall")
@@ -235,34 +262,34 @@ async def test_the_wall_and_the_floor_show_an_alerts_state_beside_its_callback(d
 # --- The acknowledge link, over HTTP ----------------------------------------------------------------
 
 async def test_the_acknowledge_link_asks_first_acknowledges_as_the_person_alerted_and_refuses_bad_links(
-        database_url, pool):
+        database_url, pool, tmp_path):
     alert_id = await raise_alert(pool)
     notification = await pool.fetchval("SELECT id FROM notifications ORDER BY id LIMIT 1")
     valid = links.ack_token(SECRET, notification, datetime.now(UTC) + timedelta(hours=1))
     expired = links.ack_token(SECRET, notification, datetime.now(UTC) - timedelta(seconds=1))
     forged = links.ack_token("another secret", notification, datetime.now(UTC) + timedelta(hours=1))
-    settings = settings_for_test(CALLBOARD_ALERT_LINK_SECRET=SECRET)
+    settings = with_rota(tmp_path, CALLBOARD_ALERT_LINK_SECRET=SECRET)
     async with running_dashboard(database_url, settings) as base_url:
         def ack_url(token: str) -> str:
             return f"{base_url}/alerts/ack?{urlencode({'token': token})}"
 
         # opening the link (as a mail scanner would) changes nothing; the page asks, in the recipient's language
         status, page = await asyncio.to_thread(fetch, ack_url(valid))
-        assert status == 200 and 'method="post"' in page and "以 li-wei 的身份确认此告警" in page
+        assert status == 200 and 'method="post"' in page and "以 Li Wei 的身份确认此告警" in page
         assert "回电已逾期 · billing · a1 · 客户 •••• 8000" in page and CUSTOMER not in page
         assert f"/alerts?alert={alert_id}" in page
         assert (await stored(pool, alert_id))["state"] == "open"
 
         form = urlencode({"token": valid}).encode()
         status, page = await asyncio.to_thread(post, f"{base_url}/alerts/ack", form, FORM)
-        assert status == 200 and "已以 li-wei 的身份于" in page
-        assert await stored(pool, alert_id) == {"state": "acknowledged", "acknowledged_by": "li-wei",
+        assert status == 200 and "已以 Li Wei 的身份于" in page
+        assert await stored(pool, alert_id) == {"state": "acknowledged", "acknowledged_by": "Li Wei",
                                                 "resolved_by": None}
         # the link again, or its button twice: says who acknowledged and when
         for answer in (await asyncio.to_thread(fetch, ack_url(valid)),
                        await asyncio.to_thread(post, f"{base_url}/alerts/ack", form,
                                                FORM)):
-            assert answer[0] == 200 and "已由li-wei于" in answer[1] and 'method="post"' not in answer[1]
+            assert answer[0] == 200 and "已由Li Wei于" in answer[1] and 'method="post"' not in answer[1]
         await AlertData(pool, UTC).act(alert_id, "resolve", "Mo")
         status, page = await asyncio.to_thread(fetch, ack_url(valid))
         assert "已由Mo于" in page and "解决" in page
@@ -352,3 +379,13 @@ async def test_the_hub_shows_an_alerts_change_at_once_without_waiting_for_its_he
 
 async def _snapshot_taken(hub: SnapshotHub) -> bool:
     return hub.snapshot is not None
+
+
+def test_people_are_named_as_the_rota_names_them_and_by_their_key_when_it_cannot_say(tmp_path):
+    people = PeopleNames(with_rota(tmp_path))
+    assert people.names() == {"li-wei": "Li Wei"}
+    (tmp_path / "rota.toml").write_text(ROTA.replace('name = "Li Wei"', 'name = "Wei Li"') + "\n")
+    assert people.names() == {"li-wei": "Wei Li"}  # the file changed: read again
+    (tmp_path / "rota.toml").write_text("people = [")
+    assert people.names() == {}  # unreadable: keys are shown (and a warning logged)
+    assert PeopleNames(settings_for_test()).names() == {}  # no rota

@@ -257,7 +257,7 @@ def handled(alert: dict[str, Any], lang: str, today: date) -> list:
 def notified(alert: dict[str, Any], lang: str, today: date) -> list:
     """Each notification: to whom, through what, about which change, and what became of it."""
     return [html.Div(className=f"notification {n['status']}", children=[
-        html.Span(f"{n['recipient']} · {n['channel']}", className="who"),
+        html.Span(f"{n['recipient_name']} · {n['channel']}", className="who", title=n["recipient"]),
         html.Span(f" ({text('notification_change_' + n['change'], lang)}) ", className="dim"),
         html.Span(notification_outcome(n, lang, today), className="outcome"),
     ]) for n in alert["notifications"]]
