@@ -136,7 +136,6 @@ _TEXT: dict[str, tuple[str, str]] = {
     "alerts_notified": ("Notified", "已通知"),
     "alerts_actions": ("", ""),
     "alerts_customer": ("customer", "客户"),
-    "alerts_queue": ("Queue", "队列"),
     "alerts_any_state": ("Any state", "全部状态"),
     "alerts_any_kind": ("Any kind", "全部类型"),
     "alerts_any_queue": ("Any queue", "全部队列"),
