@@ -230,6 +230,21 @@ async def test_a_supervisor_acknowledges_and_resolves_from_the_alerts_page_and_s
         assert errors == [], "\n".join(errors)
 
 
+async def test_the_history_on_the_page_filters_by_queue_and_says_how_many_match(database_url, pool, browser):
+    for n, queue in enumerate(("billing", "sales", "billing")):
+        await raise_alert(pool, f"k{n}", queue=queue, at=datetime.now(UTC) - timedelta(minutes=n))
+    async with running_dashboard(database_url, settings_for_test()) as base_url:
+        await asyncio.to_thread(browser.get, f"{base_url}/alerts")
+        await wait_for(lambda: _contains(browser, ".alerts-history", "showing 3 of 3"), 15, "the whole history")
+        queue = browser.find_element(By.CSS_SELECTOR, ".alerts-filters input[placeholder='Any queue']")
+        await asyncio.to_thread(queue.send_keys, "sales\n")
+        await wait_for(lambda: _contains(browser, ".alerts-history", "showing 1 of 1"), 10, "the sales alert alone")
+        assert "sales" in _text(browser, ".alerts-history tbody") and "billing" not in _text(
+            browser, ".alerts-history tbody")
+        errors = browser_errors(browser)
+        assert errors == [], "\n".join(errors)
+
+
 async def _has(driver, selector: str, present: bool = True) -> bool:
     return bool(await asyncio.to_thread(driver.find_elements, By.CSS_SELECTOR, selector)) == present
 

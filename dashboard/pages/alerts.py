@@ -186,7 +186,7 @@ async def show_chosen(_done: int, _refreshes: int | None, request: dict[str, Any
                Input(ids.ALERTS_DATES, "end_date"), Input({"type": ids.ALERTS_STEP, "step": ALL}, "n_clicks"),
                Input(ids.ALERTS_DONE, "data"), Input(ids.ALERTS_REFRESH, "n_intervals"),
                State(ids.ALERTS_OFFSET, "data"), State(ids.PAGE, "data"))
-async def show_history(filters: list, start: str | None, end: str | None, _steps: list, _done: int,
+async def show_history(_filters: list, start: str | None, end: str | None, _steps: list, _done: int,
                        _refreshes: int | None, offset: int, request: dict[str, Any]) -> tuple[Any, int]:
     """A page of the history: newest first, filtered; a new filter starts again from the newest."""
     trigger = ctx.triggered_id
@@ -195,13 +195,14 @@ async def show_history(filters: list, start: str | None, end: str | None, _steps
         offset = max(0, (offset or 0) + trigger["step"] * HISTORY_PAGE)
     elif trigger == ids.ALERTS_DATES or (isinstance(trigger, dict) and trigger.get("type") == ids.ALERTS_FILTER):
         offset = 0
-    chosen = dict(zip(("state", "kind", "queue"), filters, strict=True))
+    chosen = {field["id"]["filter"]: field.get("value") for field in ctx.inputs_list[0]}
     zone = dash.get_app().server.state.settings.timezone
     first, last = _day(start), _day(end)
     history = await alert_data().history(HistoryFilter(
         start=datetime.combine(first, time(0), tzinfo=zone) if first else EARLIEST,
         end=datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone) if last else datetime.now(zone),
-        state=chosen["state"] or None, kind=chosen["kind"] or None, queue=(chosen["queue"] or "").strip() or None,
+        state=chosen.get("state") or None, kind=chosen.get("kind") or None,
+        queue=(chosen.get("queue") or "").strip() or None,
         offset=offset or 0))
     if stepped and not history["alerts"] and history["matching"]:
         raise PreventUpdate  # "Older" past the oldest: stay on this page
