@@ -76,17 +76,22 @@ def agent_counts(agents: Iterable[Mapping[str, Any]], holds: Iterable[Mapping[st
 
 
 def window_figures(counts: Mapping[str, Any]) -> dict[str, Any]:
-    """The figures of the calls decided in one window (a live tile's, or one trends bucket's)."""
+    """The figures of the calls decided in one window (a live tile's, or one trends bucket's).
+
+    Answer seconds may come as an exact decimal sum (however the window was cut, the same sum);
+    the figures are made from it, then given as floats.
+    """
     answered, abandoned, short = counts["answered"], counts["abandoned"], counts["short_abandoned"]
     counted = answered + abandoned - short
+    asa_s = rate(counts["answer_seconds"], answered)
     return {
         "offered": counts["offered"],
         "answered": answered,
         "answered_on_time": counts["answered_on_time"],
-        "answer_seconds": counts["answer_seconds"],
+        "answer_seconds": float(counts["answer_seconds"]),
         "abandoned": abandoned,
         "short_abandoned": short,
-        "asa_s": rate(counts["answer_seconds"], answered),
+        "asa_s": None if asa_s is None else float(asa_s),
         "on_time_rate": rate(counts["answered_on_time"], answered),
         "service_level": rate(counts["answered_on_time"], counted),
         "abandon_rate": rate(abandoned - short, counted),

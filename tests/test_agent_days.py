@@ -303,7 +303,8 @@ async def test_reports_through_per_day_totals_equal_the_count_from_the_calls_wha
     events = data.draw(floors_over_days())
     writes = data.draw(deliveries(len(events), repeats=False))
     async with pool.acquire() as conn:
-        await conn.execute(f"TRUNCATE {TABLES}, agent_days, agent_day_counts, stale_days")
+        await conn.execute(f"TRUNCATE {TABLES}, agent_days, agent_day_counts, queue_quarter_counts, "
+                           "floor_quarter_counts, stale_days")
     windows = [WINDOW, (D0 + timedelta(hours=7), M + timedelta(days=1, hours=20)),
                (M - timedelta(hours=8), M + timedelta(days=2, hours=16)), (M, M + timedelta(days=2))]
     writer = EventWriter(pool, FEED)

@@ -12,7 +12,7 @@ SELECT queue,
        count(*) FILTER (WHERE kind = 'offered')                                        AS offered,
        count(*) FILTER (WHERE kind = 'answered')                                       AS answered,
        count(*) FILTER (WHERE kind = 'answered' AND waited <= make_interval(secs => $3)) AS answered_on_time,
-       coalesce(sum(extract(epoch FROM waited)) FILTER (WHERE kind = 'answered'), 0)::float8 AS answer_seconds,
+       coalesce(sum(extract(epoch FROM waited)) FILTER (WHERE kind = 'answered'), 0) AS answer_seconds,  -- exact
        count(*) FILTER (WHERE kind = 'abandoned')                                      AS abandoned,
        count(*) FILTER (WHERE kind = 'abandoned' AND waited < make_interval(secs => $4)) AS short_abandoned
 FROM (
