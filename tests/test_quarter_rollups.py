@@ -20,8 +20,8 @@ from dashboard.history import History, quarter_pieces, raw_runs
 from db.queries import QUERIES
 from ingest.writer import EventWriter
 
-from .test_agent_days import DAYS, M, WINDOW, floors_over_days, roll_up
-from .test_ingest_order import FEED, QUEUES, TABLES, deliveries, message
+from .test_agent_days import DAYS, M, WINDOW, empty_floor, floors_over_days, roll_up
+from .test_ingest_order import FEED, QUEUES, deliveries, message
 
 T = Thresholds()
 # Kolkata is UTC+05:30: its hours start on the half hour of UTC, so its hours and days are made of
@@ -73,10 +73,9 @@ async def days_with_quarters(pool) -> list[date]:
 
 async def counted_from_calls(pool, history: History, *args, **kwargs) -> dict:
     """The same trend with every day marked stale: nothing is read from quarter-hour totals."""
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("INSERT INTO stale_days (day) SELECT unnest($1::date[]) ON CONFLICT DO NOTHING",
-                           DAYS)
-        marked = await conn.fetch("SELECT day FROM stale_days")
+    async with pool.acquire() as conn:
+        marked = await conn.fetch("INSERT INTO stale_days (day) SELECT unnest($1::date[]) ON CONFLICT DO NOTHING "
+                                  "RETURNING day", DAYS)
     figures = await history.trends(*args, **kwargs)
     async with pool.acquire() as conn:
         await conn.execute("DELETE FROM stale_days WHERE day = any($1::date[])", [row["day"] for row in marked])
@@ -89,9 +88,7 @@ async def counted_from_calls(pool, history: History, *args, **kwargs) -> dict:
 async def test_trends_through_quarter_totals_equal_the_count_from_the_calls_whatever_the_arrival(pool, data):
     events = data.draw(floors_over_days())
     writes = data.draw(deliveries(len(events), repeats=True))
-    async with pool.acquire() as conn:
-        await conn.execute(f"TRUNCATE {TABLES}, agent_days, agent_day_counts, queue_quarter_counts, "
-                           "floor_quarter_counts, stale_days")
+    await empty_floor(pool)
     writer = EventWriter(pool, FEED)
     for write in writes:
         await writer.write([message([events[i] for i in indexes]) for indexes in write])
