@@ -18,11 +18,12 @@ STEP = timedelta(hours=6)
 
 
 def write_history(path: Path, *, seed: int, agents: int, days: float, until: datetime | None = None,
-                  local_tz: tzinfo | None = None) -> int:
+                  local_tz: tzinfo | None = None, peak_calls_per_minute: float | None = None) -> int:
     """Write the history to ``path`` (gzip-compressed if its name ends in .gz); how many events."""
     until = until or datetime.now(UTC)
     start = until - timedelta(days=days)
-    floor = CallFloor(seed, start.astimezone(local_tz or UTC), agents=agents, run_started=start)
+    floor = CallFloor(seed, start.astimezone(local_tz or UTC), agents=agents, run_started=start,
+                      peak_calls_per_minute=peak_calls_per_minute)
     written = 0
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "wb") as file:
