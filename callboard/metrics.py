@@ -168,7 +168,7 @@ def span_counts(groups: Sequence[Sequence[tuple[datetime, datetime]]], boundarie
 
 
 # Counts per bucket of the trends beside the queue counts: holds and callbacks (trends.floor_counts).
-FLOOR_COUNT_FIELDS = ("holds", "holds_over_limit", "callbacks_due", "callbacks_on_time")
+FLOOR_COUNT_FIELDS = ("holds", "holds_over_limit", "callbacks_due", "callbacks_on_time", "repeats")
 
 
 def floor_window_figures(counts: Mapping[str, Any]) -> dict[str, Any]:
@@ -182,6 +182,7 @@ def floor_window_figures(counts: Mapping[str, Any]) -> dict[str, Any]:
         "callbacks_on_time": counts["callbacks_on_time"],
         "callbacks_missed": counts["callbacks_due"] - counts["callbacks_on_time"],
         "callbacks_on_time_rate": rate(counts["callbacks_on_time"], counts["callbacks_due"]),
+        "repeat_calls": counts["repeats"],
     }
 
 
@@ -189,7 +190,7 @@ QUEUE_COUNT_FIELDS = ("offered", "answered", "answered_on_time", "answer_seconds
 # The counts of live.agent_counts that agent_figures reads.
 AGENT_COUNT_FIELDS = ("answered", "answered_on_time", "answer_seconds", "handled", "resolution_known", "resolved",
                       "agent_released", "surveys", "satisfied", "holds", "holds_over_limit", "callbacks_due",
-                      "callbacks_on_time")
+                      "callbacks_on_time", "repeats")
 
 
 def add_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -242,6 +243,7 @@ def agent_figures(counts: Mapping[str, Any], t: Thresholds) -> dict[str, Any]:
         "callbacks_on_time": counts["callbacks_on_time"],
         "callbacks_on_time_rate": rate(counts["callbacks_on_time"], counts["callbacks_due"]),
         "agent_hangup_rate": rate(counts["agent_released"], counts["handled"]),
+        "repeat_calls": counts["repeats"],
     }
     figures["score"] = agent_score(figures, t.score_weights)
     return figures

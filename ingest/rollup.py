@@ -87,7 +87,7 @@ class AgentDayTotals:
                 return None
             start, end = day_start(day), day_start(day + timedelta(days=1))
             rows = await conn.fetch(QUERIES["live.agent_counts"], start, end, t.answer_target_s, t.hold_limit_s,
-                                    end, end)
+                                    end, end, True)
             holds_open = sum(row["holds_open"] for row in rows)
             await conn.execute(QUERIES["rollup.forget_day"], day)
             columns = [[row[field] for row in rows] if not holds_open else [] for field in AGENT_COUNT_FIELDS]

@@ -76,7 +76,7 @@ async def counted_from_calls(pool, start: datetime, end: datetime, t: Thresholds
     """The report as it was before per-day totals: one count over the whole window."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(QUERIES["live.agent_counts"], start, end, t.answer_target_s, t.hold_limit_s,
-                                datetime.now(UTC), end)
+                                datetime.now(UTC), end, True)
     figures = [metrics.agent_figures(counts, t) for counts in metrics.add_agent_counts([rows])]
     return sorted(figures, key=lambda a: (a["name"], a["agent"]))
 

@@ -63,13 +63,14 @@ WITH day AS (
 )
 INSERT INTO agent_day_counts (day, agent, answered, answered_on_time, answer_seconds, handled, resolution_known,
                               resolved, agent_released, surveys, satisfied, holds, holds_over_limit,
-                              callbacks_due, callbacks_on_time)
+                              callbacks_due, callbacks_on_time, repeats)
 SELECT day.day, c.*
 FROM day,
      unnest($6::text[], $7::int[], $8::int[], $9::numeric[], $10::int[], $11::int[], $12::int[], $13::int[],
-            $14::int[], $15::int[], $16::int[], $17::int[], $18::int[], $19::int[])
+            $14::int[], $15::int[], $16::int[], $17::int[], $18::int[], $19::int[], $20::int[])
          AS c(agent, answered, answered_on_time, answer_seconds, handled, resolution_known, resolved,
-              agent_released, surveys, satisfied, holds, holds_over_limit, callbacks_due, callbacks_on_time)
+              agent_released, surveys, satisfied, holds, holds_over_limit, callbacks_due, callbacks_on_time,
+              repeats)
 ORDER BY c.agent;
 
 -- name: store_queue_quarters
@@ -87,11 +88,11 @@ ORDER BY 2, 3;
 -- Day $1's floor counts per quarter hour: rows of trends.floor_counts run over the day's quarters
 -- $2, as arrays $3 (bucket), $4 (queue), $5 (agent), $6.. (the counts).
 INSERT INTO floor_quarter_counts (day, quarter, queue, agent, holds, holds_over_limit, callbacks_due,
-                                  callbacks_on_time)
+                                  callbacks_on_time, repeats)
 SELECT $1, ($2::timestamptz[])[c.bucket], c.queue, c.agent, c.holds, c.holds_over_limit, c.callbacks_due,
-       c.callbacks_on_time
-FROM unnest($3::int[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[], $9::int[])
-     AS c(bucket, queue, agent, holds, holds_over_limit, callbacks_due, callbacks_on_time);
+       c.callbacks_on_time, c.repeats
+FROM unnest($3::int[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[], $9::int[], $10::int[])
+     AS c(bucket, queue, agent, holds, holds_over_limit, callbacks_due, callbacks_on_time, repeats);
 
 -- name: days_with_totals
 -- The days in [$1, $2) whose totals are usable by a reader with answer target $3 and hold limit
@@ -112,7 +113,8 @@ SELECT c.agent, coalesce(d.name, c.agent) AS name, d.team,
        sum(c.resolved)::bigint AS resolved, sum(c.agent_released)::bigint AS agent_released,
        sum(c.surveys)::bigint AS surveys, sum(c.satisfied)::bigint AS satisfied,
        sum(c.holds)::bigint AS holds, sum(c.holds_over_limit)::bigint AS holds_over_limit,
-       sum(c.callbacks_due)::bigint AS callbacks_due, sum(c.callbacks_on_time)::bigint AS callbacks_on_time
+       sum(c.callbacks_due)::bigint AS callbacks_due, sum(c.callbacks_on_time)::bigint AS callbacks_on_time,
+       sum(c.repeats)::bigint AS repeats
 FROM agent_day_counts c
 LEFT JOIN agents d USING (agent)
 WHERE c.day = any($1::date[])
@@ -145,7 +147,8 @@ GROUP BY queue, bucket;
 -- $4: only the calls of these queues, or NULL for all; $5: only the agents of this team, or NULL.
 SELECT width_bucket(f.quarter, $1::timestamptz[]) AS bucket,
        sum(f.holds)::bigint AS holds, sum(f.holds_over_limit)::bigint AS holds_over_limit,
-       sum(f.callbacks_due)::bigint AS callbacks_due, sum(f.callbacks_on_time)::bigint AS callbacks_on_time
+       sum(f.callbacks_due)::bigint AS callbacks_due, sum(f.callbacks_on_time)::bigint AS callbacks_on_time,
+       sum(f.repeats)::bigint AS repeats
 FROM floor_quarter_counts f
 LEFT JOIN agents d ON d.agent = f.agent
 WHERE f.day = any($3::date[]) AND f.quarter >= ($1::timestamptz[])[1] AND f.quarter < $2

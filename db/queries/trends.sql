@@ -3,9 +3,10 @@
 
 -- name: floor_counts
 -- Per bucket of [$1[1], $2) (bucket n runs from $1[n] to $1[n + 1], the last one to $2, as in
--- live.queue_counts), queue (of the hold's call, of the complaint's call) and agent (who held,
--- whose complaint): holds started, and those of them longer than $3 seconds; promised callbacks
--- decided (made, or due before $4 without one) and those made by their due time. Each is counted
+-- live.queue_counts), queue (of the hold's call, of the complaint's call, of a repeat's first call)
+-- and agent (who held, whose complaint, who ended a repeat's first call): holds started, and those
+-- of them longer than $3 seconds; promised callbacks decided (made, or due before $4 without one)
+-- and those made by their due time; repeat calls offered (docs/metrics.md). Each is counted
 -- as in live.agent_counts: a hold ends at its call's next hold event, else at the call's end, else
 -- it counts its age at $4. $4: now, or the end of the trend's window if that is sooner (a trend
 -- counted in pieces passes each piece the window's). $5: only the calls of these
@@ -41,9 +42,19 @@ WITH held AS (
       AND ($5::text[] IS NULL OR c.queue = any($5::text[]))
       AND ($6::text IS NULL OR d.team = $6)
     GROUP BY 1, 2, 3
+), repeated AS (
+    SELECT width_bucket(r.queued_at, $1::timestamptz[]) AS bucket, r.queue, r.agent, count(*) AS repeats
+    FROM repeat_calls r
+    LEFT JOIN agents d ON d.agent = r.agent
+    WHERE r.queued_at >= ($1::timestamptz[])[1] AND r.queued_at < $2
+      AND ($5::text[] IS NULL OR r.queue = any($5::text[]))
+      AND ($6::text IS NULL OR d.team = $6)
+    GROUP BY 1, 2, 3
 )
 SELECT bucket, queue, agent,
        coalesce(h.holds, 0) AS holds, coalesce(h.holds_over_limit, 0) AS holds_over_limit,
-       coalesce(p.callbacks_due, 0) AS callbacks_due, coalesce(p.callbacks_on_time, 0) AS callbacks_on_time
+       coalesce(p.callbacks_due, 0) AS callbacks_due, coalesce(p.callbacks_on_time, 0) AS callbacks_on_time,
+       coalesce(r.repeats, 0) AS repeats
 FROM held h
-FULL JOIN promised p USING (bucket, queue, agent);
+FULL JOIN promised p USING (bucket, queue, agent)
+FULL JOIN repeated r USING (bucket, queue, agent);
