@@ -21,8 +21,6 @@ import argparse
 import http.client
 import json
 import os
-import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -31,6 +29,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import asyncpg
+from http_timing import free_port, measure, summary
 from throwaway import run_on_a_server
 
 from callboard.metrics import Thresholds
@@ -77,35 +76,6 @@ async def roll_up(url: str) -> int:
         return len(await totals.roll_up_stale())
     finally:
         await pool.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def measure(client: http.client.HTTPConnection, path: str, times: int) -> list[float]:
-    took = []
-    for n in range(times + 2):
-        began = time.perf_counter()
-        client.request("GET", path)
-        response = client.getresponse()
-        body = response.read()
-        elapsed = time.perf_counter() - began
-        if response.status != 200:
-            raise RuntimeError(f"{path} answered {response.status}: {body[:300]!r}")
-        if n >= 2:  # the first two warm the caches
-            took.append(elapsed)
-    return took
-
-
-def summary(name: str, took: list[float], target_ms: float | None) -> str:
-    median = statistics.median(took) * 1000
-    p95 = statistics.quantiles(took, n=20)[-1] * 1000
-    verdict = "" if target_ms is None else f"  target median <= {target_ms:.0f} ms: " + (
-        "met" if median <= target_ms else "MISSED")
-    return f"{name:<42} median {median:7.1f} ms  p95 {p95:7.1f} ms  ({len(took)} requests){verdict}"
 
 
 async def bench(admin_url: str, events: int, days: int, requests: int) -> None:

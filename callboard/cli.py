@@ -8,6 +8,7 @@ import datetime
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import asyncpg
 
@@ -75,6 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--host", help="address of /metrics, /healthz, /readyz (default: CALLBOARD_INGEST_HOST)")
     ingest.add_argument("--port", type=int, help="port of /metrics, /healthz, /readyz (default: CALLBOARD_INGEST_PORT)")
 
+    history = commands.add_parser(
+        "import", help="load history from a file into the database",
+        description="Load a history file: the protocol's JSON lines (docs/events.md), one event or array of "
+                    "events per line, gzip-compressed or not. Each event is stored once however often it is "
+                    "imported; bad lines are dead letters naming their line. The live ingest of the same feed "
+                    "keeps running meanwhile. Ends with a summary.")
+    history.add_argument("file", type=Path, metavar="FILE", help="the history file (.jsonl, or .jsonl.gz)")
+    history.add_argument("--feed-name", help="the feed the history belongs to, as the live ingest names it "
+                                             "(default: CALLBOARD_FEED_NAME, else host:port of CALLBOARD_FEED_URL)")
+    history.add_argument("--no-progress", action="store_true", help="print no progress bar, only the summary")
+
     dashboard = commands.add_parser("dashboard", help="serve the live dashboard and the JSON API",
                                     description="Serve the wallboard, the floor view and /api/v1 over HTTP.")
     dashboard.add_argument("--host", help="address to listen on (default: CALLBOARD_DASHBOARD_HOST)")
@@ -86,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "event protocol of docs/events.md. Useful for demos and as a reference feed.")
     simulate.add_argument("--serve", type=_host_port, default=("127.0.0.1", 8765), metavar="HOST:PORT",
                           help="where to listen (default: 127.0.0.1:8765)")
+    simulate.add_argument("--write", type=Path, metavar="FILE",
+                          help="instead of serving, write the --days before now as a history file for "
+                               "`callboard import` (JSON lines; gzip-compressed if FILE ends in .gz)")
+    simulate.add_argument("--days", type=float, default=7, help="with --write: how many days (default 7)")
     _simulation_options(simulate)
 
     alerts = commands.add_parser("alerts", help="check the alert channels and the on-call rota",
@@ -135,6 +151,21 @@ def _alerts(args: argparse.Namespace, settings: settings_module.Settings) -> Non
         sys.exit(1)
 
 
+def _import(args: argparse.Namespace, settings: settings_module.Settings) -> None:
+    from ingest.backfill import import_file
+    from ingest.service import default_feed_name
+
+    feed = args.feed_name or settings.feed_name or (settings.feed_url and default_feed_name(settings.feed_url))
+    if not feed:
+        raise ConfigError("name the feed the history belongs to: --feed-name NAME, as the live ingest stores it "
+                          "(CALLBOARD_FEED_NAME, else host:port of CALLBOARD_FEED_URL)")
+    if not args.file.is_file():
+        raise ConfigError(f"{args.file}: no such file")
+    with database_url(settings) as url:
+        summary = asyncio.run(import_file(settings, url, args.file, feed, show_progress=not args.no_progress))
+    print(summary.text())
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     logs.configure(args.log_level)
@@ -170,6 +201,13 @@ def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> N
                 shown = ",".join(f"{name}={weight:g}" for name, weight in value.items())
             print(f"{field} = {shown}")
         return
+    if args.command == "simulate" and args.write:
+        from simulator.history import write_history
+
+        events = write_history(args.write, seed=args.seed, agents=args.agents, days=args.days,
+                               local_tz=settings.timezone)
+        print(f"wrote {events:,} events of {args.days:g} days to {args.write}")
+        return
     if args.command == "simulate":
         from simulator.serve import run_simulator
 
@@ -184,6 +222,9 @@ def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> N
         from .demo import run_demo
 
         sys.exit(run_demo(settings, args))
+    if args.command == "import":
+        _import(args, settings)
+        return
     feed = args.feed or settings.feed_url if args.command == "ingest" else None
     if args.command == "ingest":
         if not feed:

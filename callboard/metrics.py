@@ -76,17 +76,22 @@ def agent_counts(agents: Iterable[Mapping[str, Any]], holds: Iterable[Mapping[st
 
 
 def window_figures(counts: Mapping[str, Any]) -> dict[str, Any]:
-    """The figures of the calls decided in one window (a live tile's, or one trends bucket's)."""
+    """The figures of the calls decided in one window (a live tile's, or one trends bucket's).
+
+    Answer seconds may come as an exact decimal sum (however the window was cut, the same sum);
+    the figures are made from it, then given as floats.
+    """
     answered, abandoned, short = counts["answered"], counts["abandoned"], counts["short_abandoned"]
     counted = answered + abandoned - short
+    asa_s = rate(counts["answer_seconds"], answered)
     return {
         "offered": counts["offered"],
         "answered": answered,
         "answered_on_time": counts["answered_on_time"],
-        "answer_seconds": counts["answer_seconds"],
+        "answer_seconds": float(counts["answer_seconds"]),
         "abandoned": abandoned,
         "short_abandoned": short,
-        "asa_s": rate(counts["answer_seconds"], answered),
+        "asa_s": None if asa_s is None else float(asa_s),
         "on_time_rate": rate(counts["answered_on_time"], answered),
         "service_level": rate(counts["answered_on_time"], counted),
         "abandon_rate": rate(abandoned - short, counted),
@@ -163,7 +168,7 @@ def span_counts(groups: Sequence[Sequence[tuple[datetime, datetime]]], boundarie
 
 
 # Counts per bucket of the trends beside the queue counts: holds and callbacks (trends.floor_counts).
-FLOOR_COUNT_FIELDS = ("holds", "holds_over_limit", "callbacks_due", "callbacks_on_time")
+FLOOR_COUNT_FIELDS = ("holds", "holds_over_limit", "callbacks_due", "callbacks_on_time", "repeats")
 
 
 def floor_window_figures(counts: Mapping[str, Any]) -> dict[str, Any]:
@@ -177,6 +182,7 @@ def floor_window_figures(counts: Mapping[str, Any]) -> dict[str, Any]:
         "callbacks_on_time": counts["callbacks_on_time"],
         "callbacks_missed": counts["callbacks_due"] - counts["callbacks_on_time"],
         "callbacks_on_time_rate": rate(counts["callbacks_on_time"], counts["callbacks_due"]),
+        "repeat_calls": counts["repeats"],
     }
 
 
@@ -184,7 +190,7 @@ QUEUE_COUNT_FIELDS = ("offered", "answered", "answered_on_time", "answer_seconds
 # The counts of live.agent_counts that agent_figures reads.
 AGENT_COUNT_FIELDS = ("answered", "answered_on_time", "answer_seconds", "handled", "resolution_known", "resolved",
                       "agent_released", "surveys", "satisfied", "holds", "holds_over_limit", "callbacks_due",
-                      "callbacks_on_time")
+                      "callbacks_on_time", "repeats")
 
 
 def add_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -237,6 +243,7 @@ def agent_figures(counts: Mapping[str, Any], t: Thresholds) -> dict[str, Any]:
         "callbacks_on_time": counts["callbacks_on_time"],
         "callbacks_on_time_rate": rate(counts["callbacks_on_time"], counts["callbacks_due"]),
         "agent_hangup_rate": rate(counts["agent_released"], counts["handled"]),
+        "repeat_calls": counts["repeats"],
     }
     figures["score"] = agent_score(figures, t.score_weights)
     return figures

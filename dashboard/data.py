@@ -114,7 +114,8 @@ class LiveData:
             abandoned = await conn.fetch(QUERIES["live.abandoned_calls"], since, now, ABANDONED_LISTED)
             complaints = await conn.fetch(QUERIES["live.open_complaints"])
             states = await conn.fetch(QUERIES["live.agent_states_now"])
-            scores = {row["agent"]: row for row in await self._agent_figures(conn, since, now, now)}
+            scores = {row["agent"]: row for row in await self._agent_figures(conn, since, now, now,
+                                                                             with_repeats=False)}
             freshness = await conn.fetchrow(QUERIES["live.freshness"])
             alerts = await conn.fetch(QUERIES["alert_views.open_alerts"])
 
@@ -237,10 +238,11 @@ class LiveData:
                 **metrics.complaint_progress(row["due"], row["callback_at"], row["closed_at"], now)}
 
     async def _agent_figures(self, conn: asyncpg.Connection, start: datetime, end: datetime,
-                             now: datetime) -> list[dict[str, Any]]:
+                             now: datetime, *, with_repeats: bool = True) -> list[dict[str, Any]]:
         """The agent figures of [start, end): the whole UTC days that have per-day totals (computed
         under our thresholds and not stale since) from those, the rest from the calls; the counts
-        add up to exactly those of the whole window. Call in a repeatable-read transaction."""
+        add up to exactly those of the whole window. Call in a repeatable-read transaction.
+        Without repeats (the live snapshot, which does not show them), repeat calls are None."""
         t = self._t
         days = whole_utc_days(start, min(end, now))
         rolled_up: list[date] = []
@@ -249,11 +251,15 @@ class LiveData:
                                     t.answer_target_s, t.hold_limit_s)
             rolled_up = [row["day"] for row in rows]
         parts = [await conn.fetch(QUERIES["live.agent_counts"], piece_start, piece_end, t.answer_target_s,
-                                  t.hold_limit_s, now, end)
+                                  t.hold_limit_s, now, end, with_repeats)
                  for piece_start, piece_end in raw_pieces(start, end, rolled_up)]
         if rolled_up:
             parts.append(await conn.fetch(QUERIES["rollup.agent_counts_of_days"], rolled_up))
-        return [metrics.agent_figures(counts, t) for counts in metrics.add_agent_counts(parts)]
+        counts = metrics.add_agent_counts(parts)
+        if not with_repeats:
+            for agent in counts:
+                agent["repeats"] = None
+        return [metrics.agent_figures(agent, t) for agent in counts]
 
     def _local(self, moment: datetime) -> str:
         return moment.astimezone(self._zone).isoformat()
@@ -264,5 +270,5 @@ class LiveData:
 
 def _no_counts(state_row: asyncpg.Record) -> dict[str, Any]:
     """An agent logged in with nothing counted yet in the window."""
-    zero = dict.fromkeys(metrics.AGENT_COUNT_FIELDS, 0)
+    zero = {**dict.fromkeys(metrics.AGENT_COUNT_FIELDS, 0), "repeats": None}
     return {**zero, "agent": state_row["agent"], "name": state_row["name"], "team": state_row["team"]}

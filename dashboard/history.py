@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Sequence
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import asyncpg
@@ -95,7 +95,9 @@ class History:
     async def _figures(self, groups: list[list[Part]], queues: list[str] | None, team: str | None,
                        now: datetime) -> list[dict[str, Any]]:
         """For each group of parts of time, the queue and floor figures of the calls, holds and
-        callbacks decided in those parts, counted once per piece of time between any two boundaries."""
+        callbacks decided in those parts, counted once per piece of time between any two boundaries:
+        from the quarter-hour totals where a piece is whole quarters of rolled-up days, else from
+        the calls (the same counts either way)."""
         boundaries = sorted({moment for parts in groups for part in parts for moment in part})
         if len(boundaries) < 2:
             empty_queue = dict.fromkeys(metrics.QUEUE_COUNT_FIELDS, 0)
@@ -103,11 +105,28 @@ class History:
             return [{**metrics.window_figures(empty_queue), **metrics.floor_window_figures(empty_floor)}
                     for _ in groups]
         t = self._t
+        judged_at = min(now, boundaries[-1])
+        queue_rows: list[dict[str, Any]] = []
+        floor_rows: list[dict[str, Any]] = []
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-            queue_rows = await conn.fetch(QUERIES["live.queue_counts"], boundaries[:-1], boundaries[-1],
-                                          t.answer_target_s, t.short_abandon_s, queues)
-            floor_rows = await conn.fetch(QUERIES["trends.floor_counts"], boundaries[:-1], boundaries[-1],
-                                          t.hold_limit_s, now, queues, team)
+            rolled = [row["day"] for row in await conn.fetch(  # the days of the window with quarter totals
+                QUERIES["rollup.days_with_quarters"], boundaries[0].astimezone(UTC).date(),
+                judged_at.astimezone(UTC).date() + timedelta(days=1), t.answer_target_s, t.hold_limit_s,
+                t.short_abandon_s)]
+            boundaries, from_quarters = quarter_pieces(boundaries, rolled)
+            for first, last in raw_runs(len(boundaries) - 1, from_quarters):
+                run = boundaries[first:last]
+                queue_rows += _shifted(await conn.fetch(QUERIES["live.queue_counts"], run, boundaries[last],
+                                                        t.answer_target_s, t.short_abandon_s, queues), first)
+                floor_rows += _shifted(await conn.fetch(QUERIES["trends.floor_counts"], run, boundaries[last],
+                                                        t.hold_limit_s, judged_at, queues, team), first)
+            if from_quarters:
+                queue_rows += [row for row in await conn.fetch(
+                    QUERIES["rollup.queue_counts_of_quarters"], boundaries[:-1], boundaries[-1], rolled, queues)
+                    if row["bucket"] in from_quarters]
+                floor_rows += [row for row in await conn.fetch(
+                    QUERIES["rollup.floor_counts_of_quarters"], boundaries[:-1], boundaries[-1], rolled, queues,
+                    team) if row["bucket"] in from_quarters]
         queue_counts = metrics.span_counts(groups, boundaries, queue_rows, metrics.QUEUE_COUNT_FIELDS)
         floor_counts = metrics.span_counts(groups, boundaries, floor_rows, metrics.FLOOR_COUNT_FIELDS)
         return [{**metrics.window_figures(q), **metrics.floor_window_figures(f)}
@@ -115,3 +134,59 @@ class History:
 
     def _local(self, moment: datetime) -> str:
         return moment.astimezone(self._zone).isoformat()
+
+
+QUARTER = timedelta(minutes=15)
+
+
+def _floor_quarter(moment: datetime) -> datetime:
+    return moment - timedelta(seconds=moment.timestamp() % QUARTER.total_seconds())
+
+
+def _ceil_quarter(moment: datetime) -> datetime:
+    floor = _floor_quarter(moment)
+    return floor if floor == moment else floor + QUARTER
+
+
+def quarter_pieces(boundaries: list[datetime], rolled_days: Sequence[date]) -> tuple[list[datetime], set[int]]:
+    """``boundaries`` with more added, and the pieces between them (numbered from 1, as the queries'
+    buckets) that are whole UTC quarter hours of ``rolled_days``: those can be read from the
+    quarter-hour totals, the others from the calls. Each boundary of the window that is not on a
+    quarter hour gets the quarter hours on either side of it, so only those two short pieces
+    around it are counted from the calls."""
+    start, end = boundaries[0], boundaries[-1]
+    runs: list[Part] = []
+    for day in sorted(rolled_days):
+        day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        if runs and runs[-1][1] == day_start:
+            runs[-1] = (runs[-1][0], day_start + timedelta(days=1))
+        else:
+            runs.append((day_start, day_start + timedelta(days=1)))
+    quarters = [(_ceil_quarter(max(a, start)), _floor_quarter(min(b, end))) for a, b in runs]
+    quarters = [(a, b) for a, b in quarters if a < b]
+    added = {moment for run in quarters for moment in run}
+    added |= {edge(moment) for moment in boundaries if moment != _floor_quarter(moment)
+              for edge in (_floor_quarter, _ceil_quarter) if start < edge(moment) < end}
+    refined = sorted(set(boundaries) | added)
+    whole = {n for n, (a, b) in enumerate(zip(refined, refined[1:]), 1)
+             if a == _floor_quarter(a) and b == _floor_quarter(b) and any(qa <= a and b <= qb for qa, qb in quarters)}
+    return refined, whole
+
+
+def raw_runs(pieces: int, from_quarters: set[int]) -> list[tuple[int, int]]:
+    """The runs of consecutive pieces (1 to ``pieces``) not in ``from_quarters``, as (first, last)
+    indices into the boundaries: a run spans boundaries[first] to boundaries[last]."""
+    runs: list[tuple[int, int]] = []
+    for piece in range(1, pieces + 1):
+        if piece in from_quarters:
+            continue
+        if runs and runs[-1][1] == piece - 1:
+            runs[-1] = (runs[-1][0], piece)
+        else:
+            runs.append((piece - 1, piece))
+    return runs
+
+
+def _shifted(rows: list[asyncpg.Record], offset: int) -> list[dict[str, Any]]:
+    """Rows of a query run over a run of pieces, numbered as pieces of the whole window."""
+    return [{**row, "bucket": row["bucket"] + offset} for row in rows]

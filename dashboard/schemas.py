@@ -107,6 +107,9 @@ class AgentFigures(Shape):
     callbacks_on_time: int
     callbacks_on_time_rate: Rate
     agent_hangup_rate: Rate
+    repeat_calls: Annotated[int | None, Field(description="calls from the same number within 24 h after a call "
+                                                          "this agent ended unresolved (docs/metrics.md); null in "
+                                                          "the live snapshot, which does not count them")]
     score: Annotated[float | None, Field(description="0-100; null when no component has data")]
 
 
@@ -222,6 +225,8 @@ class TrendFigures(WindowFigures):
     callbacks_on_time: Annotated[int, Field(description="of those, callbacks made by their due time")]
     callbacks_missed: Annotated[int, Field(description="callbacks due and not made by then")]
     callbacks_on_time_rate: Rate
+    repeat_calls: Annotated[int, Field(description="calls offered from the same number within 24 h after a call "
+                                                   "not resolved or abandoned (docs/metrics.md)")]
 
 
 class TrendBucket(TrendFigures):

@@ -10,3 +10,12 @@ class IngestError(CallboardError):
 class JournalInUse(IngestError):
     """Another ingest process holds this feed's journal: run one ingest per feed (or give each its own
     CALLBOARD_FEED_NAME)."""
+
+
+class ImportInterrupted(IngestError):
+    """The database stayed unreachable during ``callboard import``: what was stored is kept, and running the
+    same import again stores the rest (each event once)."""
+
+
+class ImportRefused(IngestError):
+    """The database refused an event that passed the protocol's checks: the message names its lines."""

@@ -1,9 +1,12 @@
-"""Per-day agent totals: the ingest keeps them, so that long reports need not count every call.
+"""Per-day agent totals and per-quarter-hour queue and floor totals: the ingest keeps them, so that
+long reports and trends need not count every call.
 
 A report of the agent figures (``/api/v1/agents``) over weeks reads, for each whole UTC day of
 its window, the day's totals per agent (``agent_day_counts``), and counts only the partial days
 at its ends from the calls themselves. The totals are exactly what ``live.agent_counts`` gives
-for the day, so the report's figures are the same either way (docs/metrics.md).
+for the day, so the report's figures are the same either way (docs/metrics.md). Trends read the
+day's quarter hours likewise (``queue_quarter_counts``, ``floor_quarter_counts``: what
+``live.queue_counts`` and ``trends.floor_counts`` give for each quarter).
 
 They stay right because every ingest transaction marks stale the complete days whose counts its
 events may change (``ingest.apply_derived_state``), and readers count a stale day from the calls.
@@ -21,7 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
-from callboard.metrics import AGENT_COUNT_FIELDS, Thresholds
+from callboard.metrics import AGENT_COUNT_FIELDS, FLOOR_COUNT_FIELDS, QUEUE_COUNT_FIELDS, Thresholds
 from db.pool import TRANSIENT_ERRORS
 from db.queries import QUERIES
 
@@ -40,8 +43,15 @@ LOCK_TRY_EVERY_S = 0.01
 LOCK_TRIES = 200
 
 
+QUARTER = timedelta(minutes=15)
+
+
 def day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _columns(rows: list[asyncpg.Record], fields: tuple[str, ...]) -> list[list]:
+    return [[row[field] for row in rows] for field in fields]
 
 
 class AgentDayTotals:
@@ -55,7 +65,8 @@ class AgentDayTotals:
         """Mark stale the complete days of the last ``days`` that have no totals under our thresholds."""
         t = self._t
         async with self._pool.acquire() as conn:
-            await conn.execute(QUERIES["rollup.mark_days_without_totals"], days, t.answer_target_s, t.hold_limit_s)
+            await conn.execute(QUERIES["rollup.mark_days_without_totals"], days, t.answer_target_s, t.hold_limit_s,
+                               t.short_abandon_s)
 
     async def roll_up_one(self, marked_before: datetime) -> date | None:
         """Compute again, in one transaction, the latest complete day marked stale before ``marked_before``;
@@ -76,13 +87,27 @@ class AgentDayTotals:
                 return None
             start, end = day_start(day), day_start(day + timedelta(days=1))
             rows = await conn.fetch(QUERIES["live.agent_counts"], start, end, t.answer_target_s, t.hold_limit_s,
-                                    end, end)
+                                    end, end, True)
             holds_open = sum(row["holds_open"] for row in rows)
             await conn.execute(QUERIES["rollup.forget_day"], day)
             columns = [[row[field] for row in rows] if not holds_open else [] for field in AGENT_COUNT_FIELDS]
-            await conn.execute(QUERIES["rollup.store_day"], day, t.answer_target_s, t.hold_limit_s, holds_open,
-                               [row["agent"] for row in rows] if not holds_open else [], *columns)
+            await conn.execute(QUERIES["rollup.store_day"], day, t.answer_target_s, t.hold_limit_s, t.short_abandon_s,
+                               holds_open, [row["agent"] for row in rows] if not holds_open else [], *columns)
+            if not holds_open:
+                await self._store_quarters(conn, day, start, end)
         return day
+
+    async def _store_quarters(self, conn: asyncpg.Connection, day: date, start: datetime, end: datetime) -> None:
+        """The day's queue and floor counts per quarter hour, counted by the trends' own queries."""
+        t = self._t
+        quarters = [start + n * QUARTER for n in range((end - start) // QUARTER)]
+        rows = await conn.fetch(QUERIES["live.queue_counts"], quarters, end, t.answer_target_s, t.short_abandon_s,
+                                None)
+        await conn.execute(QUERIES["rollup.store_queue_quarters"], day, quarters,
+                           *_columns(rows, ("bucket", "queue", *QUEUE_COUNT_FIELDS)))
+        rows = await conn.fetch(QUERIES["trends.floor_counts"], quarters, end, t.hold_limit_s, end, None, None)
+        await conn.execute(QUERIES["rollup.store_floor_quarters"], day, quarters,
+                           *_columns(rows, ("bucket", "queue", "agent", *FLOOR_COUNT_FIELDS)))
 
     async def roll_up_stale(self) -> list[date]:
         """Compute every complete day stale now again, one transaction each; the days computed.

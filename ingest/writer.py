@@ -36,9 +36,13 @@ class WriteResult:
 
 
 class EventWriter:
-    def __init__(self, pool: asyncpg.Pool, feed: str) -> None:
+    """Writes batches of one feed. An importer's writer (``keeps_resume_point=False``) stores history
+    without moving the feed's resume point or marking the feed alive, which stay the live ingest's."""
+
+    def __init__(self, pool: asyncpg.Pool, feed: str, *, keeps_resume_point: bool = True) -> None:
         self._pool = pool
         self._feed = feed
+        self._keeps_resume_point = keeps_resume_point
 
     async def write(self, batch: Iterable[Received],
                     resume_after: Callable[[int | None], int | None] | None = None) -> WriteResult:
@@ -64,8 +68,9 @@ class EventWriter:
                 await self._dead_letter(conn, rejects)
             seqs = [event.seq for _, event in unique.values() if event.seq is not None]
             batch_seq = max(seqs, default=None)
-            resume_seq = batch_seq if resume_after is None else resume_after(batch_seq)
-            await conn.execute(QUERIES["ingest.record_commit"], self._feed, resume_seq)
+            if self._keeps_resume_point:
+                resume_seq = batch_seq if resume_after is None else resume_after(batch_seq)
+                await conn.execute(QUERIES["ingest.record_commit"], self._feed, resume_seq)
             stored = sum(stored_by_type.values())
             if stored or rejects:
                 payload = {"feed": self._feed, "stored": stored_by_type, "dead_lettered": len(rejects)}

@@ -32,8 +32,8 @@ class Floor:
 
     def call(self, call_id: str, queue: str, queued: float, *, answered: float | None = None,
              agent: str = "a1", abandoned: float | None = None, ended: float | None = None,
-             resolved: bool | None = None, released_by: str = "customer") -> None:
-        self.add("call.queued", queued, call_id=call_id, queue=queue, caller="+86 138 0000 0000")
+             resolved: bool | None = None, released_by: str = "customer", caller: str = "+86 138 0000 0000") -> None:
+        self.add("call.queued", queued, call_id=call_id, queue=queue, caller=caller)
         if answered is not None:
             self.add("call.answered", answered, call_id=call_id, agent=agent)
         if abandoned is not None:

@@ -76,7 +76,7 @@ async def counted_from_calls(pool, start: datetime, end: datetime, t: Thresholds
     """The report as it was before per-day totals: one count over the whole window."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(QUERIES["live.agent_counts"], start, end, t.answer_target_s, t.hold_limit_s,
-                                datetime.now(UTC), end)
+                                datetime.now(UTC), end, True)
     figures = [metrics.agent_figures(counts, t) for counts in metrics.add_agent_counts([rows])]
     return sorted(figures, key=lambda a: (a["name"], a["agent"]))
 
@@ -296,14 +296,20 @@ def floors_over_days(draw) -> list[dict]:
     return spread
 
 
+async def empty_floor(pool) -> None:
+    """Forget every event, the floor state and every total, for the next example."""
+    async with pool.acquire() as conn:
+        await conn.execute(f"TRUNCATE {TABLES}, agent_days, agent_day_counts, queue_quarter_counts, "
+                           "floor_quarter_counts, stale_days")
+
+
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 async def test_reports_through_per_day_totals_equal_the_count_from_the_calls_whatever_the_arrival(pool, data):
     events = data.draw(floors_over_days())
     writes = data.draw(deliveries(len(events), repeats=False))
-    async with pool.acquire() as conn:
-        await conn.execute(f"TRUNCATE {TABLES}, agent_days, agent_day_counts, stale_days")
+    await empty_floor(pool)
     windows = [WINDOW, (D0 + timedelta(hours=7), M + timedelta(days=1, hours=20)),
                (M - timedelta(hours=8), M + timedelta(days=2, hours=16)), (M, M + timedelta(days=2))]
     writer = EventWriter(pool, FEED)

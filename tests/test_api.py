@@ -93,9 +93,13 @@ async def test_agents_report_for_a_window(database_url, pool):
     assert (a2["agent"], a2["answered"], a2["on_time_rate"], a2["csat"], a2["agent_hangup_rate"]) == \
         ("a2", 1, 1.0, None, 1.0)
     assert a2["score"] == pytest.approx(100)
-    # The wall's figures since T0 come from the same code (a1 has nothing after NOW; a2 has "after")
+    # Every call is from one number; a1 ended "before" (at -10 s) unresolved, so k1, k2 and k3, offered
+    # within 24 h after it, are its repeats (none of the later calls was unresolved): 3 in the hour
+    assert (a1["repeat_calls"], a2["repeat_calls"]) == (3, 0)
+    # The wall's figures since T0 come from the same code (a1 has nothing after NOW; a2 has "after");
+    # the live snapshot does not count repeats
     live_a1 = next(a for a in live["agents"] if a["agent"] == "a1")
-    assert {k: live_a1[k] for k in a1} == a1
+    assert {k: live_a1[k] for k in a1} == {**a1, "repeat_calls": None}
 
 
 async def test_agents_report_defaults_to_today(database_url):

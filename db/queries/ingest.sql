@@ -138,8 +138,10 @@ SELECT pg_notify('callboard_changes', $1);
 -- flight at once then take their row locks in the same order and never deadlock. (Several
 -- statements, sent as one; they take no parameters.)
 
--- Days whose agent totals this batch may change (see stale_days in db/migrations/0004...), part 1
--- of 2: the days on which the rows it touches were decided before it; part 2, at the end, marks
+-- Days whose agent and quarter-hour totals this batch may change (see stale_days in
+-- db/migrations/0004...), part 1 of 2: the days on which the rows it touches were decided before it
+-- (offered, answered, abandoned, ended, surveyed, called back, and the day after the offer, when a
+-- repeat of the call may come); part 2, at the end, marks
 -- them stale with the days they are decided on after it (one write, in key order, like the rest).
 -- Only complete UTC days, the only ones ever rolled up (by the clock after ingest.hold_off_roll_up:
 -- a roll-up that found the day complete committed before that).
@@ -151,11 +153,14 @@ WITH touched_calls AS (
 INSERT INTO decided_before (day)
 SELECT DISTINCT (decided_at AT TIME ZONE 'UTC')::date
 FROM (
-    SELECT unnest(ARRAY[c.answered_at, c.ended_at]) FROM calls c JOIN touched_calls USING (feed, call_id)
+    SELECT unnest(ARRAY[c.queued_at, c.queued_at + interval '1 day', c.answered_at, c.abandoned_at, c.ended_at])
+    FROM calls c JOIN touched_calls USING (feed, call_id)
     UNION ALL
     SELECT s.ts FROM surveys s JOIN touched_calls USING (feed, call_id)
     UNION ALL
     SELECT least(k.callback_at, k.due) FROM complaints k JOIN touched_complaints USING (feed, complaint_id)
+    UNION ALL  -- a complaint's callback counts in its call's queue
+    SELECT least(k.callback_at, k.due) FROM complaints k JOIN touched_calls USING (feed, call_id)
 ) d(decided_at)
 WHERE (decided_at AT TIME ZONE 'UTC')::date < (clock_timestamp() AT TIME ZONE 'UTC')::date;
 
@@ -181,11 +186,13 @@ WITH call_events AS MATERIALIZED (
     FROM call_events
     GROUP BY feed, call_id
 )
-INSERT INTO calls AS c (feed, call_id, queue, caller, queued_at, answered_at, answered_by, last_answered_at,
-                        requeued_at, abandoned_at, ended_at, last_agent, released_by, resolved, disposition)
+INSERT INTO calls AS c (feed, call_id, queue, caller, caller_hash, queued_at, answered_at, answered_by,
+                        last_answered_at, requeued_at, abandoned_at, ended_at, last_agent, released_by, resolved,
+                        disposition)
 SELECT f.feed, f.call_id,
        max(f.queue) FILTER (WHERE f.type = 'call.queued'),
        max(f.caller) FILTER (WHERE f.type = 'call.queued'),
+       caller_hash(max(f.caller) FILTER (WHERE f.type = 'call.queued')),
        max(f.ts) FILTER (WHERE f.type = 'call.queued'),
        max(f.ts) FILTER (WHERE f.type = 'call.answered'),
        max(f.agent) FILTER (WHERE f.type = 'call.answered'),
@@ -204,6 +211,7 @@ ORDER BY f.feed, f.call_id
 ON CONFLICT (feed, call_id) DO UPDATE
 SET queue       = CASE WHEN excluded.queued_at < coalesce(c.queued_at, 'infinity') THEN excluded.queue ELSE c.queue END,
     caller      = CASE WHEN excluded.queued_at < coalesce(c.queued_at, 'infinity') THEN excluded.caller ELSE c.caller END,
+    caller_hash = CASE WHEN excluded.queued_at < coalesce(c.queued_at, 'infinity') THEN excluded.caller_hash ELSE c.caller_hash END,
     queued_at   = least(c.queued_at, excluded.queued_at),
     answered_by = CASE WHEN excluded.answered_at < coalesce(c.answered_at, 'infinity') THEN excluded.answered_by ELSE c.answered_by END,
     answered_at = least(c.answered_at, excluded.answered_at),
@@ -295,9 +303,10 @@ SET agent = CASE WHEN excluded.ts < s.ts THEN excluded.agent ELSE s.agent END,
     score = CASE WHEN excluded.ts < s.ts THEN excluded.score ELSE s.score END,
     ts = least(s.ts, excluded.ts);
 
--- Days whose agent totals this batch may change, part 2 of 2: those of part 1, the days on which
--- the rows it touched are decided now, and those of every hold start of its calls (a hold ends at
--- the call's next hold event or at the call's end; a call's row decides whether its holds count).
+-- Days whose agent and quarter-hour totals this batch may change, part 2 of 2: those of part 1, the
+-- days on which the rows it touched are decided now, and those of every hold start of its calls (a
+-- hold ends at the call's next hold event or at the call's end; a call's row decides whether its
+-- holds count) and of every callback of its calls' complaints (counted in the call's queue).
 WITH touched_calls AS (
     SELECT DISTINCT feed, call_id FROM incoming_events WHERE call_id IS NOT NULL
 ), touched_complaints AS (
@@ -308,13 +317,16 @@ SELECT day FROM decided_before
 UNION
 SELECT (decided_at AT TIME ZONE 'UTC')::date
 FROM (
-    SELECT unnest(ARRAY[c.answered_at, c.ended_at]) FROM calls c JOIN touched_calls USING (feed, call_id)
+    SELECT unnest(ARRAY[c.queued_at, c.queued_at + interval '1 day', c.answered_at, c.abandoned_at, c.ended_at])
+    FROM calls c JOIN touched_calls USING (feed, call_id)
     UNION ALL
     SELECT h.ts FROM hold_events h JOIN touched_calls USING (feed, call_id) WHERE h.kind = 'start'
     UNION ALL
     SELECT s.ts FROM surveys s JOIN touched_calls USING (feed, call_id)
     UNION ALL
     SELECT least(k.callback_at, k.due) FROM complaints k JOIN touched_complaints USING (feed, complaint_id)
+    UNION ALL
+    SELECT least(k.callback_at, k.due) FROM complaints k JOIN touched_calls USING (feed, call_id)
 ) d(decided_at)
 WHERE (decided_at AT TIME ZONE 'UTC')::date < (clock_timestamp() AT TIME ZONE 'UTC')::date
 ORDER BY 1

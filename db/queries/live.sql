@@ -12,7 +12,7 @@ SELECT queue,
        count(*) FILTER (WHERE kind = 'offered')                                        AS offered,
        count(*) FILTER (WHERE kind = 'answered')                                       AS answered,
        count(*) FILTER (WHERE kind = 'answered' AND waited <= make_interval(secs => $3)) AS answered_on_time,
-       coalesce(sum(extract(epoch FROM waited)) FILTER (WHERE kind = 'answered'), 0)::float8 AS answer_seconds,
+       coalesce(sum(extract(epoch FROM waited)) FILTER (WHERE kind = 'answered'), 0) AS answer_seconds,  -- exact
        count(*) FILTER (WHERE kind = 'abandoned')                                      AS abandoned,
        count(*) FILTER (WHERE kind = 'abandoned' AND waited < make_interval(secs => $4)) AS short_abandoned
 FROM (
@@ -123,7 +123,9 @@ WHERE s.state <> 'logged_out';
 -- name: agent_counts
 -- Per agent, the counts behind the agent scores for [$1, $2); $3 = answer target seconds,
 -- $4 = hold limit seconds, $5 = now, $6 = the end of the report that [$1, $2) is a piece of ($2
--- when it is the whole report). Each count is taken at the time of the event that decides it, so
+-- when it is the whole report), $7 = whether to count repeat calls (reports do; the live snapshot,
+-- which does not show them, spares itself the look-up of every call's earlier calls). Each count is
+-- taken at the time of the event that decides it, so
 -- the counts of the pieces of a report add up to the report's. Also holds_open: holds started in
 -- [$1, $2) whose end is not known yet. Every part reads only the window's rows through an index,
 -- never the whole history.
@@ -177,9 +179,14 @@ WITH answered AS (
     WHERE least(callback_at, due) >= $1 AND least(callback_at, due) < least($5, $2)
       AND agent IS NOT NULL  -- not before its complaint.opened, which names the agent, has arrived
     GROUP BY agent
+), repeated AS (  -- repeat calls offered in the window, counted for who ended the call repeated
+    SELECT agent, count(*) AS repeats
+    FROM repeat_calls
+    WHERE $7::boolean AND queued_at >= $1 AND queued_at < $2 AND agent IS NOT NULL
+    GROUP BY agent
 ), everyone AS (
     SELECT agent FROM answered UNION SELECT agent FROM ended UNION SELECT agent FROM rated
-    UNION SELECT agent FROM held UNION SELECT agent FROM promised
+    UNION SELECT agent FROM held UNION SELECT agent FROM promised UNION SELECT agent FROM repeated
 )
 SELECT e.agent, coalesce(d.name, e.agent) AS name, d.team,
        coalesce(a.answered, 0) AS answered, coalesce(a.answered_on_time, 0) AS answered_on_time,
@@ -189,14 +196,16 @@ SELECT e.agent, coalesce(d.name, e.agent) AS name, d.team,
        coalesce(r.surveys, 0) AS surveys, coalesce(r.satisfied, 0) AS satisfied,
        coalesce(h.holds, 0) AS holds, coalesce(h.holds_over_limit, 0) AS holds_over_limit,
        coalesce(h.holds_open, 0) AS holds_open,
-       coalesce(p.callbacks_due, 0) AS callbacks_due, coalesce(p.callbacks_on_time, 0) AS callbacks_on_time
+       coalesce(p.callbacks_due, 0) AS callbacks_due, coalesce(p.callbacks_on_time, 0) AS callbacks_on_time,
+       coalesce(x.repeats, 0) AS repeats
 FROM everyone e
 LEFT JOIN agents d USING (agent)
 LEFT JOIN answered a USING (agent)
 LEFT JOIN ended n USING (agent)
 LEFT JOIN rated r USING (agent)
 LEFT JOIN held h USING (agent)
-LEFT JOIN promised p USING (agent);
+LEFT JOIN promised p USING (agent)
+LEFT JOIN repeated x USING (agent);
 
 -- name: freshness
 -- When the ingest last committed events, its oldest heartbeat across feeds, and whether every

@@ -1,0 +1,154 @@
+"""``callboard import FILE``: load history through the ingest's writer, with progress and a summary.
+
+A history file is read by its format's importer (``ingest/importers/``) on a thread of its own,
+in chunks of consecutive lines, and written by two transactions in flight, as the live ingest
+does, under the feed the history belongs to. Event ids make it idempotent: importing a file twice,
+or history the live ingest already stored, stores each event once. The import never moves the
+feed's resume point nor marks the feed as alive: the live ingest of the same feed is unaffected.
+
+Bad lines are dead letters naming their line. A lost database is waited for, about a minute. At the end the
+per-day agent totals of the days the history touched are computed, so reports over them are fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import asyncpg
+from tqdm import tqdm
+
+from callboard.metrics import Thresholds
+from callboard.settings import Settings
+from db.pool import DATA_ERRORS, TRANSIENT_ERRORS, create_pool
+
+from .exceptions import ImportInterrupted, ImportRefused
+from .importers import Chunk, jsonl
+from .rollup import AgentDayTotals
+from .writer import EventWriter, Received
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PER_CHUNK = 10_000
+# Transactions in flight at once: while the database applies one chunk, the next is staged.
+WRITERS = 2
+# Chunks read ahead of the writers.
+READ_AHEAD = 4
+# Waits between attempts while the database is unreachable (about a minute in all), then the import stops.
+RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0, 5.0, 5.0, 10.0, 10.0, 10.0, 10.0)
+
+
+@dataclasses.dataclass
+class ImportSummary:
+    path: Path
+    lines: int = 0
+    events: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    days_rolled_up: int = 0
+    seconds: float = 0.0
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+    def text(self) -> str:
+        return (f"imported {self.path}: {self.lines:,} lines, {self.events:,} events: {self.stored:,} stored, "
+                f"{self.duplicates:,} already stored; {self.dead_lettered:,} dead-lettered (see the dead_letters "
+                f"table); per-day totals computed for {self.days_rolled_up} days; {self.seconds:.1f} s, "
+                f"{self.events_per_s:,.0f} events/s")
+
+
+Progress = Callable[[Chunk], None]
+T = TypeVar("T")
+
+
+class Backfill:
+    """Writes one file's chunks for ``feed`` through an :class:`EventWriter` that keeps no resume point."""
+
+    def __init__(self, pool: asyncpg.Pool, feed: str, thresholds: Thresholds) -> None:
+        self._pool = pool
+        self._writer = EventWriter(pool, feed, keeps_resume_point=False)
+        self._totals = AgentDayTotals(pool, thresholds)
+
+    async def run(self, path: Path, chunks: Iterator[Chunk], progress: Progress = lambda chunk: None) -> ImportSummary:
+        summary = ImportSummary(path)
+        began = time.monotonic()
+        queue: asyncio.Queue[Chunk | None] = asyncio.Queue(READ_AHEAD)
+        reader = asyncio.create_task(self._read(chunks, queue))
+        writers = [asyncio.create_task(self._write(queue, summary, progress)) for _ in range(WRITERS)]
+        try:
+            await asyncio.gather(reader, *writers)
+        finally:
+            for task in (reader, *writers):
+                task.cancel()
+        summary.seconds = time.monotonic() - began
+        summary.days_rolled_up = len(await self._retrying(self._totals.roll_up_stale))
+        return summary
+
+    async def _read(self, chunks: Iterator[Chunk], queue: asyncio.Queue[Chunk | None]) -> None:
+        """Parse on a thread (the file may be large and compressed) so the writers' round trips go on."""
+        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+            await queue.put(chunk)
+        for _ in range(WRITERS):
+            await queue.put(None)
+
+    async def _write(self, queue: asyncio.Queue[Chunk | None], summary: ImportSummary, progress: Progress) -> None:
+        while (chunk := await queue.get()) is not None:
+            received_at = datetime.now(UTC)
+            await self._store(received_at, chunk, summary)
+            summary.lines = max(summary.lines, chunk.last_line)
+            summary.events += len(chunk.events)
+            progress(chunk)
+
+    async def _store(self, received_at: datetime, chunk: Chunk, summary: ImportSummary) -> None:
+        try:
+            result = await self._retrying(
+                lambda: self._writer.write([Received(received_at, chunk.events, chunk.rejects)]))
+        except DATA_ERRORS as exc:  # the protocol's checks leave nothing known to cause this
+            raise ImportRefused(f"the database refused an event of lines {chunk.first_line}-{chunk.last_line} ({exc}); "
+                                "mend it and import again: what was stored is kept once") from exc
+        summary.stored += result.stored
+        summary.duplicates += result.duplicates
+        summary.dead_lettered += result.dead_lettered
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        for delay in (*RETRY_DELAYS, None):
+            try:
+                return await attempt()
+            except TRANSIENT_ERRORS as exc:
+                if delay is None:
+                    raise ImportInterrupted(
+                        f"the database stayed unreachable ({str(exc) or type(exc).__name__}); what was imported "
+                        "is kept: run the same import again to store the rest") from exc
+                logger.warning("database unreachable; the import waits and tries again",
+                               extra={"action": "import_retry", "error": str(exc) or type(exc).__name__,
+                                      "retry_in_s": delay})
+                await asyncio.sleep(delay)
+
+
+async def import_file(settings: Settings, database_url: str, path: Path, feed: str, *,
+                      show_progress: bool = True) -> ImportSummary:
+    """The ``callboard import`` command: the file's events stored under ``feed``, with a progress bar."""
+    chunks = jsonl.read_chunks(path, EVENTS_PER_CHUNK)
+    pool = await create_pool(database_url, min_size=1, max_size=WRITERS + 1)
+    try:
+        with tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name, disable=not show_progress,
+                  smoothing=0.1) as bar:
+            counted = {"events": 0}
+
+            def progress(chunk: Chunk) -> None:
+                counted["events"] += len(chunk.events)
+                bar.update(max(0, chunk.position - bar.n))
+                bar.set_postfix_str(f"{counted['events']:,} events", refresh=False)
+
+            return await Backfill(pool, feed, settings.thresholds()).run(path, chunks, progress)
+    finally:
+        await pool.close()

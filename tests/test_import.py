@@ -1,0 +1,170 @@
+"""``callboard import``: history files into the database, once, with bad lines dead-lettered by line.
+
+History is a simulated floor's events over two past days, written as a JSON lines file; figures
+are read as the dashboard reads them (``LiveData.agents``, ``History.trends``) and compared with
+the same events written through the live ingest's writer.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from callboard import shifts
+from callboard.metrics import Thresholds
+from dashboard.data import LiveData
+from dashboard.history import History
+from db.pool import create_pool, recreate_database
+from ingest.backfill import Backfill
+from ingest.importers import jsonl
+from ingest.protocol import parse_message
+from ingest.writer import EventWriter, Received
+from simulator.floor import CallFloor
+from simulator.history import write_history
+
+from .conftest import TEMPLATE, timeout
+
+FEED = "pbx-history"
+# Two complete UTC days that end at the last midnight: their per-day totals are computed at the end.
+END = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+START = END - timedelta(days=2)
+THRESHOLDS = Thresholds()
+
+
+@pytest.fixture(scope="module")
+def history() -> list[dict]:
+    return CallFloor(seed=7, start=START, agents=20).events_until(END)
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wt", encoding="utf-8") as file:
+        file.write("\n".join(lines) + "\n")
+    return path
+
+
+def as_lines(events: list[dict]) -> list[str]:
+    return [json.dumps(event, ensure_ascii=False) for event in events]
+
+
+async def load(pool, path: Path, events_per_chunk: int = 500):
+    return await Backfill(pool, FEED, THRESHOLDS).run(path, jsonl.read_chunks(path, events_per_chunk))
+
+
+async def figures(pool) -> dict:
+    """What a manager sees for the two days: every agent's figures, and the queues by hour."""
+    live = LiveData(pool, THRESHOLDS, UTC, stale_after_s=30)
+    history = History(pool, THRESHOLDS, UTC, shifts.parse("07:00,15:00,23:00"))
+    trends = await history.trends(START, END, "1h", now=END)
+    return {"agents": await live.agents(START, END), "trends": trends}
+
+
+async def table_counts(pool) -> dict[str, int]:
+    return {table: await pool.fetchval(f"SELECT count(*) FROM {table}")
+            for table in ("event_log", "calls", "hold_events", "complaints", "surveys", "dead_letters",
+                          "agent_day_counts")}
+
+
+async def test_imported_history_gives_the_figures_the_live_ingest_would(pool, postgres_server, tmp_path, history):
+    summary = await load(pool, write_lines(tmp_path / "history.jsonl", as_lines(history)))
+
+    assert (summary.events, summary.stored, summary.duplicates, summary.dead_lettered) == (
+        len(history), len(history), 0, 0)
+    assert summary.days_rolled_up == 2  # both complete days, so reports read their totals
+    imported = await figures(pool)
+    assert imported["agents"]["agents"] and any(t["offered"] for t in imported["trends"]["buckets"])
+
+    admin_url, _ = postgres_server
+    other = await create_pool(await recreate_database(admin_url, f"callboard_live_{os.getpid()}", template=TEMPLATE))
+    try:
+        await EventWriter(other, FEED).write([Received(datetime.now(UTC), *parse_message(json.dumps(history)))])
+        assert await figures(other) == imported
+    finally:
+        await other.close()
+
+
+async def test_importing_a_file_twice_changes_nothing(pool, tmp_path, history):
+    path = write_lines(tmp_path / "history.jsonl", as_lines(history))
+    await load(pool, path)
+    counts, shown = await table_counts(pool), await figures(pool)
+
+    again = await load(pool, path, events_per_chunk=333)  # cut into other chunks too
+
+    assert (again.stored, again.duplicates) == (0, len(history))
+    assert await table_counts(pool) == counts
+    assert await figures(pool) == shown
+
+
+async def test_a_gzip_file_is_read_like_the_plain_one(pool, tmp_path, history):
+    summary = await load(pool, write_lines(tmp_path / "history.jsonl.gz", as_lines(history)))
+
+    assert summary.stored == len(history)
+
+
+async def test_bad_lines_are_dead_letters_naming_their_line_and_the_rest_is_stored(pool, tmp_path, history):
+    lines = as_lines(history[:50])
+    lines[9] = '{"id": "x1", "type": "call.queued"'  # line 10: cut short
+    lines[19] = json.dumps({**history[19], "type": "call.teleported"})  # line 20
+    lines[29] = json.dumps({**history[29], "ts": "yesterday at noon"})  # line 30
+    lines.insert(40, "")  # a blank line is skipped, and counts as a line
+
+    summary = await load(pool, write_lines(tmp_path / "history.jsonl", lines))
+
+    assert (summary.lines, summary.stored, summary.dead_lettered) == (51, 47, 3)
+    letters = await pool.fetch("SELECT kind, reason FROM dead_letters ORDER BY reason")
+    assert [(row["kind"], row["reason"].split(":")[0]) for row in letters] == [
+        ("not_json", "line 10"), ("unknown_type", "line 20"), ("bad_timestamp", "line 30")]
+    assert "call.teleported" in letters[1]["reason"]
+
+
+async def test_an_import_leaves_the_live_feeds_resume_point_and_freshness_alone(pool, tmp_path, history):
+    await pool.execute("INSERT INTO feeds (feed, last_seq, last_commit_at) VALUES ($1, 41, $2)", FEED,
+                       datetime(2026, 1, 1, tzinfo=UTC))
+
+    await load(pool, write_lines(tmp_path / "history.jsonl", as_lines(history)))
+
+    row = await pool.fetchrow("SELECT last_seq, last_commit_at FROM feeds WHERE feed = $1", FEED)
+    assert (row["last_seq"], row["last_commit_at"]) == (41, datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_the_command_prints_a_summary(database_url, tmp_path, history):
+    path = write_lines(tmp_path / "history.jsonl.gz", as_lines(history[:1000]) + ["not json"])
+
+    done = subprocess.run(
+        [sys.executable, "-m", "callboard", "import", str(path), "--feed-name", FEED, "--no-progress"],
+        env={**os.environ, "DATABASE_URL": database_url}, capture_output=True, text=True,
+        timeout=timeout(120))
+
+    assert done.returncode == 0, done.stderr
+    assert "1,001 lines, 1,000 events: 1,000 stored, 0 already stored; 1 dead-lettered" in done.stdout
+
+
+def test_the_command_says_which_feed_to_name(database_url, tmp_path):
+    path = write_lines(tmp_path / "history.jsonl", ["{}"])
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CALLBOARD_FEED")}
+
+    done = subprocess.run([sys.executable, "-m", "callboard", "import", str(path)],
+                          env={**env, "DATABASE_URL": database_url}, capture_output=True, text=True,
+                          timeout=timeout(60))
+
+    assert done.returncode == 2
+    assert "--feed-name" in done.stderr
+
+
+async def test_simulated_history_leaves_no_call_open_and_every_agent_logged_out(pool, tmp_path):
+    path = tmp_path / "history.jsonl.gz"
+    written = write_history(path, seed=3, agents=20, days=0.5, until=END)
+
+    summary = await load(pool, path)
+
+    assert summary.stored == written > 1000
+    assert await pool.fetchval("SELECT count(*) FROM calls WHERE abandoned_at IS NULL AND ended_at IS NULL") == 0
+    latest = await pool.fetch("SELECT DISTINCT ON (agent) state FROM agent_states ORDER BY agent, started_at DESC")
+    assert latest and {row["state"] for row in latest} == {"logged_out"}
