@@ -138,6 +138,7 @@ class Sender:
         self._pool, self._channels, self._settings, self._options, self._rand = pool, channels, settings, options, rand
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self._wake = asyncio.Event()
+        self.listening = asyncio.Event()  # set while woken by NOTIFY: a new row is sent without waiting for a poll
         self._in_flight: set[asyncio.Task] = set()
         self.counts: collections.Counter[str] = collections.Counter()  # sent, retried, dead, lost_claim
 
@@ -167,6 +168,7 @@ class Sender:
 
         async with self._pool.acquire() as listener:
             await listener.add_listener(NOTIFY_CHANNEL, woken)
+            self.listening.set()
             try:
                 while not stopping.done():
                     self._wake.clear()
@@ -178,6 +180,7 @@ class Sender:
                     waker.cancel()
                     await listener.fetchval("SELECT 1")
             finally:
+                self.listening.clear()
                 await listener.remove_listener(NOTIFY_CHANNEL, woken)
 
     async def send_due(self) -> int:

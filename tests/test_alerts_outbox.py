@@ -30,7 +30,7 @@ from callboard.settings import load
 from db.pool import create_pool
 from db.queries import QUERIES
 
-from .conftest import wait_for
+from .conftest import timeout, wait_for
 from .receivers import PASSWORD, USERNAME, http_receiver, smtp_receiver
 
 UTC = datetime.UTC
@@ -239,16 +239,26 @@ async def _count_sent(pool, count) -> bool:
     return await pool.fetchval("SELECT count(*) FROM notifications WHERE sent_at IS NOT NULL") == count
 
 
+async def test_an_empty_outbox_has_nothing_due_so_a_sender_sleeps_until_notified(pool):
+    assert await pool.fetchval(QUERIES["alerts.next_due_in"]) is None
+    await raise_overdue(pool, recipients=[SAM_HOOK])
+    assert await pool.fetchval(QUERIES["alerts.next_due_in"]) == 0
+
+
 async def test_a_notification_waits_for_no_poll_when_an_alert_is_raised(pool, receivers):
     receiver, _, channels = receivers
     slow_poll = SenderOptions(poll_s=60, lease_s=10, send_timeout_s=5)
-    async with running(Sender(pool, channels, settings(), slow_poll)):
-        await wait_for(lambda: _listening(pool), message="the sender idle, listening")
+    sender = Sender(pool, channels, settings(), slow_poll)
+    async with running(sender):
+        await asyncio.wait_for(sender.listening.wait(), timeout(10))
+        await wait_for(lambda: _listener_idle(pool), message="the sender asleep on LISTEN, not polling")
         await raise_overdue(pool, recipients=[SAM_HOOK])
         await wait_for(lambda: _async(len(receiver.received()) == 1), 5, message="woken by NOTIFY, not the 60 s poll")
 
 
-async def _listening(pool) -> bool:
+async def _listener_idle(pool) -> bool:
+    # The listening connection's last statement stays LISTEN while the sender sleeps: it runs
+    # SELECT 1 each time it wakes, so a sender that polled would not show this.
     return await pool.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                                "AND state = 'idle' AND query LIKE 'LISTEN %'") == 1
 

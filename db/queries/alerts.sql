@@ -85,10 +85,12 @@ UPDATE notifications SET dead_at = now(), claimed_until = NULL, last_error = $3
 WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL AND dead_at IS NULL;
 
 -- name: next_due_in
--- Seconds until the first unsent notification may be claimed (0 if one may now; NULL if none waits).
-SELECT greatest(0, extract(epoch FROM min(greatest(next_attempt_at, coalesce(claimed_until, next_attempt_at))) - now()))::float8
-FROM notifications
-WHERE sent_at IS NULL AND dead_at IS NULL;
+-- Seconds until the first unsent notification may be claimed (0 if one may now; NULL if none waits:
+-- greatest() would turn a NULL into 0, so it is applied only to a found instant).
+SELECT CASE WHEN first_due IS NOT NULL THEN greatest(0, extract(epoch FROM first_due - now()))::float8 END
+FROM (SELECT min(greatest(next_attempt_at, coalesce(claimed_until, next_attempt_at))) AS first_due
+      FROM notifications
+      WHERE sent_at IS NULL AND dead_at IS NULL) waiting;
 
 -- name: alert
 -- Alert $1 as stored.
