@@ -1,7 +1,7 @@
 """Alerts are rows before they are messages.
 
 Writing (the rule engine, the Alerts page, an acknowledge link): :func:`raise_alert`,
-:func:`escalate`, :func:`acknowledge` and :func:`resolve` each make one state change, on a connection
+:func:`escalate`, :func:`hand_over`, :func:`acknowledge` and :func:`resolve` each make one state change, on a connection
 the caller passes, in one transaction with its ``alert_events`` row and one ``notifications`` row per
 recipient. Each change is conditional: made twice (by two service instances, or a double click),
 it is made once and the second call returns None.
@@ -94,6 +94,14 @@ async def escalate(conn: asyncpg.Connection, alert_id: int, *, level: int, at: d
                          recipients=recipients)
 
 
+async def hand_over(conn: asyncpg.Connection, alert_id: int, *, level: int, handover: datetime.datetime,
+                    at: datetime.datetime, recipients: Iterable[Recipient]) -> StateChange | None:
+    """Tell ``recipients``, who came on call at rota hand-over ``handover``, of an alert still open at
+    ``level``; None if it was acknowledged, resolved, escalated or already handed over at that hand-over."""
+    return await _change(conn, "alerts.hand_over_alert", (alert_id, handover, level), "handed_over", at=at, by=None,
+                         recipients=recipients)
+
+
 async def acknowledge(conn: asyncpg.Connection, alert_id: int, *, by: str, at: datetime.datetime,
                       recipients: Iterable[Recipient] = ()) -> StateChange | None:
     """Acknowledge an open alert (escalation stops); None if it was not open."""
@@ -123,6 +131,11 @@ class SenderOptions:
     retry_base_s: float = 5.0
     retry_cap_s: float = 900.0
     poll_s: float = 5.0  # look for due rows at least this often without a notification
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SenderOptions:
+        """An attempt cut off after CALLBOARD_ALERT_SEND_TIMEOUT_S, its claim held three times as long."""
+        return cls(send_timeout_s=settings.alert_send_timeout_s, lease_s=3 * settings.alert_send_timeout_s)
 
     def __post_init__(self) -> None:
         if not self.lease_s > self.send_timeout_s:
