@@ -1,7 +1,7 @@
 """The rule engine: the always-on loop that raises, escalates, hands over and resolves alerts.
 
 It listens for the ingest's NOTIFY at each commit (``callboard_changes``) on a connection of its
-own, checked with ``SELECT 1`` whenever it wakes, and keeps a timer to the next instant a rule can
+own (outside the pool), checked with ``SELECT 1`` every few seconds, and keeps a timer to the next instant a rule can
 fire by the clock alone (:mod:`alerts.rules`): a callback due at T raises its alert at T, not at
 the next poll. On each wake it reads the floor in one consistent snapshot, applies the rules,
 and makes each state change through :mod:`alerts.outbox`, where it is conditional: any number of
@@ -21,7 +21,7 @@ import asyncpg
 
 from callboard import metrics
 from callboard.settings import Settings
-from db.pool import TRANSIENT_ERRORS
+from db.pool import TRANSIENT_ERRORS, connect
 from db.queries import QUERIES
 
 from . import outbox, rules
@@ -32,9 +32,8 @@ logger = logging.getLogger(__name__)
 
 UTC = datetime.UTC
 CHANGES_CHANNEL = "callboard_changes"  # the ingest's NOTIFY at each commit (db/queries/ingest.sql)
-# Look again at least this often without a notification (a NOTIFY lost with a connection, a
-# hand-over, a new day), and check the listening connection.
-MAX_SLEEP_S = 30.0
+# Check the listening connection this often while asleep.
+CHECK_S = 5.0
 RECONNECT_S = 1.0
 
 
@@ -50,9 +49,10 @@ def start_of_day(now: datetime.datetime, zone: datetime.tzinfo) -> datetime.date
 class AlertEngine:
     """Raises and resolves alerts from the live data; escalates and hands over those not acknowledged."""
 
-    def __init__(self, pool: asyncpg.Pool, settings: Settings, rota: Rota | None, *,
+    def __init__(self, pool: asyncpg.Pool, database_url: str, settings: Settings, rota: Rota | None, *,
                  clock: Callable[[], datetime.datetime] = now_utc) -> None:
-        self._pool, self._settings, self._rota, self._clock = pool, settings, rota, clock
+        self._pool, self._database_url, self._settings, self._rota = pool, database_url, settings, rota
+        self._clock = clock
         self._rules = rules.Rules.from_settings(settings)
         self._wake = asyncio.Event()
         self.listening = asyncio.Event()  # set while the engine is connected and woken by each commit
@@ -87,23 +87,30 @@ class AlertEngine:
         def woken(*_: Any) -> None:
             self._wake.set()
 
-        async with self._pool.acquire() as listener:
+        listener = await connect(self._database_url)
+        try:
+            listener.add_termination_listener(woken)  # a lost connection wakes the loop to reconnect
             await listener.add_listener(CHANGES_CHANNEL, woken)
-            try:
-                self.listening.set()
-                while not stopping.done():
-                    self._wake.clear()
-                    next_at = await self.apply()
-                    wait_s = MAX_SLEEP_S if next_at is None else (next_at - self._clock()).total_seconds()
-                    waker = asyncio.ensure_future(self._wake.wait())
-                    await asyncio.wait([waker, stopping], timeout=min(MAX_SLEEP_S, max(0.0, wait_s)),
-                                       return_when=asyncio.FIRST_COMPLETED)
-                    waker.cancel()
-                    await listener.fetchval("SELECT 1")
-            finally:
-                self.listening.clear()
-                if not listener.is_closed():
-                    await listener.remove_listener(CHANGES_CHANNEL, woken)
+            self.listening.set()
+            while not stopping.done():
+                self._wake.clear()
+                next_at = await self.apply()
+                await self._sleep_until(next_at, listener, stopping)
+        finally:
+            self.listening.clear()
+            listener.terminate()
+
+    async def _sleep_until(self, next_at: datetime.datetime | None, listener: asyncpg.Connection,
+                           stopping: asyncio.Future) -> None:
+        """Until ``next_at``, a NOTIFY or a stop, checking the listening connection every few seconds."""
+        while not (self._wake.is_set() or stopping.done()):
+            left_s = CHECK_S if next_at is None else (next_at - self._clock()).total_seconds()
+            if left_s <= 0:
+                return
+            waker = asyncio.ensure_future(self._wake.wait())
+            await asyncio.wait([waker, stopping], timeout=min(CHECK_S, left_s), return_when=asyncio.FIRST_COMPLETED)
+            waker.cancel()
+            await listener.fetchval("SELECT 1")
 
     async def apply(self) -> datetime.datetime | None:
         """Read the floor, make every state change the rules call for now; the next instant to look again."""

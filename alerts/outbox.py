@@ -194,7 +194,9 @@ class Sender:
                     await listener.fetchval("SELECT 1")
             finally:
                 self.listening.clear()
-                await listener.remove_listener(NOTIFY_CHANNEL, woken)
+            # Only on a clean stop: after a lost connection UNLISTEN would fail mid-operation, and
+            # releasing the connection discards it (or resets it: UNLISTEN *, callbacks forgotten).
+            await listener.remove_listener(NOTIFY_CHANNEL, woken)
 
     async def send_due(self) -> int:
         """Claim as many due rows as there is room for in flight and start sending them; how many."""

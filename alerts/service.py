@@ -22,7 +22,7 @@ from .outbox import Sender, SenderOptions
 
 logger = logging.getLogger(__name__)
 
-POOL_SIZE = 6  # two listening connections, the engine's reads and writes, the sender's claims and outcomes
+POOL_SIZE = 5  # the sender's listening connection, its claims and outcomes, the engine's reads and writes
 
 
 async def run(settings: Settings, database_url: str, stop: asyncio.Event, *, host: str, port: int) -> None:
@@ -36,7 +36,7 @@ async def run(settings: Settings, database_url: str, stop: asyncio.Event, *, hos
         async with aiohttp.ClientSession() as session:
             sender = Sender(pool, config.build_channels(channel_configs, session), settings,
                             SenderOptions.from_settings(settings))
-            engine = AlertEngine(pool, settings, rota)
+            engine = AlertEngine(pool, database_url, settings, rota)
             async with serving(AlertTelemetry(engine, sender), host, port):
                 logger.info("alert service started", extra={"action": "alerts_started", "host": host, "port": port,
                                                             "channels": len(channel_configs)})

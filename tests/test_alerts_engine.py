@@ -26,7 +26,7 @@ from alerts.rota import parse
 from db.pool import create_pool
 from db.queries import QUERIES
 
-from .conftest import timeout, wait_for
+from .conftest import start_postgres, stop_postgres, timeout, wait_for
 from .test_alerts_outbox import FAST, certificate_authority, receivers, running, settings  # noqa: F401 (fixtures)
 
 UTC = datetime.UTC
@@ -62,7 +62,8 @@ class Clock:
 
 
 def engine_at(pool, clock, **overrides):
-    return AlertEngine(pool, settings(CALLBOARD_TIMEZONE="UTC", **overrides), rota(), clock=clock)
+    return AlertEngine(pool, "postgresql://unused-by-apply", settings(CALLBOARD_TIMEZONE="UTC", **overrides), rota(),
+                       clock=clock)
 
 
 async def open_complaint(pool, cid="K1", due=T0 + 30 * MIN, *, feed="pbx"):
@@ -226,8 +227,8 @@ async def engine_running(engine: AlertEngine):
         await asyncio.wait_for(task, timeout(10))
 
 
-async def test_the_engine_raises_at_the_due_instant_and_on_the_ingest_notify_without_polling(pool):
-    engine = AlertEngine(pool, settings(CALLBOARD_TIMEZONE="UTC"), rota())
+async def test_the_engine_raises_at_the_due_instant_and_on_the_ingest_notify_without_polling(pool, database_url):
+    engine = AlertEngine(pool, database_url, settings(CALLBOARD_TIMEZONE="UTC"), rota())
     async with engine_running(engine):
         due = datetime.datetime.now(UTC) + datetime.timedelta(seconds=2)
         await open_complaint(pool, due=due)  # committed with the ingest's NOTIFY
@@ -263,3 +264,25 @@ async def test_a_feed_silent_too_long_raises_feed_down_and_resolves_when_it_beat
     await engine.apply()
     assert await events(pool) == [("feed_down", "raised", 0), ("feed_down", "resolved", 0)]
     assert await pool.fetchval("SELECT details->>'value' FROM alerts") == "120"
+
+
+async def test_the_engine_and_sender_come_back_after_a_database_restart(pool, database_url, postgres_server,
+                                                                       receivers):
+    _, server = postgres_server
+    if server is None:
+        pytest.skip("needs the embedded server, which the test can restart")
+    receiver, _, channels = receivers
+    engine = AlertEngine(pool, database_url, settings(CALLBOARD_TIMEZONE="UTC"), rota())
+    async with engine_running(engine), running(Sender(pool, channels, settings(), FAST)):
+        await asyncio.to_thread(stop_postgres, server)
+        try:
+            await wait_for(lambda: _async(not engine.listening.is_set()), 10, message="the engine sees it gone")
+        finally:
+            await asyncio.to_thread(start_postgres, server)
+        await wait_for(lambda: _async(engine.listening.is_set()), 20, message="the engine listening again")
+        await open_complaint(pool, due=datetime.datetime.now(UTC) - MIN)
+        await wait_for(lambda: _async(len(receiver.received("/hook")) == 1), 20, message="raised and sent")
+
+
+async def _async(value):
+    return value
