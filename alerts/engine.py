@@ -14,18 +14,19 @@ import asyncio
 import collections
 import datetime
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
 
 from callboard import metrics
 from callboard.settings import Settings
-from db.pool import TRANSIENT_ERRORS, connect
+from db.pool import TRANSIENT_ERRORS
 from db.queries import QUERIES
 
 from . import outbox, rules
 from .exceptions import OutboxError
+from .listening import listening
 from .rota import Recipient, Rota
 
 logger = logging.getLogger(__name__)
@@ -84,21 +85,15 @@ class AlertEngine:
                        extra={"action": "engine_database_lost", "error": type(exc).__name__})
 
     async def _listen_and_apply(self, stopping: asyncio.Future) -> None:
-        def woken(*_: Any) -> None:
-            self._wake.set()
-
-        listener = await connect(self._database_url)
-        try:
-            listener.add_termination_listener(woken)  # a lost connection wakes the loop to reconnect
-            await listener.add_listener(CHANGES_CHANNEL, woken)
+        async with listening(self._database_url, CHANGES_CHANNEL, self._wake) as listener:
             self.listening.set()
-            while not stopping.done():
-                self._wake.clear()
-                next_at = await self.apply()
-                await self._sleep_until(next_at, listener, stopping)
-        finally:
-            self.listening.clear()
-            listener.terminate()
+            try:
+                while not stopping.done():
+                    self._wake.clear()
+                    next_at = await self.apply()
+                    await self._sleep_until(next_at, listener, stopping)
+            finally:
+                self.listening.clear()
 
     async def _sleep_until(self, next_at: datetime.datetime | None, listener: asyncpg.Connection,
                            stopping: asyncio.Future) -> None:
@@ -123,11 +118,10 @@ class AlertEngine:
             by_id = {alert["id"]: alert for alert in unresolved}
             for decision in decisions.resolves:
                 await self._resolve(conn, by_id[decision.alert_id], decision.notify, now)
-            if decisions.raises or decisions.resolves:
+            if decisions.raises or decisions.resolves:  # escalation and hand-over start from the alerts as now
                 unresolved = [dict(row) for row in await conn.fetch(QUERIES["alerts.unresolved_alerts"])]
-            waiting = unresolved
-            next_escalation = await self._escalate(conn, waiting, now)
-            next_handover = await self._hand_over(conn, waiting, now)
+            next_escalation = await self._escalate(conn, unresolved, now)
+            next_handover = await self._hand_over(conn, unresolved, now)
         instants = [t for t in (decisions.next_at, next_escalation, next_handover) if t is not None]
         return min(instants, default=None)
 
@@ -151,8 +145,9 @@ class AlertEngine:
         return self._rota.recipients(at, level) if self._rota else []
 
     async def _raise(self, conn: asyncpg.Connection, decision: rules.Raise, now: datetime.datetime) -> None:
-        change = await outbox.raise_alert(conn, kind=decision.kind, subject=decision.subject, at=now,
-                                          details=decision.details, recipients=self._recipients(now, 0))
+        change = await _made(outbox.raise_alert(conn, kind=decision.kind, subject=decision.subject, at=now,
+                                                details=decision.details, recipients=self._recipients(now, 0)),
+                             "raised", decision.subject)
         if change is not None:
             self.counts[f"raised:{decision.kind}"] += 1
             logger.info("alert raised", extra={"action": "alert_raised", "alert": change.alert_id,
@@ -161,8 +156,8 @@ class AlertEngine:
     async def _resolve(self, conn: asyncpg.Connection, alert: Mapping[str, Any], notify: bool,
                        now: datetime.datetime) -> None:
         told = [Recipient(r["person"], r["channel"], r["address"], r["language"]) for r in alert["notified"]]
-        change = await outbox.resolve(conn, alert["id"], by=rules.RESOLVED_BY, at=now,
-                                      recipients=told if notify else ())
+        change = await _made(outbox.resolve(conn, alert["id"], by=rules.RESOLVED_BY, at=now,
+                                            recipients=told if notify else ()), "resolved", alert["id"])
         if change is not None:
             self.counts["resolved"] += 1
             logger.info("alert resolved", extra={"action": "alert_resolved", "alert": alert["id"],
@@ -173,8 +168,8 @@ class AlertEngine:
         levels = len(self._rota.escalation_chain(now)) if self._rota else 0
         due, next_at = rules.escalations(waiting, now, self._rules, levels)
         for alert_id, level in due:
-            change = await outbox.escalate(conn, alert_id, level=level, at=now,
-                                           recipients=self._recipients(now, level))
+            change = await _made(outbox.escalate(conn, alert_id, level=level, at=now,
+                                                 recipients=self._recipients(now, level)), "escalated", alert_id)
             if change is not None:
                 self.counts["escalated"] += 1
                 logger.info("alert escalated", extra={"action": "alert_escalated", "alert": alert_id, "level": level})
@@ -193,13 +188,28 @@ class AlertEngine:
             new = [r for r in self._recipients(now, alert["level"]) if r.person not in told]
             if not new:
                 continue
-            change = await outbox.hand_over(conn, alert["id"], level=alert["level"], handover=handover, at=now,
-                                            recipients=new)
+            change = await _made(outbox.hand_over(conn, alert["id"], level=alert["level"], handover=handover,
+                                                  at=now, recipients=new), "handed_over", alert["id"])
             if change is not None:
                 self.counts["handed_over"] += 1
                 logger.info("alert handed over", extra={"action": "alert_handed_over", "alert": alert["id"],
                                                         "level": alert["level"]})
         return self._rota.next_handover(now)
+
+
+async def _made(change: Awaitable[outbox.StateChange | None], name: str,
+                alert: int | str) -> outbox.StateChange | None:
+    """The state change made, or None: already made by another engine, or refused by the database for
+    a reason other than a lost connection (logged; tried again at the next wake-up). A lost
+    connection is raised, for the engine to connect again."""
+    try:
+        return await change
+    except OutboxError as exc:
+        if isinstance(exc.__cause__, TRANSIENT_ERRORS):
+            raise
+        logger.error("an alert's state change was refused; trying again at the next wake-up",
+                     extra={"action": "alert_change_refused", "change": name, "alert": alert, "error": str(exc)})
+        return None
 
 
 def _queue_figures(counts: Sequence[Mapping[str, Any]], waiting: Sequence[Mapping[str, Any]],

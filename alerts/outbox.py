@@ -37,6 +37,7 @@ from db.queries import QUERIES
 from . import links
 from .channels import Channel
 from .exceptions import ChannelError, OutboxError
+from .listening import listening
 from .messages import AlertFacts, Message, compose, mask_customer
 from .rota import Recipient
 
@@ -145,10 +146,11 @@ class SenderOptions:
 class Sender:
     """The always-on loop that delivers the outbox. Any number may run against one database."""
 
-    def __init__(self, pool: asyncpg.Pool, channels: Mapping[str, Channel], settings: Settings,
+    def __init__(self, pool: asyncpg.Pool, database_url: str, channels: Mapping[str, Channel], settings: Settings,
                  options: SenderOptions = SenderOptions(), *, name: str | None = None,
                  rand: Callable[[], float] = random.random) -> None:
-        self._pool, self._channels, self._settings, self._options, self._rand = pool, channels, settings, options, rand
+        self._pool, self._database_url, self._channels = pool, database_url, channels
+        self._settings, self._options, self._rand = settings, options, rand
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self._wake = asyncio.Event()
         self.listening = asyncio.Event()  # set while woken by NOTIFY: a new row is sent without waiting for a poll
@@ -158,7 +160,8 @@ class Sender:
     async def run(self, stop: asyncio.Event) -> None:
         """Send until ``stop`` is set, then finish the attempts in flight and return.
 
-        Woken by NOTIFY on a connection of its own, checked with ``SELECT 1`` whenever it is idle;
+        Woken by NOTIFY on a connection of its own (``database_url``, outside the pool), checked with
+        ``SELECT 1`` whenever it wakes;
         on a lost database it waits and connects again.
         """
         stopping = asyncio.ensure_future(stop.wait())
@@ -176,11 +179,7 @@ class Sender:
                 await asyncio.wait(self._in_flight)
 
     async def _listen_and_send(self, stopping: asyncio.Future) -> None:
-        def woken(*_: Any) -> None:
-            self._wake.set()
-
-        async with self._pool.acquire() as listener:
-            await listener.add_listener(NOTIFY_CHANNEL, woken)
+        async with listening(self._database_url, NOTIFY_CHANNEL, self._wake) as listener:
             self.listening.set()
             try:
                 while not stopping.done():
@@ -194,9 +193,6 @@ class Sender:
                     await listener.fetchval("SELECT 1")
             finally:
                 self.listening.clear()
-            # Only on a clean stop: after a lost connection UNLISTEN would fail mid-operation, and
-            # releasing the connection discards it (or resets it: UNLISTEN *, callbacks forgotten).
-            await listener.remove_listener(NOTIFY_CHANNEL, woken)
 
     async def send_due(self) -> int:
         """Claim as many due rows as there is room for in flight and start sending them; how many."""

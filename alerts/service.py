@@ -22,7 +22,7 @@ from .outbox import Sender, SenderOptions
 
 logger = logging.getLogger(__name__)
 
-POOL_SIZE = 5  # the sender's listening connection, its claims and outcomes, the engine's reads and writes
+POOL_SIZE = 4  # the sender's claims and outcomes, the engine's reads and writes (each listens on its own)
 
 
 async def run(settings: Settings, database_url: str, stop: asyncio.Event, *, host: str, port: int) -> None:
@@ -34,7 +34,7 @@ async def run(settings: Settings, database_url: str, stop: asyncio.Event, *, hos
     pool = await create_pool(database_url, min_size=0, max_size=POOL_SIZE)
     try:
         async with aiohttp.ClientSession() as session:
-            sender = Sender(pool, config.build_channels(channel_configs, session), settings,
+            sender = Sender(pool, database_url, config.build_channels(channel_configs, session), settings,
                             SenderOptions.from_settings(settings))
             engine = AlertEngine(pool, database_url, settings, rota)
             async with serving(AlertTelemetry(engine, sender), host, port):

@@ -105,7 +105,8 @@ async def all_sent(pool) -> bool:
 
 # --- The callback rules -------------------------------------------------------------------------
 
-async def test_an_overdue_complaint_notifies_each_recipient_exactly_once_per_state_change(pool, receivers):
+async def test_an_overdue_complaint_notifies_each_recipient_exactly_once_per_state_change(pool, database_url,
+                                                                                          receivers):
     receiver, mailbox, channels = receivers
     clock = Clock(T0)
     engine = engine_at(pool, clock)
@@ -123,7 +124,7 @@ async def test_an_overdue_complaint_notifies_each_recipient_exactly_once_per_sta
         ("callback_overdue", "resolved", "li-wei", "mail"), ("callback_overdue", "resolved", "li-wei", "hook")])
     # The due-soon alert was resolved without a message when the overdue one replaced it.
     assert ("callback_due_soon", "resolved", 0) in await events(pool)
-    async with running(Sender(pool, channels, settings(), FAST)):
+    async with running(Sender(pool, database_url, channels, settings(), FAST)):
         await wait_for(lambda: all_sent(pool), message="every notification sent")
     assert sorted(m["Subject"] for m in mailbox.messages) == sorted([
         "投诉回电将在10分钟后到期 · billing", "投诉回电已逾期0秒 · billing", "已解决：投诉回电已逾期2分钟 · billing"])
@@ -145,12 +146,12 @@ async def test_closing_a_complaint_resolves_its_alert(pool):
     assert await pool.fetchval("SELECT resolved_by FROM alerts") == "callboard"
 
 
-async def test_a_failing_receiver_is_retried_and_then_succeeds(pool, receivers):
+async def test_a_failing_receiver_is_retried_and_then_succeeds(pool, receivers, database_url):
     receiver, _, channels = receivers
     receiver.answers += [503, 500]
     await open_complaint(pool, due=T0 - MIN)
     await engine_at(pool, Clock(T0)).apply()
-    async with running(Sender(pool, channels, settings(), FAST)):
+    async with running(Sender(pool, database_url, channels, settings(), FAST)):
         await wait_for(lambda: all_sent(pool), message="sent after two failures")
     hook = await pool.fetchrow("SELECT attempts, sent_at, last_error FROM notifications "
                                "WHERE channel = 'hook'")
@@ -207,7 +208,7 @@ async def test_at_a_shift_hand_over_the_new_lead_is_told_of_open_alerts_once(poo
     assert await changes(pool) == [
         ("callback_overdue", "raised", "li-wei", "mail"), ("callback_overdue", "raised", "li-wei", "hook"),
         ("callback_overdue", "handed_over", "noor", "mail")]
-    async with running(Sender(pool, channels, settings(), FAST)):
+    async with running(Sender(pool, database_url, channels, settings(), FAST)):
         await wait_for(lambda: all_sent(pool), message="every notification sent")
     assert [m["Subject"] for m in mailbox.messages if m["To"] == "noor@example.com"] == [
         "You are now on call, not acknowledged: Complaint callback overdue by 15 min · billing"]
@@ -273,7 +274,7 @@ async def test_the_engine_and_sender_come_back_after_a_database_restart(pool, da
         pytest.skip("needs the embedded server, which the test can restart")
     receiver, _, channels = receivers
     engine = AlertEngine(pool, database_url, settings(CALLBOARD_TIMEZONE="UTC"), rota())
-    async with engine_running(engine), running(Sender(pool, channels, settings(), FAST)):
+    async with engine_running(engine), running(Sender(pool, database_url, channels, settings(), FAST)):
         await asyncio.to_thread(stop_postgres, server)
         try:
             await wait_for(lambda: _async(not engine.listening.is_set()), 10, message="the engine sees it gone")
