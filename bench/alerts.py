@@ -94,7 +94,8 @@ async def measure(conn: asyncpg.Connection, receiver: Receiver, dues: dict[str, 
     rows = await conn.fetch("SELECT subject, raised_at FROM alerts WHERE kind = 'callback_overdue' "
                             "AND subject = any($1::text[])", list(subjects))
     raised = [(row["raised_at"] - subjects[row["subject"]]).total_seconds() for row in rows]
-    notified = [receiver.first_overdue[s] - due.timestamp() for s, due in subjects.items() if s in receiver.first_overdue]
+    notified = [receiver.first_overdue[subject] - due.timestamp() for subject, due in subjects.items()
+                if subject in receiver.first_overdue]
     missing = len(subjects) - min(len(raised), len(notified))
     if missing:
         print(f"  {missing} of {len(subjects)} complaints got no overdue notification within {wait_s:.0f} s")
@@ -102,13 +103,15 @@ async def measure(conn: asyncpg.Connection, receiver: Receiver, dues: dict[str, 
 
 
 def report(name: str, raised: list[float], notified: list[float]) -> None:
-    for what, values, target in (("raised", raised, TARGET_RAISE_S), ("first notification", notified, TARGET_NOTIFY_S)):
+    for what, values, target in (("raised", raised, TARGET_RAISE_S),
+                                 ("first notification", notified, TARGET_NOTIFY_S)):
         if not values:
             print(f"  {name:<28} {what:<20} no data")
             continue
         worst = max(values)
+        verdict = "met" if worst <= target else "MISSED"
         print(f"  {name:<28} {what:<20} p50 {percentile(values, 0.5):6.2f} s   p99 {percentile(values, 0.99):6.2f} s"
-              f"   max {worst:6.2f} s   (n={len(values)}; target <= {target:g} s: {'met' if worst <= target else 'MISSED'})")
+              f"   max {worst:6.2f} s   (n={len(values)}; target <= {target:g} s: {verdict})")
 
 
 def ready(port: int) -> bool:

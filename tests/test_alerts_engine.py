@@ -26,9 +26,13 @@ from alerts.rota import parse
 from db.pool import create_pool
 from db.queries import QUERIES
 
+from . import test_alerts_outbox
 from .conftest import start_postgres, stop_postgres, timeout, wait_for
-from .test_alerts_outbox import FAST, certificate_authority, receivers, running, settings  # noqa: F401 (fixtures)
+from .test_alerts_outbox import FAST, running, settings
 
+# The outbox tests' fixtures: a real local HTTP receiver and SMTP server, channels "hook" and "mail".
+certificate_authority = test_alerts_outbox.certificate_authority
+receivers = test_alerts_outbox.receivers
 UTC = datetime.UTC
 MIN = datetime.timedelta(minutes=1)
 T0 = datetime.datetime(2025, 3, 4, 14, 0, tzinfo=UTC)  # a Tuesday, li-wei on call

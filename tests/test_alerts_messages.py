@@ -167,4 +167,5 @@ def test_a_handed_over_message_tells_the_new_person_they_are_on_call_for_it():
     facts = overdue(change="handed_over")
     assert compose(facts, language="en", zone=SHANGHAI, key="k").title.startswith(
         "You are now on call, not acknowledged: Complaint callback overdue by")
-    assert compose(facts, language="zh-Hans", zone=SHANGHAI, key="k").title.startswith("您现在值班，尚未确认：投诉回电已逾期")
+    chinese = compose(facts, language="zh-Hans", zone=SHANGHAI, key="k").title
+    assert chinese.startswith("您现在值班，尚未确认：投诉回电已逾期")
