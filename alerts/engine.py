@@ -26,7 +26,7 @@ from db.queries import QUERIES
 
 from . import outbox, rules
 from .exceptions import OutboxError
-from .listening import listening
+from .listening import CONNECTION_FAULTS, listening
 from .rota import Recipient, Rota
 
 logger = logging.getLogger(__name__)
@@ -66,12 +66,12 @@ class AlertEngine:
             while not stop.is_set():
                 try:
                     await self._listen_and_apply(stopping)
-                except TRANSIENT_ERRORS as exc:
-                    self._database_lost(exc)
+                except CONNECTION_FAULTS as exc:
+                    await self._database_lost(exc)
                 except OutboxError as exc:
                     if not isinstance(exc.__cause__, TRANSIENT_ERRORS):
                         raise
-                    self._database_lost(exc.__cause__)
+                    await self._database_lost(exc.__cause__)
                 else:
                     continue
                 await asyncio.wait([stopping], timeout=RECONNECT_S)
@@ -79,10 +79,11 @@ class AlertEngine:
             self.listening.clear()
             stopping.cancel()
 
-    def _database_lost(self, exc: BaseException) -> None:
+    async def _database_lost(self, exc: BaseException) -> None:
         self.listening.clear()
         logger.warning("database unreachable; applying the rules again when it is back",
                        extra={"action": "engine_database_lost", "error": type(exc).__name__})
+        await self._pool.expire_connections()  # none that the loss left half-used is handed out again
 
     async def _listen_and_apply(self, stopping: asyncio.Future) -> None:
         async with listening(self._database_url, CHANGES_CHANNEL, self._wake) as listener:

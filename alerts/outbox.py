@@ -31,13 +31,12 @@ from typing import Any
 import asyncpg
 
 from callboard.settings import Settings
-from db.pool import TRANSIENT_ERRORS
 from db.queries import QUERIES
 
 from . import links
 from .channels import Channel
 from .exceptions import ChannelError, OutboxError
-from .listening import listening
+from .listening import CONNECTION_FAULTS, listening
 from .messages import AlertFacts, Message, compose, mask_customer
 from .rota import Recipient
 
@@ -169,9 +168,10 @@ class Sender:
             while not stop.is_set():
                 try:
                     await self._listen_and_send(stopping)
-                except TRANSIENT_ERRORS as exc:
+                except CONNECTION_FAULTS as exc:
                     logger.warning("database unreachable; sending again when it is back",
                                    extra={"action": "sender_database_lost", "error": type(exc).__name__})
+                    await self._pool.expire_connections()  # none that the loss left half-used is handed out again
                     await asyncio.wait([stopping], timeout=min(self._options.poll_s, 2.0))
         finally:
             stopping.cancel()
