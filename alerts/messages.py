@@ -23,7 +23,7 @@ from callboard.settings import LANGUAGES
 KINDS = ("callback_due_soon", "callback_overdue", "hold_too_long", "queue_wait", "queue_service_level",
          "feed_down")
 # The state changes of an alert, one alert_events row each (docs/alerts.md).
-CHANGES = ("raised", "escalated", "acknowledged", "resolved")
+CHANGES = ("raised", "escalated", "handed_over", "acknowledged", "resolved")
 
 _TEXT: dict[str, tuple[str, str]] = {
     # key: (English, Simplified Chinese); {placeholders} filled by compose().
@@ -35,6 +35,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "feed_down": ("No data from the telephony feed for {value}", "话务数据源已{value}无数据"),
     "raised": ("{title}", "{title}"),
     "escalated": ("Escalated, not acknowledged: {title}", "未确认，已升级：{title}"),
+    "handed_over": ("You are now on call, not acknowledged: {title}", "您现在值班，尚未确认：{title}"),
     "acknowledged": ("Acknowledged by {by}: {title}", "已由{by}确认：{title}"),
     "resolved": ("Resolved: {title}", "已解决：{title}"),
     "queue": ("Queue", "队列"),
@@ -149,7 +150,7 @@ def compose(facts: AlertFacts, *, language: str, zone: zoneinfo.ZoneInfo, key: s
             ("due", facts.due_at and facts.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")),
             ("subject", facts.subject), ("level", str(facts.level + 1) if facts.level else None)]
     links = [("alert", text("open_link", language), alert_url)]
-    if facts.change in ("raised", "escalated"):
+    if facts.change in ("raised", "escalated", "handed_over"):
         links.append(("acknowledge", text("ack_link", language), ack_url))
     data = {"alert_id": facts.alert_id, "kind": facts.kind, "change": facts.change, "subject": facts.subject,
             "at": facts.at.isoformat(), "level": facts.level, "queue": facts.queue, "agent": facts.agent,

@@ -1,7 +1,7 @@
 """Alerts are rows before they are messages.
 
 Writing (the rule engine, the Alerts page, an acknowledge link): :func:`raise_alert`,
-:func:`escalate`, :func:`acknowledge` and :func:`resolve` each make one state change, on a connection
+:func:`escalate`, :func:`hand_over`, :func:`acknowledge` and :func:`resolve` each make one state change, on a connection
 the caller passes, in one transaction with its ``alert_events`` row and one ``notifications`` row per
 recipient. Each change is conditional: made twice (by two service instances, or a double click),
 it is made once and the second call returns None.
@@ -31,12 +31,12 @@ from typing import Any
 import asyncpg
 
 from callboard.settings import Settings
-from db.pool import TRANSIENT_ERRORS
 from db.queries import QUERIES
 
 from . import links
 from .channels import Channel
 from .exceptions import ChannelError, OutboxError
+from .listening import CONNECTION_FAULTS, listening
 from .messages import AlertFacts, Message, compose, mask_customer
 from .rota import Recipient
 
@@ -94,6 +94,14 @@ async def escalate(conn: asyncpg.Connection, alert_id: int, *, level: int, at: d
                          recipients=recipients)
 
 
+async def hand_over(conn: asyncpg.Connection, alert_id: int, *, level: int, handover: datetime.datetime,
+                    at: datetime.datetime, recipients: Iterable[Recipient]) -> StateChange | None:
+    """Tell ``recipients``, who came on call at rota hand-over ``handover``, of an alert still open at
+    ``level``; None if it was acknowledged, resolved, escalated or already handed over at that hand-over."""
+    return await _change(conn, "alerts.hand_over_alert", (alert_id, handover, level), "handed_over", at=at, by=None,
+                         recipients=recipients)
+
+
 async def acknowledge(conn: asyncpg.Connection, alert_id: int, *, by: str, at: datetime.datetime,
                       recipients: Iterable[Recipient] = ()) -> StateChange | None:
     """Acknowledge an open alert (escalation stops); None if it was not open."""
@@ -124,6 +132,11 @@ class SenderOptions:
     retry_cap_s: float = 900.0
     poll_s: float = 5.0  # look for due rows at least this often without a notification
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SenderOptions:
+        """An attempt cut off after CALLBOARD_ALERT_SEND_TIMEOUT_S, its claim held three times as long."""
+        return cls(send_timeout_s=settings.alert_send_timeout_s, lease_s=3 * settings.alert_send_timeout_s)
+
     def __post_init__(self) -> None:
         if not self.lease_s > self.send_timeout_s:
             raise ValueError("the lease must outlast an attempt: lease_s > send_timeout_s")
@@ -132,19 +145,22 @@ class SenderOptions:
 class Sender:
     """The always-on loop that delivers the outbox. Any number may run against one database."""
 
-    def __init__(self, pool: asyncpg.Pool, channels: Mapping[str, Channel], settings: Settings,
+    def __init__(self, pool: asyncpg.Pool, database_url: str, channels: Mapping[str, Channel], settings: Settings,
                  options: SenderOptions = SenderOptions(), *, name: str | None = None,
                  rand: Callable[[], float] = random.random) -> None:
-        self._pool, self._channels, self._settings, self._options, self._rand = pool, channels, settings, options, rand
+        self._pool, self._database_url, self._channels = pool, database_url, channels
+        self._settings, self._options, self._rand = settings, options, rand
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self._wake = asyncio.Event()
+        self.listening = asyncio.Event()  # set while woken by NOTIFY: a new row is sent without waiting for a poll
         self._in_flight: set[asyncio.Task] = set()
         self.counts: collections.Counter[str] = collections.Counter()  # sent, retried, dead, lost_claim
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send until ``stop`` is set, then finish the attempts in flight and return.
 
-        Woken by NOTIFY on a connection of its own, checked with ``SELECT 1`` whenever it is idle;
+        Woken by NOTIFY on a connection of its own (``database_url``, outside the pool), checked with
+        ``SELECT 1`` whenever it wakes;
         on a lost database it waits and connects again.
         """
         stopping = asyncio.ensure_future(stop.wait())
@@ -152,9 +168,10 @@ class Sender:
             while not stop.is_set():
                 try:
                     await self._listen_and_send(stopping)
-                except TRANSIENT_ERRORS as exc:
+                except CONNECTION_FAULTS as exc:
                     logger.warning("database unreachable; sending again when it is back",
                                    extra={"action": "sender_database_lost", "error": type(exc).__name__})
+                    await self._pool.expire_connections()  # none that the loss left half-used is handed out again
                     await asyncio.wait([stopping], timeout=min(self._options.poll_s, 2.0))
         finally:
             stopping.cancel()
@@ -162,11 +179,8 @@ class Sender:
                 await asyncio.wait(self._in_flight)
 
     async def _listen_and_send(self, stopping: asyncio.Future) -> None:
-        def woken(*_: Any) -> None:
-            self._wake.set()
-
-        async with self._pool.acquire() as listener:
-            await listener.add_listener(NOTIFY_CHANNEL, woken)
+        async with listening(self._database_url, NOTIFY_CHANNEL, self._wake) as listener:
+            self.listening.set()
             try:
                 while not stopping.done():
                     self._wake.clear()
@@ -178,7 +192,7 @@ class Sender:
                     waker.cancel()
                     await listener.fetchval("SELECT 1")
             finally:
-                await listener.remove_listener(NOTIFY_CHANNEL, woken)
+                self.listening.clear()
 
     async def send_due(self) -> int:
         """Claim as many due rows as there is room for in flight and start sending them; how many."""

@@ -118,6 +118,11 @@ class Rota:
         edges = [edge for _, start, end in self._spans_near(after, 1, 8) for edge in (start, end) if edge > after]
         return min(edges, default=None)
 
+    def last_handover(self, at: datetime.datetime) -> datetime.datetime | None:
+        """The latest instant at or before ``at`` at which a shift started or ended (within two days)."""
+        edges = [edge for _, start, end in self._spans_near(at, 2, 0) for edge in (start, end) if edge <= at]
+        return max(edges, default=None)
+
 
 # --- Reading the file ---------------------------------------------------------------------------
 

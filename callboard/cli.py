@@ -51,10 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser(
-        "demo", help="run everything: database, simulated call floor, ingest and dashboard",
+        "demo", help="run everything: database, simulated call floor, ingest, dashboard and alerts",
         description="Start the whole product on this machine: the database (embedded unless "
                     "DATABASE_URL is set), migrations, a simulated call floor on a loopback websocket, "
-                    "the ingest service subscribed to it, and the dashboard. Ctrl-C stops it all.")
+                    "the ingest service subscribed to it, the dashboard and the alert service. Ctrl-C stops it all.")
     demo.add_argument("--host", help="dashboard address (default: CALLBOARD_DASHBOARD_HOST)")
     demo.add_argument("--port", type=int, help="dashboard port (default: CALLBOARD_DASHBOARD_PORT)")
     _simulation_options(demo)
@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--days", type=float, default=7, help="with --write: how many days (default 7)")
     _simulation_options(simulate)
 
-    alerts = commands.add_parser("alerts", help="check the alert channels and the on-call rota",
+    alerts = commands.add_parser("alerts", help="the alert service, and checks of its channels and on-call rota",
                                  description="Alerts for on-call leads (docs/alerts.md): channels are the "
                                              "[alerts.channels.NAME] tables of the CALLBOARD_CONFIG file, the rota "
                                              "the file named by CALLBOARD_ROTA.")
@@ -115,6 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
                     "through the outbox), and print whether the receiver took it. Exit status 1 if not.")
     alerts_test.add_argument("--channel", required=True, metavar="NAME", help="the channel, [alerts.channels.NAME]")
     alerts_test.add_argument("--to", metavar="ADDRESS", help="for an e-mail channel: the address to send the test to")
+    alerts_serve = alerts_commands.add_parser(
+        "serve", help="run the alert rules and send their notifications (always on)",
+        description="Raise alerts from the live data as it is committed (callbacks due soon and overdue, long "
+                    "holds, queue waits and service level, a feed down), escalate those not acknowledged along "
+                    "the rota, hand them over at shift changes, resolve them when their cause ends, and deliver "
+                    "every notification through the outbox. Any number may run against one database. Serves "
+                    "/metrics, /healthz and /readyz.")
+    alerts_serve.add_argument("--host", help="address of /metrics, /healthz, /readyz (default: CALLBOARD_ALERTS_HOST)")
+    alerts_serve.add_argument("--port", type=int,
+                              help="port of /metrics, /healthz, /readyz (default: CALLBOARD_ALERTS_PORT)")
     alerts_commands.add_parser("check", help="check the channels and the rota; show who is on call now",
                                description="Read and check the alert channels and the rota as the alert service "
                                            "would at start, then print the channels, who is on call now and when "
@@ -140,6 +150,14 @@ def _alerts(args: argparse.Namespace, settings: settings_module.Settings) -> Non
     from alerts import commands as alert_commands
     from alerts.exceptions import ChannelError
 
+    if args.alerts_command == "serve":
+        from alerts import service
+
+        port = settings.alerts_port if args.port is None else args.port
+        with database_url(settings) as url:
+            run_until_signal(lambda stop: service.run(settings, url, stop, host=args.host or settings.alerts_host,
+                                                      port=port))
+        return
     if args.alerts_command == "check":
         print("\n".join(alert_commands.check(settings, datetime.datetime.now(datetime.UTC))))
         return

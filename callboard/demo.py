@@ -1,4 +1,4 @@
-"""``callboard demo``: the database, the simulator, the ingest and the dashboard, as one command.
+"""``callboard demo``: the database, the simulator, the ingest, the dashboard and the alert service, as one command.
 
 Each role runs as its own process (as it would in production); this one owns the database,
 watches the others, prints where to look, and on Ctrl-C or SIGTERM stops them all, then the
@@ -41,7 +41,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 def run_demo(settings: Settings, args: argparse.Namespace) -> int:
     host = args.host or settings.dashboard_host
     port = settings.dashboard_port if args.port is None else args.port
-    feed_port, ingest_port = free_port(), free_port()
+    feed_port, ingest_port, alerts_port = free_port(), free_port(), free_port()
     stop_requested = []
 
     def request_stop(signum, _frame):
@@ -62,6 +62,7 @@ def run_demo(settings: Settings, args: argparse.Namespace) -> int:
                 "ingest": command + ["ingest", "--feed", f"ws://127.0.0.1:{feed_port}", "--feed-name", FEED_NAME,
                                      "--port", str(ingest_port)],
                 "dashboard": command + ["dashboard", "--host", host, "--port", str(port)],
+                "alerts": command + ["alerts", "serve", "--port", str(alerts_port)],
             }
             processes = {name: subprocess.Popen(argv, env=env, start_new_session=True)
                          for name, argv in roles.items()}
@@ -111,7 +112,7 @@ def _stop_all(processes: dict[str, subprocess.Popen]) -> None:
     ingest keeps running until it has stored those last events.
     """
     deadline = time.monotonic() + STOP_TIMEOUT_S
-    for group in (("dashboard", "simulator"), ("ingest",)):
+    for group in (("dashboard", "simulator", "alerts"), ("ingest",)):
         for name in group:
             if processes[name].poll() is None:
                 processes[name].send_signal(signal.SIGTERM)

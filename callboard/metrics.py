@@ -300,3 +300,12 @@ def is_stale(last_commit_at: datetime | None, heartbeat_at: datetime | None, fee
     """No event stored yet, a feed down, or the ingest silent for longer than ``stale_after_s``."""
     return (last_commit_at is None or not feeds_connected or heartbeat_at is None
             or (now - heartbeat_at).total_seconds() > stale_after_s)
+
+
+def feed_down_s(connected: bool, status_changed_at: datetime, heartbeat_at: datetime | None,
+                now: datetime) -> float:
+    """How long a feed has been without data: since it disconnected (0 while connected) or since the
+    ingest's last heartbeat for it (since its status last changed when it never sent one), whichever
+    is longer."""
+    disconnected_s = 0.0 if connected else elapsed_s(status_changed_at, now)
+    return max(disconnected_s, elapsed_s(heartbeat_at or status_changed_at, now))

@@ -24,6 +24,8 @@ from .shifts import Shift, shifts_from_tables
 from .shifts import parse as parse_shifts
 
 LANGUAGES = ("en", "zh-Hans")
+# The ingest's heartbeat comes every 5 s; a feed is not called down before two have been missed.
+FEED_DOWN_MIN_S = 10.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,6 +192,18 @@ SETTINGS: tuple[Setting, ...] = (
             "A complaint callback raises an alert this many minutes before it is due (and again when overdue)."),
     Setting("CALLBOARD_ALERT_HOLD_LIMIT_S", 180.0, _positive_float,
             "A hold longer than this many seconds raises an alert (more than CALLBOARD_HOLD_LIMIT_S)."),
+    Setting("CALLBOARD_ALERT_QUEUE_WAIT_S", 300.0, _positive_float,
+            "A queue whose longest-waiting caller has waited longer than this many seconds raises an alert."),
+    Setting("CALLBOARD_ALERT_SERVICE_LEVEL_BELOW", 0.6, _fraction,
+            "A queue whose service level today falls below this fraction raises an alert until it is back "
+            "at or above it; 0 turns the rule off."),
+    Setting("CALLBOARD_ALERT_FEED_DOWN_S", 60.0, _positive_float,
+            "A feed disconnected, or whose ingest has sent no heartbeat, for longer than this many seconds "
+            "raises an alert (at least 10)."),
+    Setting("CALLBOARD_ALERTS_HOST", "127.0.0.1", _text,
+            "Address of the alert service's /metrics, /healthz and /readyz."),
+    Setting("CALLBOARD_ALERTS_PORT", 8052, _port,
+            "Port of the alert service's /metrics, /healthz and /readyz."),
     Setting("CALLBOARD_ALERT_ESCALATE_AFTER_MIN", 10.0, _positive_float,
             "An alert not acknowledged within this many minutes is sent to the next level of the rota."),
     Setting("CALLBOARD_ALERT_LINK_SECRET", None, _text,
@@ -197,6 +211,10 @@ SETTINGS: tuple[Setting, ...] = (
             "unset: messages carry no acknowledge link."),
     Setting("CALLBOARD_ALERT_LINK_VALID_H", 24.0, _positive_float,
             "An acknowledge link works for this many hours after its message was written."),
+    Setting("CALLBOARD_ALERT_SEND_TIMEOUT_S", 30.0, _positive_float,
+            "An attempt at delivering a notification that has not finished in this many seconds counts as "
+            "failed. A sender that dies mid-send leaves its notification to be sent again by another, or by "
+            "itself restarted, three times this long after the attempt began."),
     Setting("CALLBOARD_ALERT_SEND_ATTEMPTS", 10, _positive_int,
             "Attempts at delivering one notification before it is marked dead, its last error kept."),
 )
@@ -233,9 +251,15 @@ class Settings:
     rota: str | None
     alert_due_soon_min: float
     alert_hold_limit_s: float
+    alert_queue_wait_s: float
+    alert_service_level_below: float
+    alert_feed_down_s: float
+    alerts_host: str
+    alerts_port: int
     alert_escalate_after_min: float
     alert_link_secret: str | None
     alert_link_valid_h: float
+    alert_send_timeout_s: float
     alert_send_attempts: int
     alerts: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -281,6 +305,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     if not values["alert_hold_limit_s"] > values["hold_limit_s"]:
         raise ConfigError(f"CALLBOARD_ALERT_HOLD_LIMIT_S={values['alert_hold_limit_s']} must be more than "
                           f"CALLBOARD_HOLD_LIMIT_S={values['hold_limit_s']}: it is the second, later limit")
+    if values["alert_feed_down_s"] < FEED_DOWN_MIN_S:
+        raise ConfigError(f"CALLBOARD_ALERT_FEED_DOWN_S={values['alert_feed_down_s']} is too short: the ingest's "
+                          f"heartbeat comes every 5 s, so give at least {FEED_DOWN_MIN_S:g}")
     values["alerts"] = file_values.get("alerts", {})
     if not isinstance(values["alerts"], Mapping):
         raise ConfigError(f"{environ.get('CALLBOARD_CONFIG')}: alerts must be a table, as [alerts.channels.NAME]")

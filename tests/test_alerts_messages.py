@@ -90,7 +90,8 @@ def test_every_kind_and_change_has_its_title_in_both_languages(facts, english, c
 
 
 def test_only_messages_asking_for_action_carry_the_acknowledge_link():
-    for change, has_link in [("raised", True), ("escalated", True), ("acknowledged", False), ("resolved", False)]:
+    for change, has_link in [("raised", True), ("escalated", True), ("handed_over", True), ("acknowledged", False),
+                             ("resolved", False)]:
         message = compose(overdue(change=change, by="x"), language="en", zone=SHANGHAI, key="k", ack_url="https://a")
         assert ("acknowledge" in {name for name, _, _ in message.links}) is has_link
 
@@ -160,3 +161,11 @@ def test_a_link_signed_with_another_secret_or_cut_short_is_refused():
 def test_the_acknowledge_url_carries_the_token():
     url = links.ack_url(BASE, "s3cret", 7, NOW)
     assert url == f"{BASE}/alerts/ack?token={links.ack_token('s3cret', 7, NOW)}"
+
+
+def test_a_handed_over_message_tells_the_new_person_they_are_on_call_for_it():
+    facts = overdue(change="handed_over")
+    assert compose(facts, language="en", zone=SHANGHAI, key="k").title.startswith(
+        "You are now on call, not acknowledged: Complaint callback overdue by")
+    chinese = compose(facts, language="zh-Hans", zone=SHANGHAI, key="k").title
+    assert chinese.startswith("您现在值班，尚未确认：投诉回电已逾期")

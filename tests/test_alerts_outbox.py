@@ -30,7 +30,7 @@ from callboard.settings import load
 from db.pool import create_pool
 from db.queries import QUERIES
 
-from .conftest import wait_for
+from .conftest import timeout, wait_for
 from .receivers import PASSWORD, USERNAME, http_receiver, smtp_receiver
 
 UTC = datetime.UTC
@@ -150,10 +150,10 @@ async def test_a_refused_write_is_reported_as_an_outbox_error(pool):
 
 # --- Sending ------------------------------------------------------------------------------------
 
-async def test_an_overdue_complaint_reaches_each_recipient_once_in_their_language(pool, receivers):
+async def test_an_overdue_complaint_reaches_each_recipient_once_in_their_language(pool, receivers, database_url):
     receiver, mailbox, channels = receivers
     raised = await raise_overdue(pool)
-    async with running(Sender(pool, channels, settings(), FAST)):
+    async with running(Sender(pool, database_url, channels, settings(), FAST)):
         await wait_for(lambda: all_sent(pool, raised.alert_id, 3), message="three notifications sent")
     assert len(receiver.received("/hook")) == 2 and len(mailbox.messages) == 1
     [mail] = mailbox.messages
@@ -171,22 +171,22 @@ async def test_an_overdue_complaint_reaches_each_recipient_once_in_their_languag
     assert sam["links"]["alert"] == f"https://cb.example/alerts?alert={raised.alert_id}"
 
 
-async def test_a_failing_receiver_is_retried_with_the_same_key_then_succeeds(pool, receivers):
+async def test_a_failing_receiver_is_retried_with_the_same_key_then_succeeds(pool, receivers, database_url):
     receiver, _, channels = receivers
     receiver.answers += [503, 500]
     raised = await raise_overdue(pool, recipients=[SAM_HOOK])
-    async with running(Sender(pool, channels, settings(), FAST)):
+    async with running(Sender(pool, database_url, channels, settings(), FAST)):
         await wait_for(lambda: all_sent(pool, raised.alert_id, 1), message="sent after two failures")
     [row] = await rows(pool, raised.alert_id)
     assert row["attempts"] == 3 and row["last_error"] is None and row["dead_at"] is None
     assert [r.headers["Idempotency-Key"] for r in receiver.received("/hook")] == [str(row["idempotency_key"])] * 3
 
 
-async def test_a_permanent_refusal_goes_dead_at_once_with_the_reason(pool, receivers):
+async def test_a_permanent_refusal_goes_dead_at_once_with_the_reason(pool, receivers, database_url):
     receiver, _, channels = receivers
     receiver.answers.append(410)
     raised = await raise_overdue(pool, recipients=[SAM_HOOK])
-    sender = Sender(pool, channels, settings(), FAST)
+    sender = Sender(pool, database_url, channels, settings(), FAST)
     async with running(sender):
         await wait_for(lambda: _dead(pool, raised.alert_id), message="dead")
     [row] = await rows(pool, raised.alert_id)
@@ -194,11 +194,11 @@ async def test_a_permanent_refusal_goes_dead_at_once_with_the_reason(pool, recei
     assert len(receiver.received()) == 1 and sender.counts["dead"] == 1
 
 
-async def test_after_the_last_attempt_a_notification_is_dead_with_its_last_error(pool, receivers):
+async def test_after_the_last_attempt_a_notification_is_dead_with_its_last_error(pool, receivers, database_url):
     receiver, _, channels = receivers
     receiver.answers += [500, 502, 200]
     raised = await raise_overdue(pool, recipients=[SAM_HOOK])
-    async with running(Sender(pool, channels, settings(CALLBOARD_ALERT_SEND_ATTEMPTS="2"), FAST)):
+    async with running(Sender(pool, database_url, channels, settings(CALLBOARD_ALERT_SEND_ATTEMPTS="2"), FAST)):
         await wait_for(lambda: _dead(pool, raised.alert_id), message="dead after 2 attempts")
     [row] = await rows(pool, raised.alert_id)
     assert row["attempts"] == 2
@@ -209,10 +209,10 @@ async def _dead(pool, alert_id) -> bool:
     return all(r["dead_at"] for r in await rows(pool, alert_id))
 
 
-async def test_a_channel_no_longer_configured_is_retried_not_lost(pool, receivers):
+async def test_a_channel_no_longer_configured_is_retried_not_lost(pool, receivers, database_url):
     _, _, channels = receivers
     raised = await raise_overdue(pool, recipients=[Recipient("sam", "pager", None, None)])
-    async with running(Sender(pool, channels, settings(CALLBOARD_ALERT_SEND_ATTEMPTS="2"), FAST)):
+    async with running(Sender(pool, database_url, channels, settings(CALLBOARD_ALERT_SEND_ATTEMPTS="2"), FAST)):
         await wait_for(lambda: _dead(pool, raised.alert_id))
     [row] = await rows(pool, raised.alert_id)
     assert "no channel named 'pager' is configured" in row["last_error"]
@@ -224,8 +224,8 @@ async def test_two_senders_never_send_the_same_notification(pool, database_url, 
         await raise_overdue(pool, subject=f"main-pbx/K{n}", recipients=[LI_HOOK, SAM_HOOK])
     other_pool = await create_pool(database_url)
     try:
-        async with running(Sender(pool, channels, settings(), FAST, name="one")), \
-                running(Sender(other_pool, channels, settings(), FAST, name="two")):
+        async with running(Sender(pool, database_url, channels, settings(), FAST, name="one")), \
+                running(Sender(other_pool, database_url, channels, settings(), FAST, name="two")):
             await wait_for(lambda: _count_sent(pool, 200), message="200 sent")
     finally:
         await other_pool.close()
@@ -239,16 +239,26 @@ async def _count_sent(pool, count) -> bool:
     return await pool.fetchval("SELECT count(*) FROM notifications WHERE sent_at IS NOT NULL") == count
 
 
-async def test_a_notification_waits_for_no_poll_when_an_alert_is_raised(pool, receivers):
+async def test_an_empty_outbox_has_nothing_due_so_a_sender_sleeps_until_notified(pool):
+    assert await pool.fetchval(QUERIES["alerts.next_due_in"]) is None
+    await raise_overdue(pool, recipients=[SAM_HOOK])
+    assert await pool.fetchval(QUERIES["alerts.next_due_in"]) == 0
+
+
+async def test_a_notification_waits_for_no_poll_when_an_alert_is_raised(pool, receivers, database_url):
     receiver, _, channels = receivers
     slow_poll = SenderOptions(poll_s=60, lease_s=10, send_timeout_s=5)
-    async with running(Sender(pool, channels, settings(), slow_poll)):
-        await wait_for(lambda: _listening(pool), message="the sender idle, listening")
+    sender = Sender(pool, database_url, channels, settings(), slow_poll)
+    async with running(sender):
+        await asyncio.wait_for(sender.listening.wait(), timeout(10))
+        await wait_for(lambda: _listener_idle(pool), message="the sender asleep on LISTEN, not polling")
         await raise_overdue(pool, recipients=[SAM_HOOK])
         await wait_for(lambda: _async(len(receiver.received()) == 1), 5, message="woken by NOTIFY, not the 60 s poll")
 
 
-async def _listening(pool) -> bool:
+async def _listener_idle(pool) -> bool:
+    # The listening connection's last statement stays LISTEN while the sender sleeps: it runs
+    # SELECT 1 each time it wakes, so a sender that polled would not show this.
     return await pool.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                                "AND state = 'idle' AND query LIKE 'LISTEN %'") == 1
 
@@ -270,8 +280,8 @@ async def main():
     async with aiohttp.ClientSession() as session:
         channels = build_channels(read_channels({"channels": {"hook": {"kind": "webhook", "url": sys.argv[2],
                                                                         "secret": "hook-secret"}}}), session)
-        await Sender(pool, channels, load(), SenderOptions(lease_s=2, send_timeout_s=1.5), name="doomed").run(
-            asyncio.Event())
+        options = SenderOptions(lease_s=2, send_timeout_s=1.5)
+        await Sender(pool, sys.argv[1], channels, load(), options, name="doomed").run(asyncio.Event())
 
 asyncio.run(main())
 """
@@ -291,7 +301,7 @@ async def test_a_sender_killed_mid_send_is_neither_lost_nor_duplicated_in_the_ou
     receiver.hang.clear()
     [row] = await rows(pool, raised.alert_id)
     assert row["sent_at"] is None and row["attempts"] == 1  # claimed, then nothing recorded
-    async with running(Sender(pool, channels, settings(), FAST, name="restarted")):
+    async with running(Sender(pool, database_url, channels, settings(), FAST, name="restarted")):
         # Its claim expires (2 s), and the row is sent again: the same row, the same key.
         await wait_for(lambda: all_sent(pool, raised.alert_id, 1), 20, message="resent after the claim expired")
     [row] = await rows(pool, raised.alert_id)
@@ -300,13 +310,13 @@ async def test_a_sender_killed_mid_send_is_neither_lost_nor_duplicated_in_the_ou
     assert await pool.fetchval("SELECT count(*) FROM notifications") == 1
 
 
-async def test_a_sender_whose_claim_expired_does_not_record_over_the_new_claim(pool, receivers):
+async def test_a_sender_whose_claim_expired_does_not_record_over_the_new_claim(pool, receivers, database_url):
     _, _, channels = receivers
     raised = await raise_overdue(pool, recipients=[SAM_HOOK])
     [row_id] = raised.notification_ids
     await pool.execute("UPDATE notifications SET claimed_by = 'other:abc', claimed_until = now() + interval '1 h', "
                        "attempts = 1 WHERE id = $1", row_id)
-    sender = Sender(pool, channels, settings(), FAST)
+    sender = Sender(pool, database_url, channels, settings(), FAST)
     await sender._record("alerts.mark_sent", row_id, "stale:" + uuid.uuid4().hex, outcome="sent", log={})
     assert sender.counts == {"lost_claim": 1}
     assert await pool.fetchval("SELECT sent_at FROM notifications WHERE id = $1", row_id) is None

@@ -62,6 +62,9 @@ def test_at_the_hand_over_the_incoming_lead_is_on_call_and_the_outgoing_one_is_n
         london(2025, 3, 4, 15, 0))
     assert ("lead", "li-wei") in on_call(london(2025, 3, 4, 14, 59, 59))
     assert rota.next_handover(london(2025, 3, 4, 10, 0)) == london(2025, 3, 4, 15, 0).astimezone(UTC)
+    # The last hand-over before Tuesday 10:00 was at 07:00 (li-wei and ana came on); at 15:00 it is 15:00.
+    assert rota.last_handover(london(2025, 3, 4, 10, 0)) == london(2025, 3, 4, 7, 0).astimezone(UTC)
+    assert rota.last_handover(london(2025, 3, 4, 15, 0)) == london(2025, 3, 4, 15, 0).astimezone(UTC)
 
 
 def test_a_shift_crossing_midnight_covers_both_sides_of_it():

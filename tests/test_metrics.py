@@ -128,3 +128,14 @@ def test_agents_are_counted_by_state_and_on_hold_only_among_those_counted():
     holds = [{"agent": "a1"}, {"agent": "a1"}, {"agent": "z9"}]  # a1 holds two calls; z9 is on another team
     assert metrics.agent_counts(agents, holds) == {"available": 0, "on_call": 2, "on_hold": 1,
                                                    "after_call_work": 0, "break": 1, "not_ready": 0}
+
+
+def test_a_feed_is_down_for_the_longer_of_its_disconnection_and_the_ingest_s_silence():
+    now = datetime(2025, 3, 4, 6, 0, tzinfo=UTC)
+    # Connected, last heartbeat 4 s ago: 4 s (a running ingest beats every 5 s).
+    assert metrics.feed_down_s(True, now - timedelta(hours=1), now - timedelta(seconds=4), now) == 4
+    # Disconnected 90 s ago, the ingest still beating 2 s ago: 90 s.
+    assert metrics.feed_down_s(False, now - timedelta(seconds=90), now - timedelta(seconds=2), now) == 90
+    # Connected, but the ingest silent for 2 min (stopped): 120 s. Never beat: since its status changed.
+    assert metrics.feed_down_s(True, now - timedelta(hours=1), now - timedelta(minutes=2), now) == 120
+    assert metrics.feed_down_s(True, now - timedelta(seconds=30), None, now) == 30

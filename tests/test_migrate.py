@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -62,3 +63,17 @@ def test_misnamed_migration_file_is_refused(tmp_path):
     (tmp_path / "first.sql").write_text("SELECT 1;")
     with pytest.raises(MigrationError, match="NNNN_words.sql"):
         available(tmp_path)
+
+
+async def test_alert_events_accept_every_change_the_alerts_make_and_no_other(database_url):
+    from alerts.messages import CHANGES
+
+    conn = await connect(database_url)
+    try:
+        check = await conn.fetchval("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                                    "WHERE conname = 'alert_events_change_check'")
+        assert sorted(re.findall(r"'(\w+)'", check)) == sorted(CHANGES)
+        assert await conn.fetchval("SELECT count(*) FROM information_schema.columns "
+                                   "WHERE table_name = 'alerts' AND column_name = 'handed_over_at'") == 1
+    finally:
+        await conn.close()

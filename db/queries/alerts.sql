@@ -85,10 +85,12 @@ UPDATE notifications SET dead_at = now(), claimed_until = NULL, last_error = $3
 WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL AND dead_at IS NULL;
 
 -- name: next_due_in
--- Seconds until the first unsent notification may be claimed (0 if one may now; NULL if none waits).
-SELECT greatest(0, extract(epoch FROM min(greatest(next_attempt_at, coalesce(claimed_until, next_attempt_at))) - now()))::float8
-FROM notifications
-WHERE sent_at IS NULL AND dead_at IS NULL;
+-- Seconds until the first unsent notification may be claimed (0 if one may now; NULL if none waits:
+-- greatest() would turn a NULL into 0, so it is applied only to a found instant).
+SELECT CASE WHEN first_due IS NOT NULL THEN greatest(0, extract(epoch FROM first_due - now()))::float8 END
+FROM (SELECT min(greatest(next_attempt_at, coalesce(claimed_until, next_attempt_at))) AS first_due
+      FROM notifications
+      WHERE sent_at IS NULL AND dead_at IS NULL) waiting;
 
 -- name: alert
 -- Alert $1 as stored.
@@ -113,3 +115,45 @@ SELECT (SELECT count(*) FROM alerts) AS raised,
        count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead,
        count(*) FILTER (WHERE sent_at IS NULL AND dead_at IS NULL) AS waiting
 FROM notifications;
+
+-- name: hand_over_alert
+-- Alert $1, still open at escalation level $3, passed on at rota hand-over $2 to whoever has just
+-- come on call: once per hand-over, however many services ask.
+UPDATE alerts SET handed_over_at = $2
+WHERE id = $1 AND state = 'open' AND escalation_level = $3 AND (handed_over_at IS NULL OR handed_over_at < $2)
+RETURNING id, escalation_level AS level, details;
+
+-- name: unresolved_alerts
+-- Every alert not yet resolved, for the rule engine: when someone was last asked to act on it
+-- (raised, escalated or handed over), and everyone it has been sent to (recipient, channel,
+-- address, language), to tell them when it is resolved.
+SELECT a.id, a.kind, a.subject, a.state, a.escalation_level AS level, a.raised_at, a.details,
+       (SELECT max(e.at) FROM alert_events e
+        WHERE e.alert_id = a.id AND e.change IN ('raised', 'escalated', 'handed_over')) AS last_called_at,
+       coalesce((SELECT jsonb_agg(DISTINCT jsonb_build_object('person', n.recipient, 'channel', n.channel,
+                                                             'address', n.address, 'language', n.language))
+                 FROM alert_events e JOIN notifications n ON n.alert_event_id = e.id
+                 WHERE e.alert_id = a.id), '[]'::jsonb) AS notified
+FROM alerts a
+WHERE a.state <> 'resolved'
+ORDER BY a.id;
+
+-- name: complaints_due_by
+-- Complaints waiting for their callback (none made, not closed) that are due by $1: when, the
+-- agent who took them, the customer (masked before any alert stores it) and the call's queue.
+-- Reads only those through complaints_open_idx.
+SELECT k.feed, k.complaint_id, k.due, coalesce(d.name, k.agent) AS agent, k.customer, c.queue
+FROM complaints k
+LEFT JOIN agents d ON d.agent = k.agent
+LEFT JOIN calls c ON c.feed = k.feed AND c.call_id = k.call_id
+WHERE k.callback_at IS NULL AND k.closed_at IS NULL AND k.due <= $1
+ORDER BY k.due, k.feed, k.complaint_id;
+
+-- name: first_complaint_due_after
+-- When the first complaint still waiting for its callback is due after $1 (NULL if none is).
+SELECT min(due) FROM complaints
+WHERE callback_at IS NULL AND closed_at IS NULL AND due > $1;
+
+-- name: feeds
+-- Each feed's connection and the ingest's last heartbeat for it.
+SELECT feed, connected, status_changed_at, heartbeat_at FROM feeds ORDER BY feed;
