@@ -63,18 +63,24 @@ def text(key: str, language: str) -> str:
     return chinese if language == "zh-Hans" else english
 
 
+MASK = "••••"
+
+
 def mask_customer(customer: str | None) -> str | None:
     """The customer as a message may show them: the last 4 digits of a phone number, nothing else.
 
     A name, an e-mail address or a short number is masked entirely: showing its last 4 digits would
-    show most or all of it.
+    show most or all of it. A customer masked already (as stored with an alert) stays as it is.
     """
     if not customer:
         return None
+    if customer == MASK or (customer.startswith(MASK + " ") and customer[len(MASK) + 1:].isdigit()
+                            and len(customer) == len(MASK) + 5):
+        return customer
     digits = [ch for ch in customer if ch.isdigit()]
     if len(digits) >= 7 and all(ch.isdigit() or ch in "+-() ." for ch in customer):
-        return "•••• " + "".join(digits[-4:])
-    return "••••"
+        return f"{MASK} {''.join(digits[-4:])}"
+    return MASK
 
 
 def duration(seconds: float, language: str) -> str:

@@ -32,14 +32,6 @@ logger = logging.getLogger(__name__)
 HISTORY_PAGE = 50
 ACTIONS = ("acknowledge", "resolve")
 STATES = ("open", "acknowledged", "resolved")
-MASK = "••••"
-
-
-def shown_customer(customer: str | None) -> str | None:
-    """The customer as stored (masked when the alert was raised); masked here too if it was not."""
-    if not customer or customer.startswith(MASK):
-        return customer
-    return mask_customer(customer)
 
 
 def _moment(value: datetime | str | None, zone: tzinfo) -> str | None:
@@ -103,7 +95,7 @@ def alert_view(row: Mapping[str, Any], zone: tzinfo, names: Mapping[str, str]) -
         "acknowledged_at": _moment(row["acknowledged_at"], zone), "acknowledged_by": row["acknowledged_by"],
         "resolved_at": _moment(row["resolved_at"], zone), "resolved_by": row["resolved_by"],
         "queue": details.get("queue"), "agent": details.get("agent"),
-        "customer": shown_customer(details.get("customer")), "due_at": _moment(details.get("due_at"), zone),
+        "customer": mask_customer(details.get("customer")), "due_at": _moment(details.get("due_at"), zone),
         "notifications": [notification_view(n, zone, names) for n in row["notifications"]],
     }
 

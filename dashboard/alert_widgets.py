@@ -34,8 +34,9 @@ def callback_alerts(alerts: list[dict[str, Any]]) -> dict[tuple[str, str], dict[
 
 
 def last_alerted(alert: dict[str, Any]) -> tuple[str, list[str]]:
-    """When the alert last went out to someone (raised or escalated) and to whom."""
-    calls = [n for n in alert["notifications"] if n["change"] in ("raised", "escalated")]
+    """When the alert last went out to someone (raised, escalated, or handed over to who came on call)
+    and to whom."""
+    calls = [n for n in alert["notifications"] if n["change"] in ("raised", "escalated", "handed_over")]
     if not calls:
         return alert["raised_at"], []
     latest = max(n["level"] for n in calls)

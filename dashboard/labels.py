@@ -155,6 +155,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "notification_dead": ("not delivered: {reason}", "未送达：{reason}"),
     "notification_change_raised": ("raised", "告警"),
     "notification_change_escalated": ("escalated", "升级"),
+    "notification_change_handed_over": ("handed over", "交接"),
     "notification_change_acknowledged": ("acknowledged", "确认"),
     "notification_change_resolved": ("resolved", "解决"),
     # Beside a callback on the wall and the floor: short, to be read from across the room.

@@ -124,6 +124,14 @@ def test_details_as_stored_are_masked_when_read():
     assert facts.customer == "•••• 0001" and facts.due_at == DUE
 
 
+def test_a_customer_masked_already_keeps_the_digits_it_shows():
+    stored = AlertFacts.from_details(alert_id=1, kind="callback_overdue", change="raised", subject="pbx/K1", at=DUE,
+                                     level=0, details={"customer": "•••• 0001"})
+    assert stored.customer == "•••• 0001"
+    assert mask_customer("••••") == "••••"
+    assert mask_customer("•••• 0001 2") == "••••"  # not a mask: masked
+
+
 # --- Acknowledge links --------------------------------------------------------------------------
 
 NOW = datetime.datetime(2025, 3, 4, 6, 0, tzinfo=UTC)

@@ -14,12 +14,14 @@ from urllib.parse import urlencode
 from selenium.webdriver.common.by import By
 
 from alerts import links, outbox
+from alerts.messages import CHANGES
 from alerts.rota import Recipient
 from callboard.metrics import Thresholds
 from dashboard.alert_data import AlertData, HistoryFilter, PeopleNames
 from dashboard.alert_widgets import action_message
 from dashboard.data import LiveData
 from dashboard.hub import SnapshotHub
+from dashboard.labels import text
 
 from .conftest import browser_errors, timeout, wait_for
 from .live_stack import running_dashboard, settings_for_test
@@ -404,3 +406,7 @@ def test_people_are_named_as_the_rota_names_them_and_by_their_key_when_it_cannot
     (tmp_path / "rota.toml").write_text("people = [")
     assert people.names() == {}  # unreadable: keys are shown (and a warning logged)
     assert PeopleNames(settings_for_test()).names() == {}  # no rota
+
+
+def test_every_change_an_alert_can_make_has_its_words_on_the_page():
+    assert all(text(f"notification_change_{change}", language) for change in CHANGES for language in ("en", "zh-Hans"))
