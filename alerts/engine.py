@@ -42,11 +42,6 @@ def now_utc() -> datetime.datetime:
     return datetime.datetime.now(UTC)
 
 
-def start_of_day(now: datetime.datetime, zone: datetime.tzinfo) -> datetime.datetime:
-    """Local midnight: the queues' figures are today's, as the wall shows them."""
-    return now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 class AlertEngine:
     """Raises and resolves alerts from the live data; escalates and hands over those not acknowledged."""
 
@@ -134,8 +129,9 @@ class AlertEngine:
             complaints = await conn.fetch(QUERIES["alerts.complaints_due_by"], horizon)
             next_due = await conn.fetchval(QUERIES["alerts.first_complaint_due_after"], horizon)
             holds = await conn.fetch(QUERIES["live.open_holds"])
-            counts = await conn.fetch(QUERIES["live.queue_counts"], [start_of_day(now, self._settings.timezone)], now,
-                                      t.answer_target_s, t.short_abandon_s, None)
+            today = metrics.start_of_day(now, self._settings.timezone)
+            counts = await conn.fetch(QUERIES["live.queue_counts"], [today], now, t.answer_target_s,
+                                      t.short_abandon_s, None)
             waiting = await conn.fetch(QUERIES["live.waiting"])
             feeds = await conn.fetch(QUERIES["alerts.feeds"])
             unresolved = [dict(row) for row in await conn.fetch(QUERIES["alerts.unresolved_alerts"])]

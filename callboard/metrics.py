@@ -258,6 +258,11 @@ def agent_score(components: Mapping[str, float | None], weights: Mapping[str, fl
     return 100 * sum(weights[name] * value for name, value in present.items()) / total_weight
 
 
+def start_of_day(now: datetime, zone: tzinfo) -> datetime:
+    """Local midnight of ``now``'s day in the site's ``zone``: where "today" begins for every figure."""
+    return now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def elapsed_s(since: datetime, now: datetime) -> float:
     """Seconds from ``since`` to ``now``: a hold's age, time in state, a caller's wait."""
     return max(0.0, (now - since).total_seconds())

@@ -12,7 +12,6 @@ from callboard import metrics
 from db.pool import CONNECTION_ERRORS
 
 from . import schemas
-from .data import start_of_day
 
 router = APIRouter()
 # Every report may answer 400 naming the bad parameter.
@@ -60,7 +59,7 @@ def _window(request: Request, from_: str | None, to: str | None,
     """A report's [from, to): by default from the start of today in the site time zone until now."""
     now = datetime.now(UTC)
     end = _timestamp("to", to) or now
-    start = _timestamp("from", from_) or start_of_day(now, request.app.state.settings.timezone)
+    start = _timestamp("from", from_) or metrics.start_of_day(now, request.app.state.settings.timezone)
     if start >= end:
         raise BadParameter("from", f"from={start.isoformat()!r} must be before to={end.isoformat()!r}")
     if end - start > longest:

@@ -56,15 +56,12 @@ def select(snapshot: dict[str, Any] | None, queues: Sequence[str] | None = None,
     return chosen
 
 
-def start_of_day(now: datetime, zone: tzinfo) -> datetime:
-    local = now.astimezone(zone)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 # The live snapshot lists at most this many of each queue's latest abandoned calls.
 ABANDONED_LISTED = 50
 # The floor view's drill-down lists at most this many of an agent's calls of the day.
 AGENT_CALLS_LISTED = 300
+
+
 def _utc_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
@@ -102,7 +99,7 @@ class LiveData:
     async def snapshot(self, since: datetime | None = None, now: datetime | None = None) -> dict[str, Any]:
         """Everything the live views show, as of ``now``, counting calls decided since ``since``."""
         now = now or datetime.now(UTC)
-        since = since or start_of_day(now, self._zone)
+        since = since or metrics.start_of_day(now, self._zone)
         t = self._t
         # One consistent view of the floor, even while the ingest commits between these reads.
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
@@ -206,7 +203,7 @@ class LiveData:
         """The calls ``agent`` answered or ended today (site time), newest first, at most
         :data:`AGENT_CALLS_LISTED`: the floor view's drill-down."""
         now = now or datetime.now(UTC)
-        since = start_of_day(now, self._zone)
+        since = metrics.start_of_day(now, self._zone)
         async with self._pool.acquire() as conn:
             name = await conn.fetchval(QUERIES["floor.agent_name"], agent)
             rows = await conn.fetch(QUERIES["floor.agent_calls"], agent, since, now, AGENT_CALLS_LISTED)
