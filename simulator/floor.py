@@ -50,6 +50,11 @@ HOLD_SIGMA = 0.7
 WRAP_UP_MEDIAN = 25.0
 WRAP_UP_SIGMA = 0.5
 
+#: Callers whose problem was not solved call again: the chance, and the median wait in seconds.
+CALL_AGAIN_AFTER_UNRESOLVED = (0.4, 1800.0)
+CALL_AGAIN_AFTER_ABANDON = (0.5, 600.0)
+CALL_AGAIN_WITHIN_S = 20 * 3600.0
+
 #: Square-root staffing safety factor behind the default load (smaller: busier floor).
 SAFETY = 0.8
 
@@ -143,6 +148,7 @@ class _Call:
     id: str
     number: int
     queue: str
+    caller: str
     state: str = "waiting"  # waiting, ringing, talking
     waiting_since: int = 0
     priority: int = 1  # 0 for calls transferred to a queue: they are served first
@@ -507,17 +513,18 @@ class CallFloor:
     def _demand(self, when: int) -> float:
         return _demand_at(_hours(self._local(when).time()))
 
-    def _new_call(self) -> None:
+    def _new_call(self, caller: str | None = None, queue: str | None = None) -> None:
         rng = self._rng
         self._call_count += 1
-        queue = rng.choices(self.queues, self._queue_weights)[0]
+        queue = queue or rng.choices(self.queues, self._queue_weights)[0]
         call = _Call(
             id=f"{self._call_prefix}{self._call_count}",
             number=self._call_count,
             queue=queue,
+            caller=caller or names.phone_number(rng),
             waiting_since=self._now,
         )
-        self._emit("call.queued", call_id=call.id, queue=queue, caller=names.phone_number(rng))
+        self._emit("call.queued", call_id=call.id, queue=queue, caller=call.caller)
         if rng.random() < 0.08:
             patience = rng.uniform(1, 5)  # hung up almost at once
         else:
@@ -536,11 +543,19 @@ class CallFloor:
             call.state = "waiting"
             self._waiting.append(call)
 
+    def _maybe_call_again(self, call: _Call, chance_and_median: tuple[float, float]) -> None:
+        """A caller whose problem was not solved may call the same queue again, within hours."""
+        chance, median = chance_and_median
+        if self._rng.random() < chance:
+            delay = min(self._lognormal(median, 1.0), CALL_AGAIN_WITHIN_S)
+            self._after(delay, self._new_call, call.caller, call.queue)
+
     def _patience_runs_out(self, call: _Call) -> None:
         if call.state == "waiting" and not call.transferred:
             self._waiting.remove(call)
             call.state = "abandoned"
             self._emit("call.abandoned", call_id=call.id)
+            self._maybe_call_again(call, CALL_AGAIN_AFTER_ABANDON)
 
     def _ring(self, call: _Call, agent: _Agent) -> None:
         call.state = "ringing"
@@ -627,6 +642,8 @@ class CallFloor:
             "call.ended", call_id=call.id, agent=agent.profile.id,
             released_by=released_by, resolved=resolved, disposition=disposition,
         )
+        if not resolved:
+            self._maybe_call_again(call, CALL_AGAIN_AFTER_UNRESOLVED)
         wrap_up = self._lognormal(WRAP_UP_MEDIAN, WRAP_UP_SIGMA)
         complaint_rate = profile.complaint_rate * (0.75 if resolved else 2.0)
         if rng.random() < complaint_rate:
