@@ -1,0 +1,184 @@
+"""The real parts a fault test drives: a live feed process, a `callboard ingest` process, and checks.
+
+The feed is bench/feed.py --live: it produces events on a clock and honours resume requests, so
+what was produced is known exactly whatever happens to the connection or the ingest. The ingest
+is the real command, with its /readyz port. What is stored is counted in event_log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from callboard.demo import free_port
+
+from ..conftest import timeout, wait_for
+
+FEED_SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "feed.py"
+FEED_NAME = "faults"
+
+
+class LiveFeed:
+    """bench/feed.py --live in its own process."""
+
+    def __init__(self, process: asyncio.subprocess.Process, port: int, events: int) -> None:
+        self.process = process
+        self.port = port
+        self.events = events
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    async def produced_everything(self, seconds: float) -> None:
+        """Wait for the feed to say every event is out (on its clock, connected or not)."""
+        line = await asyncio.wait_for(self.process.stdout.readline(), timeout(seconds))
+        assert line.split() == [b"produced", str(self.events).encode()], line
+
+
+@contextlib.asynccontextmanager
+async def live_feed(events: int, rate: float, *, seed: int = 1) -> AsyncIterator[LiveFeed]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(FEED_SCRIPT), "--live", "--events", str(events), "--rate", str(rate), "--seed", str(seed),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    try:
+        ready = await asyncio.wait_for(process.stdout.readline(), timeout(60))
+        yield LiveFeed(process, int(ready.split()[1]), events)
+    finally:
+        process.stdin.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), timeout(10))
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+class IngestProcess:
+    """`callboard ingest` in its own process, its log in ``log_path``."""
+
+    def __init__(self, database_url: str, feed_url: str, log_path: Path, env: dict[str, str]) -> None:
+        self.database_url = database_url
+        self.feed_url = feed_url
+        self.log_path = log_path
+        self.env = env
+        self.health_port = free_port()
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        env = {**os.environ, "DATABASE_URL": self.database_url, **self.env}
+        with self.log_path.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "callboard", "ingest", "--feed", self.feed_url, "--feed-name", FEED_NAME,
+                "--port", str(self.health_port), env=env,
+                stdout=asyncio.subprocess.DEVNULL, stderr=log)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def signal(self, number: int) -> None:
+        self.process.send_signal(number)
+
+    async def exited(self, seconds: float) -> int:
+        return await asyncio.wait_for(self.process.wait(), timeout(seconds))
+
+    async def readiness(self) -> tuple[int, dict] | None:
+        """/readyz's status code and body; None while nothing answers. Fails if the process is gone."""
+        if not self.running:
+            raise AssertionError(f"the ingest exited ({self.process.returncode}); its log ends:\n"
+                                 + self.log()[-4000:])
+        return await asyncio.to_thread(_get_json, f"http://127.0.0.1:{self.health_port}/readyz")
+
+    async def is_ready(self) -> bool:
+        answer = await self.readiness()
+        return answer is not None and answer[0] == 200
+
+    async def says_database_down(self) -> bool:
+        answer = await self.readiness()
+        return answer is not None and answer[0] == 503 and answer[1]["database_up"] is False
+
+    async def stop(self) -> None:
+        if self.running:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), timeout(30))
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
+
+@contextlib.asynccontextmanager
+async def ingest_process(database_url: str, feed_url: str, log_path: Path,
+                         **env: str) -> AsyncIterator[IngestProcess]:
+    ingest = IngestProcess(database_url, feed_url, log_path, env)
+    await ingest.start()
+    try:
+        yield ingest
+    finally:
+        await ingest.stop()
+
+
+def _get_json(url: str) -> tuple[int, dict] | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
+class Stored:
+    rows: int
+    distinct_seqs: int
+    first_seq: int | None
+    last_seq: int | None
+
+    def exactly(self, events: int) -> bool:
+        """Every one of ``events`` consecutive events, once."""
+        return (self.rows == self.distinct_seqs == events
+                and self.last_seq is not None and self.last_seq - self.first_seq == events - 1)
+
+
+async def stored(database_url: str) -> Stored | None:
+    """What event_log holds for the feed; None while the database does not answer."""
+    try:
+        conn = await asyncpg.connect(database_url, timeout=5)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return None
+    try:
+        row = await conn.fetchrow("SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM event_log "
+                                  "WHERE feed = $1", FEED_NAME)
+    finally:
+        await conn.close()
+    return Stored(*row)
+
+
+async def wait_stored_more_than(database_url: str, count: int, seconds: float = 30) -> None:
+    async def more() -> bool:
+        now = await stored(database_url)
+        return now is not None and now.rows > count
+    await wait_for(more, seconds, f"more than {count} events stored")
+
+
+async def wait_stored_exactly(database_url: str, events: int, seconds: float = 60) -> Stored:
+    async def complete() -> bool:
+        now = await stored(database_url)
+        return now is not None and now.rows >= events
+    await wait_for(complete, seconds, f"{events} events stored")
+    return await stored(database_url)
