@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 
 from callboard.metrics import AGENT_COUNT_FIELDS, Thresholds
-from db.pool import TRANSIENT_ERRORS
+from db.pool import TRANSIENT_ERRORS, connection, transaction
 from db.queries import QUERIES
 
 logger = logging.getLogger(__name__)
@@ -54,17 +54,17 @@ class AgentDayTotals:
     async def mark_days_without_totals(self, days: int) -> None:
         """Mark stale the complete days of the last ``days`` that have no totals under our thresholds."""
         t = self._t
-        async with self._pool.acquire() as conn:
+        async with connection(self._pool) as conn:
             await conn.execute(QUERIES["rollup.mark_days_without_totals"], days, t.answer_target_s, t.hold_limit_s)
 
     async def roll_up_one(self, marked_before: datetime) -> date | None:
         """Compute again, in one transaction, the latest complete day marked stale before ``marked_before``;
         the day, or None if there is none."""
         t = self._t
-        async with self._pool.acquire() as conn:
+        async with connection(self._pool) as conn:
             if not await conn.fetchval(QUERIES["rollup.any_stale_day"], marked_before):
                 return None
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with transaction(self._pool) as conn:
             for _ in range(LOCK_TRIES):
                 if await conn.fetchval(QUERIES["rollup.try_lock_for_roll_up"]):
                     break
