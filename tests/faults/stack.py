@@ -23,7 +23,7 @@ import asyncpg
 
 from callboard.demo import free_port
 
-from ..conftest import timeout, wait_for
+from ..conftest import start_postgres, stop_postgres, timeout, wait_for
 
 FEED_SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "feed.py"
 FEED_NAME = "faults"
@@ -32,10 +32,11 @@ FEED_NAME = "faults"
 class LiveFeed:
     """bench/feed.py --live in its own process."""
 
-    def __init__(self, process: asyncio.subprocess.Process, port: int, events: int) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, port: int, events: int, rate: float) -> None:
         self.process = process
         self.port = port
         self.events = events
+        self.rate = rate
 
     @property
     def url(self) -> str:
@@ -54,7 +55,7 @@ async def live_feed(events: int, rate: float, *, seed: int = 1) -> AsyncIterator
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
     try:
         ready = await asyncio.wait_for(process.stdout.readline(), timeout(60))
-        yield LiveFeed(process, int(ready.split()[1]), events)
+        yield LiveFeed(process, int(ready.split()[1]), events, rate)
     finally:
         process.stdin.close()
         with contextlib.suppress(TimeoutError):
@@ -102,6 +103,17 @@ class IngestProcess:
             raise AssertionError(f"the ingest exited ({self.process.returncode}); its log ends:\n"
                                  + self.log()[-4000:])
         return await asyncio.to_thread(_get_json, f"http://127.0.0.1:{self.health_port}/readyz")
+
+    def metric_now(self, name: str) -> float:
+        """The sum of a metric's samples (over its labels) from /metrics."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        return sum(float(line.split()[-1]) for line in text.splitlines()
+                   if line.startswith((name + " ", name + "{")))
+
+    async def written(self) -> float:
+        """Events this process stored for the first time, by its metrics."""
+        return await asyncio.to_thread(self.metric_now, "callboard_ingest_events_written_total")
 
     async def is_ready(self) -> bool:
         answer = await self.readiness()
@@ -182,3 +194,30 @@ async def wait_stored_exactly(database_url: str, events: int, seconds: float = 6
         return now is not None and now.rows >= events
     await wait_for(complete, seconds, f"{events} events stored")
     return await stored(database_url)
+
+
+async def outage(postgres, ingest: IngestProcess, mode: str, seconds: float) -> None:
+    """PostgreSQL stopped in ``mode`` for ``seconds``; /readyz says not ready during it and ready after."""
+    await asyncio.to_thread(stop_postgres, postgres, mode)
+    await wait_for(ingest.says_database_down, 10, "/readyz to say the database is down")
+    await asyncio.sleep(seconds)  # the outage itself
+    assert await ingest.says_database_down()
+    await asyncio.to_thread(start_postgres, postgres)
+    await wait_for(ingest.is_ready, 20, "/readyz to say ready again")
+
+
+async def every_event_stored_once(database_url: str, feed: LiveFeed, ingest: IngestProcess,
+                                  catch_up_s: float = 60) -> Stored:
+    """Wait for the feed to produce its last event and for all of them to be stored; check each is
+    stored once and the ingest still runs and is ready."""
+    await feed.produced_everything(feed.events / feed.rate + 30)
+    result = await wait_stored_exactly(database_url, feed.events, catch_up_s)
+    assert ingest.running, ingest.log()[-4000:]
+    await wait_for(ingest.is_ready, 10, "/readyz to say ready")
+    assert result.exactly(feed.events), result
+    return result
+
+
+def journal_segments(data_dir: Path) -> list[Path]:
+    directory = data_dir / "journal" / FEED_NAME
+    return sorted(directory.glob("*.journal")) if directory.exists() else []
