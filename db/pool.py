@@ -29,8 +29,13 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 4,
                       timeout_s: float | None = None) -> asyncpg.Pool:
     """With ``timeout_s``, a statement or a connection attempt taking longer fails with TimeoutError
-    (a stalled, half-open connection is then discarded instead of waited on forever)."""
-    timeouts = {} if timeout_s is None else {"command_timeout": timeout_s, "timeout": timeout_s}
+    (a stalled, half-open connection is then discarded instead of waited on forever), and the server
+    ends a session of ours idle in a transaction that long: one whose client is cut off by a half-open
+    connection would otherwise hold its locks, and block every other writer, until the server's TCP
+    keepalive noticed (hours, by default)."""
+    timeouts = {} if timeout_s is None else {
+        "command_timeout": timeout_s, "timeout": timeout_s,
+        "server_settings": {"idle_in_transaction_session_timeout": str(round(timeout_s * 1000))}}
     return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init_connection, **timeouts)
 
 
@@ -94,13 +99,19 @@ def may_have_broken_the_connection(exc: BaseException) -> bool:
 @contextlib.asynccontextmanager
 async def connection(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """A connection from ``pool``; terminated, not returned for reuse, if it failed in a way that may
-    have broken it (or the caller was cancelled in the middle of using it)."""
+    have broken it (or the caller was cancelled in the middle of using it). A lost connection also
+    retires the pool's idle ones."""
     async with pool.acquire() as conn:
         try:
             yield conn
         except BaseException as exc:
             if may_have_broken_the_connection(exc):
-                conn.terminate()
+                with contextlib.suppress(asyncpg.InterfaceError):  # the driver may have released it already
+                    conn.terminate()
+            if isinstance(exc, CONNECTION_ERRORS):
+                # What broke this one (a restart, a network fault) most likely broke the idle ones too:
+                # replace them at their next use instead of finding each out by failing on it.
+                await pool.expire_connections()
             raise
 
 
