@@ -81,6 +81,7 @@ class LiveFeed:
         if self._began is None:
             self._began = time.monotonic()
             self._started.set()
+            print("started", flush=True)
         sent = max(0, after_seq + 1 - self._first_seq)
         while sent < len(self._prepared):
             due = self.produced()

@@ -12,18 +12,21 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
 import sys
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 
 from callboard.demo import free_port
 
 from ..conftest import start_postgres, stop_postgres, timeout, wait_for
+from ..proxy import CuttableProxy
 
 FEED_SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "feed.py"
 FEED_NAME = "faults"
@@ -37,15 +40,30 @@ class LiveFeed:
         self.port = port
         self.events = events
         self.rate = rate
+        self.started_at: float | None = None  # loop time its clock started
+        self._produced = asyncio.Event()
+        self._reading = asyncio.create_task(self._read_status())
 
     @property
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
+    def produced_by(self, moment: float) -> int:
+        """How many events the feed had produced at loop time ``moment``."""
+        if self.started_at is None:
+            return 0
+        return min(self.events, int((moment - self.started_at) * self.rate))
+
     async def produced_everything(self, seconds: float) -> None:
         """Wait for the feed to say every event is out (on its clock, connected or not)."""
-        line = await asyncio.wait_for(self.process.stdout.readline(), timeout(seconds))
-        assert line.split() == [b"produced", str(self.events).encode()], line
+        await asyncio.wait_for(self._produced.wait(), timeout(seconds))
+
+    async def _read_status(self) -> None:
+        while line := await self.process.stdout.readline():
+            if line.split() == [b"started"]:
+                self.started_at = asyncio.get_running_loop().time()
+            elif line.split() == [b"produced", str(self.events).encode()]:
+                self._produced.set()
 
 
 @contextlib.asynccontextmanager
@@ -55,7 +73,8 @@ async def live_feed(events: int, rate: float, *, seed: int = 1) -> AsyncIterator
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
     try:
         ready = await asyncio.wait_for(process.stdout.readline(), timeout(60))
-        yield LiveFeed(process, int(ready.split()[1]), events, rate)
+        feed = LiveFeed(process, int(ready.split()[1]), events, rate)
+        yield feed
     finally:
         process.stdin.close()
         with contextlib.suppress(TimeoutError):
@@ -75,6 +94,7 @@ class IngestProcess:
         self.env = env
         self.health_port = free_port()
         self.process: asyncio.subprocess.Process | None = None
+        self.peak_rss_bytes = 0  # the highest of every process started so far, as last sampled
 
     async def start(self) -> None:
         env = {**os.environ, "DATABASE_URL": self.database_url, **self.env}
@@ -92,7 +112,15 @@ class IngestProcess:
         return self.log_path.read_text(errors="replace")
 
     def signal(self, number: int) -> None:
+        self.note_peak_rss()
         self.process.send_signal(number)
+
+    def note_peak_rss(self) -> None:
+        """Sample the process's peak resident memory so far (VmHWM), while it runs."""
+        with contextlib.suppress(OSError, AttributeError):
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+            kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+            self.peak_rss_bytes = max(self.peak_rss_bytes, kib * 1024)
 
     async def exited(self, seconds: float) -> int:
         return await asyncio.wait_for(self.process.wait(), timeout(seconds))
@@ -125,7 +153,7 @@ class IngestProcess:
 
     async def stop(self) -> None:
         if self.running:
-            self.process.send_signal(signal.SIGTERM)
+            self.signal(signal.SIGTERM)
             try:
                 await asyncio.wait_for(self.process.wait(), timeout(30))
             except TimeoutError:
@@ -221,3 +249,31 @@ async def every_event_stored_once(database_url: str, feed: LiveFeed, ingest: Ing
 def journal_segments(data_dir: Path) -> list[Path]:
     directory = data_dir / "journal" / FEED_NAME
     return sorted(directory.glob("*.journal")) if directory.exists() else []
+
+
+@contextlib.asynccontextmanager
+async def database_proxy(database_url: str) -> AsyncIterator[tuple[CuttableProxy, str]]:
+    """A proxy on a loopback TCP port to the embedded server's Unix socket; and the URL through it."""
+    parts = urlsplit(database_url)
+    socket_dir = parse_qs(parts.query)["host"][0]
+    proxy = CuttableProxy("localhost", unix_path=f"{socket_dir}/.s.PGSQL.{parts.port or 5432}")
+    proxy_port = await proxy.start()
+    try:
+        yield proxy, f"postgresql://{parts.username or 'postgres'}@127.0.0.1:{proxy_port}{parts.path}"
+    finally:
+        await proxy.close()
+
+
+@contextlib.contextmanager
+def small_journal_disk(data_dir: Path, mib: int = 1):
+    """A ``mib`` MiB disk for the journal: a tmpfs mounted on its directory where that is allowed (as
+    root), else the journal's own cap. Yields the environment the ingest needs and which it was."""
+    directory = data_dir / "journal"
+    directory.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={mib}m", "tmpfs", str(directory)],
+                             capture_output=True).returncode == 0
+    try:
+        yield ({}, "tmpfs") if mounted else ({"CALLBOARD_JOURNAL_MAX_MB": str(mib)}, "CALLBOARD_JOURNAL_MAX_MB")
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(directory)], check=True)

@@ -7,34 +7,35 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
 
 import pytest
 
 from ..conftest import start_postgres, stop_postgres, wait_for
-from .stack import (every_event_stored_once, ingest_process, journal_segments, live_feed, outage, stored,
-                    wait_stored_more_than)
+from .stack import (
+    every_event_stored_once,
+    ingest_process,
+    journal_segments,
+    live_feed,
+    outage,
+    small_journal_disk,
+    stored,
+    wait_stored_more_than,
+)
 
 
 @pytest.fixture
-def small_journal_disk(data_dir):
-    """A 1 MiB disk for the journal: a tmpfs mounted on its directory where the tests may mount
-    one (as root), else the journal's own cap, CALLBOARD_JOURNAL_MAX_MB=1."""
-    directory = data_dir / "journal"
-    directory.mkdir(parents=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(directory)],
-                             capture_output=True).returncode == 0
-    yield {} if mounted else {"CALLBOARD_JOURNAL_MAX_MB": "1"}
-    if mounted:
-        subprocess.run(["umount", str(directory)], check=True)
+def journal_disk(data_dir):
+    """The journal on a 1 MiB disk (see stack.small_journal_disk)."""
+    with small_journal_disk(data_dir) as (env, _how):
+        yield env
 
 
 async def test_a_full_journal_disk_holds_the_feed_back_and_loses_nothing(
-        database_url, postgres, ingest_log, small_journal_disk):
+        database_url, postgres, ingest_log, journal_disk):
     # 10 s at 3,000 events/s is 30,000 messages: about 4,500 fill the 1 MiB disk, 20,000 wait in
     # memory, and the rest wait in the feed until the database is back.
     async with live_feed(3000 * 20, 3000) as feed, \
-            ingest_process(database_url, feed.url, ingest_log, **small_journal_disk) as ingest:
+            ingest_process(database_url, feed.url, ingest_log, **journal_disk) as ingest:
         await wait_stored_more_than(database_url, 3000 * 3)
         await outage(postgres, ingest, "fast", 10)
         await every_event_stored_once(database_url, feed, ingest)

@@ -6,32 +6,15 @@ A loopback proxy (tests/proxy.py) sits in between. Counted in event_log.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from ..conftest import wait_for
 from ..proxy import CuttableProxy
-from .stack import every_event_stored_once, ingest_process, live_feed, stored, wait_stored_more_than
+from .stack import database_proxy, every_event_stored_once, ingest_process, live_feed, stored, wait_stored_more_than
 
 # A stalled statement is given up after this long in these tests (CALLBOARD_DB_TIMEOUT_S).
 DB_TIMEOUT_S = "2"
-
-
-@contextlib.asynccontextmanager
-async def database_proxy(database_url: str) -> AsyncIterator[tuple[CuttableProxy, str]]:
-    """A proxy on a loopback TCP port to the embedded server's Unix socket; and the URL through it."""
-    parts = urlsplit(database_url)
-    socket_dir = parse_qs(parts.query)["host"][0]
-    port = parts.port or 5432
-    proxy = CuttableProxy("localhost", unix_path=f"{socket_dir}/.s.PGSQL.{port}")
-    proxy_port = await proxy.start()
-    try:
-        yield proxy, f"postgresql://{parts.username or 'postgres'}@127.0.0.1:{proxy_port}{parts.path}"
-    finally:
-        await proxy.close()
 
 
 @pytest.mark.parametrize("fault", ["cut", "reset", "stall"])
