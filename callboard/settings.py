@@ -182,6 +182,12 @@ SETTINGS: tuple[Setting, ...] = (
             "While the database is down the ingest keeps receiving, holding what does not fit in memory "
             "in a journal under CALLBOARD_DATA_DIR/journal, up to this many MiB; past that it stops "
             "reading and the feed resends later."),
+    Setting("CALLBOARD_DB_TIMEOUT_S", 30.0, _positive_float,
+            "The ingest gives up a database statement or connection attempt after this many seconds, "
+            "discards the connection (it may be half-open) and retries on a new one."),
+    Setting("CALLBOARD_FEED_PING_TIMEOUT_S", 30.0, _positive_float,
+            "The ingest pings the feed and, with no answer within this many seconds, drops the "
+            "connection as half-open, reconnects and resumes."),
     Setting("CALLBOARD_PUBLIC_URL", None, _public_url,
             "The dashboard's address as the people alerted reach it, e.g. https://callboard.example.com; "
             "links in alert messages start with it. Default: http://CALLBOARD_DASHBOARD_HOST:PORT."),
@@ -247,6 +253,8 @@ class Settings:
     stale_after_s: float
     batch_max: int
     journal_max_mb: int
+    db_timeout_s: float
+    feed_ping_timeout_s: float
     public_url: str | None
     rota: str | None
     alert_due_soon_min: float

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from callboard import metrics
+from db.pool import connection
 from db.queries import QUERIES
 
 from .alert_data import PeopleNames, alert_view
@@ -102,7 +103,7 @@ class LiveData:
         since = since or metrics.start_of_day(now, self._zone)
         t = self._t
         # One consistent view of the floor, even while the ingest commits between these reads.
-        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        async with connection(self._pool) as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             counts = await conn.fetch(QUERIES["live.queue_counts"], [since], now, t.answer_target_s,
                                       t.short_abandon_s, None)
             waiting = await conn.fetch(QUERIES["live.waiting"])

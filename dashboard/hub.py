@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from db.pool import CONNECTION_ERRORS, connect
+from db.pool import TRANSIENT_ERRORS, connect, needs_operator
 
 from .data import LiveData
 
@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 CHANNEL = "callboard_changes"
 # Every state change of an alert is announced here too (db/queries/alerts.sql announce_change).
 ALERTS_CHANNEL = "callboard_alerts"
+# Seconds the listening connection may take to connect or answer its check before it is given up.
+LISTEN_TIMEOUT_S = 10.0
 # Figures that follow the clock alone: every refresh changes them, and the browser recomputes them
 # between pushes from the moments they count from (dashboard/timers.py).
 CLOCK_FIELDS = frozenset({"as_of", "longest_wait_s", "hold_s", "state_s", "seconds_left"})
@@ -77,7 +79,7 @@ class SnapshotHub:
     async def _refresh(self) -> None:
         try:
             snapshot = await self._live.snapshot()
-        except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
+        except (*TRANSIENT_ERRORS, asyncpg.PostgresError) as exc:  # the snapshot's connection is discarded
             if self.snapshot is None or not self.snapshot.get("database_error"):
                 logger.warning("live snapshot failed; pages keep the last one, marked stale (is PostgreSQL up?)",
                                extra={"action": "snapshot_failed", "error": str(exc) or type(exc).__name__})
@@ -97,16 +99,21 @@ class SnapshotHub:
         while True:
             conn = None
             try:
-                conn = await connect(self._url)
+                # A check that does not answer in time means a half-open connection (TimeoutError).
+                conn = await asyncio.wait_for(connect(self._url), LISTEN_TIMEOUT_S)
                 for channel in (CHANNEL, ALERTS_CHANNEL):
                     await conn.add_listener(channel, lambda *_: self._changed.set())
                 self._changed.set()  # something may have changed while we were not listening
                 while True:
                     await asyncio.sleep(self._heartbeat)
-                    await conn.fetchval("SELECT 1")
-            except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
-                logger.info("change listener lost its connection; reconnecting",
-                            extra={"action": "listen_reconnect", "error": str(exc) or type(exc).__name__})
+                    await conn.fetchval("SELECT 1", timeout=LISTEN_TIMEOUT_S)
+            except (*TRANSIENT_ERRORS, asyncpg.PostgresError) as exc:
+                if unusable := needs_operator(exc):
+                    logger.error("the database refuses the change listener until an operator acts; retrying",
+                                 extra={"action": "listen_database_unusable", "error": str(unusable)})
+                else:
+                    logger.info("change listener lost its connection; reconnecting",
+                                extra={"action": "listen_reconnect", "error": str(exc) or type(exc).__name__})
                 await asyncio.sleep(self._heartbeat / 2)
             finally:
                 if conn is not None:

@@ -11,3 +11,8 @@ class QueryNotFound(DatabaseError):
 
 class MigrationError(DatabaseError):
     """A migration failed; the message names the file. Nothing of that migration was applied."""
+
+
+class DatabaseUnusable(DatabaseError):
+    """The database answers but cannot be used until an operator acts (bad credentials, no schema);
+    the message says what to do. Retrying does not help."""

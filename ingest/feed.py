@@ -74,6 +74,8 @@ class FeedClient:
             max_size=MAX_MESSAGE_BYTES,
             ping_interval=self._ping_interval,
             ping_timeout=self._ping_timeout,
+            # A connection found dead by its pings is not waited on for a closing handshake either.
+            close_timeout=min(10.0, self._ping_timeout),
             reconnect_delays=reconnect_delays,
             # Events are small; compressing each one costs the feed and us more CPU than it saves.
             compression=None,

@@ -19,6 +19,8 @@ since the Unix epoch (8), whether the payload is text (1), the payload itself.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -59,6 +61,7 @@ class Journal:
         self._active_fd: int | None = None
         self._active_bytes = 0
         self._taken: set[Path] = set()
+        self._disk_failed = False  # reported once per spell
         if self._closed:
             logger.warning("journal holds messages from an earlier run; writing them to the database first",
                            extra={"action": "journal_found", "directory": str(directory), "bytes": self._size})
@@ -80,11 +83,16 @@ class Journal:
         record = _LENGTH_AND_CHECKSUM.pack(len(payload), zlib.crc32(rest)) + rest
         if self._size + len(record) > self.max_bytes:
             return False
-        if self._active_fd is None:
-            self._active = self.directory / f"{self._next_number:012d}{SUFFIX}"
-            self._next_number += 1
-            self._active_fd = os.open(self._active, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.write(self._active_fd, record)
+        try:
+            if self._active_fd is None:
+                self._active = self.directory / f"{self._next_number:012d}{SUFFIX}"
+                self._next_number += 1
+                self._active_fd = os.open(self._active, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            if os.write(self._active_fd, record) != len(record):
+                raise OSError(errno.ENOSPC, "short write")
+        except OSError as exc:
+            self._give_up_active(exc)
+            return False
         self._active_bytes += len(record)
         self._size += len(record)
         if self._active_bytes >= SEGMENT_BYTES:
@@ -106,6 +114,7 @@ class Journal:
         self._size -= path.stat().st_size
         path.unlink()
         self._taken.discard(path)
+        self._disk_failed = False
 
     def close(self) -> None:
         if self._active_fd is not None:
@@ -113,6 +122,29 @@ class Journal:
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the lock
             self._lock_fd = None
+
+    def _give_up_active(self, exc: OSError) -> None:
+        """A write failed (the disk is full, most likely): drop any part of the record it wrote and
+        close the segment, so the records before it stay readable and later ones start a new one."""
+        if not self._disk_failed:
+            self._disk_failed = True
+            logger.error("the journal's disk refused a write (full?); treating the journal as full until "
+                         "it is written to the database", extra={"action": "journal_disk_failed",
+                                                                 "directory": str(self.directory),
+                                                                 "error": str(exc)})
+        fd, path, kept = self._active_fd, self._active, self._active_bytes
+        self._active, self._active_fd, self._active_bytes = None, None, 0
+        if fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, kept)
+            os.fsync(fd)
+        os.close(fd)
+        if kept:
+            self._closed.append(path)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     def _close_active(self) -> None:
         os.fsync(self._active_fd)

@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 
 from callboard.metrics import AGENT_COUNT_FIELDS, FLOOR_COUNT_FIELDS, QUEUE_COUNT_FIELDS, Thresholds
-from db.pool import TRANSIENT_ERRORS
+from db.pool import TRANSIENT_ERRORS, connection, transaction
 from db.queries import QUERIES
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class AgentDayTotals:
     async def mark_days_without_totals(self, days: int) -> None:
         """Mark stale the complete days of the last ``days`` that have no totals under our thresholds."""
         t = self._t
-        async with self._pool.acquire() as conn:
+        async with connection(self._pool) as conn:
             await conn.execute(QUERIES["rollup.mark_days_without_totals"], days, t.answer_target_s, t.hold_limit_s,
                                t.short_abandon_s)
 
@@ -72,10 +72,10 @@ class AgentDayTotals:
         """Compute again, in one transaction, the latest complete day marked stale before ``marked_before``;
         the day, or None if there is none."""
         t = self._t
-        async with self._pool.acquire() as conn:
+        async with connection(self._pool) as conn:
             if not await conn.fetchval(QUERIES["rollup.any_stale_day"], marked_before):
                 return None
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with transaction(self._pool) as conn:
             for _ in range(LOCK_TRIES):
                 if await conn.fetchval(QUERIES["rollup.try_lock_for_roll_up"]):
                     break

@@ -18,7 +18,7 @@ import asyncpg
 
 from callboard.metrics import Thresholds
 from callboard.settings import Settings
-from db.pool import CONNECTION_ERRORS, DATA_ERRORS, TRANSIENT_ERRORS, create_pool
+from db.pool import DATA_ERRORS, TRANSIENT_ERRORS, connection, create_pool, needs_operator
 from db.queries import QUERIES
 
 from .feed import FeedClient
@@ -38,6 +38,9 @@ QUEUE_MESSAGES = 20_000
 RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 # How often the ingest tells the dashboard it is alive; well under CALLBOARD_STALE_AFTER_S.
 HEARTBEAT_S = 5.0
+# While the database fails, how often the heartbeat looks for it; when it answers, writers waiting
+# out a long retry delay try again at once.
+PROBE_S = 0.5
 # Put in the memory queue to wake a writer when messages wait in the journal only.
 JOURNAL_WAITING = None
 # Transactions in flight at once: while the database works on one, the ingest prepares the next.
@@ -61,7 +64,8 @@ class IngestService:
     def __init__(self, pool: asyncpg.Pool, feed_url: str, feed_name: str, *, token: str | None = None,
                  batch_max: int = 2000, telemetry: IngestTelemetry | None = None,
                  never_queued_after_s: float = 600.0, journal: Journal | None = None,
-                 queue_messages: int = QUEUE_MESSAGES, thresholds: Thresholds | None = None) -> None:
+                 queue_messages: int = QUEUE_MESSAGES, thresholds: Thresholds | None = None,
+                 feed_ping_timeout_s: float = 30.0) -> None:
         self.telemetry = telemetry or IngestTelemetry()
         self._pool = pool
         self._feed_name = feed_name
@@ -75,10 +79,12 @@ class IngestService:
         self._in_flight: dict[int, list[Received]] = {}  # batches being written, by number
         self.telemetry.waiting_messages.set_function(self._messages_in_memory)
         self._client = FeedClient(feed_url, deliver=self._deliver, on_connection=self._record_connection,
-                                  token=token)
+                                  token=token, ping_interval=min(10.0, feed_ping_timeout_s / 2),
+                                  ping_timeout=feed_ping_timeout_s)
         self._reported_kinds: set[str] = set()
         self._reported_journal_full = False
         self._database_failing = False
+        self._database_answered = asyncio.Event()  # wakes writers waiting to retry
         self.stored = 0
         self.dead_lettered = 0
 
@@ -154,7 +160,7 @@ class IngestService:
                        extra={"action": "stop_unflushed", "journaled": kept, "not_journaled": lost})
 
     async def _resume_position(self) -> int | None:
-        async with self._pool.acquire() as conn:
+        async with connection(self._pool) as conn:
             return await conn.fetchval(QUERIES["ingest.resume_position"], self._feed_name)
 
     async def _deliver(self, received: Received, message: Message) -> None:
@@ -178,7 +184,7 @@ class IngestService:
     async def _record_connection(self, connected: bool) -> None:
         self.telemetry.feed_status(connected)
         try:
-            async with self._pool.acquire() as conn:
+            async with connection(self._pool) as conn:
                 await conn.execute(QUERIES["ingest.record_connection"], self._feed_name, connected)
         except (*TRANSIENT_ERRORS, asyncpg.PostgresError):
             pass  # the heartbeat and the writer report the database being down
@@ -186,16 +192,24 @@ class IngestService:
     async def _heartbeat(self) -> None:
         while True:
             try:
-                async with self._pool.acquire() as conn:
+                async with connection(self._pool) as conn:
                     await conn.execute(QUERIES["ingest.record_heartbeat"], self._feed_name)
-                self._database_failing = False
-                self.telemetry.database_status(True)
+                self._database_is_up()
             except TRANSIENT_ERRORS:
-                self._database_failing = True  # the writer logs the database being down
-                self.telemetry.database_status(False)
+                self._database_is_down()  # the writer logs it
             except Exception:
                 logger.exception("heartbeat failed; trying again", extra={"action": "heartbeat_failed"})
-            await asyncio.sleep(HEARTBEAT_S)
+            await asyncio.sleep(PROBE_S if self._database_failing else HEARTBEAT_S)
+
+    def _database_is_up(self) -> None:
+        self._database_failing = False
+        self.telemetry.database_status(True)
+        self._database_answered.set()
+
+    def _database_is_down(self) -> None:
+        self._database_failing = True
+        self.telemetry.database_status(False)
+        self._database_answered.clear()
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -316,28 +330,35 @@ class IngestService:
                     )
 
     async def _with_retry(self, attempt):
+        """``attempt()``'s result, retried through every fault retrying can cure; a fault that needs an
+        operator (bad credentials, no schema) raises DatabaseUnusable, saying what to do."""
         for tries in itertools.count():
             try:
                 result = await attempt()
-                self._database_failing = False
+                self._database_is_up()
                 return result
             except asyncpg.TransactionRollbackError as exc:
                 # A deadlock or serialization failure, e.g. with another client writing the same rows.
                 logger.info("transaction rolled back by the database; retrying it at once",
                             extra={"action": "batch_retry", "error": str(exc)})
             except TRANSIENT_ERRORS as exc:
-                self._database_failing = True
-                self.telemetry.database_status(False)
+                self._database_is_down()
                 delay = RETRY_DELAYS[min(tries, len(RETRY_DELAYS) - 1)] * (0.5 + random.random())
                 if tries in (0, 10) or tries % 60 == 0:
                     logger.warning(
                         "database write failed; retrying, with received events held in memory and the "
                         "journal (check that PostgreSQL is up and has disk space)",
                         extra={"action": "db_retry", "error": str(exc) or type(exc).__name__,
-                               "retry_in_s": round(delay, 2), "messages_in_memory": self._messages_in_memory(),
+                               "error_type": type(exc).__name__, "retry_in_s": round(delay, 2),
+                               "messages_in_memory": self._messages_in_memory(),
                                "journal_bytes": self._journal.size if self._journal is not None else 0},
                     )
-                await asyncio.sleep(delay)
+                with contextlib.suppress(TimeoutError):  # back sooner if the heartbeat finds the database
+                    await asyncio.wait_for(self._database_answered.wait(), delay)
+            except Exception as exc:
+                if unusable := needs_operator(exc):
+                    raise unusable from exc
+                raise
 
 
 def _size(received: Received | None) -> int:
@@ -369,26 +390,32 @@ async def run(settings: Settings, database_url: str, stop: asyncio.Event, *, fee
             await stack.enter_async_context(serving(telemetry, host or settings.ingest_host, port))
         journal = Journal(journal_directory(settings.data_dir, feed_name), settings.journal_max_mb * 2**20)
         stack.callback(journal.close)
-        pool = await _connect_with_retry(database_url, stop)
+        pool = await _connect_with_retry(database_url, stop, settings.db_timeout_s)
         if pool is None:
             return
         stack.push_async_callback(pool.close)
         service = IngestService(pool, feed_url, feed_name, token=settings.feed_token, batch_max=settings.batch_max,
                                 telemetry=telemetry, never_queued_after_s=settings.never_queued_after_s,
-                                journal=journal, thresholds=settings.thresholds())
+                                journal=journal, thresholds=settings.thresholds(),
+                                feed_ping_timeout_s=settings.feed_ping_timeout_s)
         await service.run(stop)
 
 
-async def _connect_with_retry(database_url: str, stop: asyncio.Event) -> asyncpg.Pool | None:
+async def _connect_with_retry(database_url: str, stop: asyncio.Event, timeout_s: float) -> asyncpg.Pool | None:
     """A pool once the database answers; None if told to stop first."""
     delay = 0.2
     while not stop.is_set():
         try:
-            return await create_pool(database_url, min_size=1, max_size=WRITERS + 3)  # + heartbeat, sweep, roll-up
-        except CONNECTION_ERRORS as exc:
+            return await create_pool(database_url, min_size=1, max_size=WRITERS + 3,  # + heartbeat, sweep, roll-up
+                                     timeout_s=timeout_s)
+        except TRANSIENT_ERRORS as exc:
             logger.warning("database unreachable at start; retrying",
                            extra={"action": "db_retry", "error": str(exc), "retry_in_s": delay})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
             delay = min(delay * 2, 5.0)
+        except Exception as exc:
+            if unusable := needs_operator(exc):
+                raise unusable from exc
+            raise
     return None

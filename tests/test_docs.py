@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from callboard.definitions import DEFINITIONS, doc_text
@@ -38,3 +40,30 @@ def test_every_definition_the_wall_shows_is_the_one_in_the_metrics_doc():
     metrics_doc = (ROOT / "docs" / "metrics.md").read_text()
     missing = [name for name in DEFINITIONS if f"*{doc_text(name)}*" not in metrics_doc]
     assert missing == []
+
+
+def test_the_journal_figures_in_the_operations_doc_are_the_measured_ones(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from feed import frames
+
+    from ingest.journal import Journal
+
+    journal = Journal(tmp_path / "journal", 2**30)
+    events = frames(20_000, 1)
+    for frame in events:
+        journal.append(frame, datetime.now(UTC))
+    journal.close()
+    per_event = journal.size / len(events)
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    documented = int(re.search(r"\*\*(\d+) bytes per event\*\*", operations)[1])
+    assert abs(documented - per_event) / per_event < 0.03  # the simulated floor's events vary a little
+    # 1024 MiB at 2,000 events/s, worked out: 1024 * 2**20 / 195 / 2000 / 60 = 45.9 minutes.
+    assert "| 2,000 | 46 min |" in operations
+
+
+def test_every_setting_the_operations_doc_names_exists():
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    named = set(re.findall(r"CALLBOARD_[A-Z_]+", operations))
+    assert named and named <= {line.split("`")[1] for line in markdown_table().splitlines()[2:]}
