@@ -2,7 +2,7 @@
 -- totals of the queue and floor counts (queue_quarter_counts, floor_quarter_counts): computed by the
 -- ingest's roll-up loop (ingest/rollup.py), read by the reports (dashboard/data.py) and the trends
 -- (dashboard/history.py). Days are UTC days; a day is complete once it has ended (by the database's
--- clock). See db/migrations/0004_agent_day_rollups.sql and 0011_quarter_rollups.sql for why these
+-- clock). See db/migrations/0004_agent_day_rollups.sql and 0008_quarter_rollups.sql for why these
 -- tables exist and how they stay right.
 
 -- name: lock_for_roll_up
