@@ -21,12 +21,12 @@ import asyncpg
 
 from callboard import metrics
 from callboard.settings import Settings
-from db.pool import TRANSIENT_ERRORS
+from db.pool import TRANSIENT_ERRORS, connection
 from db.queries import QUERIES
 
 from . import outbox, rules
 from .exceptions import OutboxError
-from .listening import CONNECTION_FAULTS, listening
+from .listening import listening
 from .rota import Recipient, Rota
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class AlertEngine:
             while not stop.is_set():
                 try:
                     await self._listen_and_apply(stopping)
-                except CONNECTION_FAULTS as exc:
+                except TRANSIENT_ERRORS as exc:
                     await self._database_lost(exc)
                 except OutboxError as exc:
                     if not isinstance(exc.__cause__, TRANSIENT_ERRORS):
@@ -106,7 +106,7 @@ class AlertEngine:
     async def apply(self) -> datetime.datetime | None:
         """Read the floor, make every state change the rules call for now; the next instant to look again."""
         now = self._clock()
-        async with self._pool.acquire() as conn:
+        async with connection(self._pool) as conn:
             floor, unresolved = await self._read(conn, now)
             decisions = rules.evaluate(floor, unresolved, self._rules)
             for decision in decisions.raises:

@@ -8,12 +8,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 
-from db.pool import TRANSIENT_ERRORS, connect
-
-# What the always-on loops ride out by waiting and connecting again: the database's transient
-# errors, and a connection asyncpg left in an inconsistent state when the server went away under
-# it (InternalClientError "another operation is in progress"), which only a new connection cures.
-CONNECTION_FAULTS = TRANSIENT_ERRORS + (asyncpg.exceptions.InternalClientError,)
+from db.pool import connect
 
 
 @contextlib.asynccontextmanager

@@ -31,12 +31,13 @@ from typing import Any
 import asyncpg
 
 from callboard.settings import Settings
+from db.pool import TRANSIENT_ERRORS, connection
 from db.queries import QUERIES
 
 from . import links
 from .channels import Channel
 from .exceptions import ChannelError, OutboxError
-from .listening import CONNECTION_FAULTS, listening
+from .listening import listening
 from .messages import AlertFacts, Message, compose, mask_customer
 from .rota import Recipient
 
@@ -168,7 +169,7 @@ class Sender:
             while not stop.is_set():
                 try:
                     await self._listen_and_send(stopping)
-                except CONNECTION_FAULTS as exc:
+                except TRANSIENT_ERRORS as exc:
                     logger.warning("database unreachable; sending again when it is back",
                                    extra={"action": "sender_database_lost", "error": type(exc).__name__})
                     await self._pool.expire_connections()  # none that the loss left half-used is handed out again
@@ -185,7 +186,8 @@ class Sender:
                 while not stopping.done():
                     self._wake.clear()
                     await self.send_due()
-                    due_in = await self._pool.fetchval(QUERIES["alerts.next_due_in"])
+                    async with connection(self._pool) as conn:
+                        due_in = await conn.fetchval(QUERIES["alerts.next_due_in"])
                     wait_s = self._options.poll_s if due_in is None else min(self._options.poll_s, due_in + 0.01)
                     waker = asyncio.ensure_future(self._wake.wait())
                     await asyncio.wait([waker, stopping], timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
@@ -200,7 +202,8 @@ class Sender:
         if room <= 0:
             return 0
         claim = f"{self.name}:{uuid.uuid4().hex[:12]}"
-        rows = await self._pool.fetch(QUERIES["alerts.claim_notifications"], claim, self._options.lease_s, room)
+        async with connection(self._pool) as conn:
+            rows = await conn.fetch(QUERIES["alerts.claim_notifications"], claim, self._options.lease_s, room)
         for row in rows:
             task = asyncio.create_task(self._deliver(row, claim))
             self._in_flight.add(task)
@@ -263,7 +266,8 @@ class Sender:
                                                                     "retry_in_s": round(delay, 1), **log})
 
     async def _record(self, query: str, *args: Any, outcome: str, log: Mapping[str, Any]) -> None:
-        status = await self._pool.execute(QUERIES[query], *args)
+        async with connection(self._pool) as conn:
+            status = await conn.execute(QUERIES[query], *args)
         if status.endswith(" 0"):  # UPDATE 0: our claim expired and another sender took the row over
             self.counts["lost_claim"] += 1
             logger.warning("claim expired before the outcome was recorded; the row may be sent twice, with one "
