@@ -121,12 +121,12 @@ class History:
                 floor_rows += _shifted(await conn.fetch(QUERIES["trends.floor_counts"], run, boundaries[last],
                                                         t.hold_limit_s, judged_at, queues, team), first)
             if from_quarters:
-                queue_rows += [row for row in await conn.fetch(
-                    QUERIES["rollup.queue_counts_of_quarters"], boundaries[:-1], boundaries[-1], rolled, queues)
-                    if row["bucket"] in from_quarters]
-                floor_rows += [row for row in await conn.fetch(
-                    QUERIES["rollup.floor_counts_of_quarters"], boundaries[:-1], boundaries[-1], rolled, queues,
-                    team) if row["bucket"] in from_quarters]
+                window = (boundaries[:-1], boundaries[-1], rolled, queues)
+                queue_rows += [row for row in await conn.fetch(QUERIES["rollup.queue_counts_of_quarters"], *window)
+                               if row["bucket"] in from_quarters]
+                rows = (await conn.fetch(QUERIES["rollup.floor_counts_of_quarters"], *window) if team is None else
+                        await conn.fetch(QUERIES["rollup.team_floor_counts_of_quarters"], *window, team))
+                floor_rows += [row for row in rows if row["bucket"] in from_quarters]
         queue_counts = metrics.span_counts(groups, boundaries, queue_rows, metrics.QUEUE_COUNT_FIELDS)
         floor_counts = metrics.span_counts(groups, boundaries, floor_rows, metrics.FLOOR_COUNT_FIELDS)
         return [{**metrics.window_figures(q), **metrics.floor_window_figures(f)}

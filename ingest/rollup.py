@@ -5,7 +5,7 @@ A report of the agent figures (``/api/v1/agents``) over weeks reads, for each wh
 its window, the day's totals per agent (``agent_day_counts``), and counts only the partial days
 at its ends from the calls themselves. The totals are exactly what ``live.agent_counts`` gives
 for the day, so the report's figures are the same either way (docs/metrics.md). Trends read the
-day's quarter hours likewise (``queue_quarter_counts``, ``floor_quarter_counts``: what
+day's quarter hours likewise (``queue_quarter_counts``, ``floor_quarter_counts`` and its agents': what
 ``live.queue_counts`` and ``trends.floor_counts`` give for each quarter).
 
 They stay right because every ingest transaction marks stale the complete days whose counts its

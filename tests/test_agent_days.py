@@ -300,7 +300,7 @@ async def empty_floor(pool) -> None:
     """Forget every event, the floor state and every total, for the next example."""
     async with pool.acquire() as conn:
         await conn.execute(f"TRUNCATE {TABLES}, agent_days, agent_day_counts, queue_quarter_counts, "
-                           "floor_quarter_counts, stale_days")
+                           "floor_quarter_counts, floor_quarter_counts_by_agent, stale_days")
 
 
 @settings(max_examples=40, deadline=None,

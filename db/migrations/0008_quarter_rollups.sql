@@ -30,12 +30,26 @@ CREATE INDEX queue_quarter_counts_day ON queue_quarter_counts (day);
 
 -- The counts of trends.floor_counts for one quarter hour, per queue (of the hold's call, of the
 -- complaint's call; NULL when that call is unknown) and agent (who held, whose complaint), so
--- that trends filtered by queue or by team read them as they read the calls.
-CREATE TABLE floor_quarter_counts (
+-- that trends filtered by team read them as they read the calls (the agent's team now).
+CREATE TABLE floor_quarter_counts_by_agent (
     day               date        NOT NULL REFERENCES agent_days ON DELETE CASCADE,
     quarter           timestamptz NOT NULL,
     queue             text,
     agent             text,
+    holds             integer     NOT NULL,
+    holds_over_limit  integer     NOT NULL,
+    callbacks_due     integer     NOT NULL,
+    callbacks_on_time integer     NOT NULL
+);
+CREATE INDEX floor_quarter_counts_by_agent_quarter ON floor_quarter_counts_by_agent (quarter);
+CREATE INDEX floor_quarter_counts_by_agent_day ON floor_quarter_counts_by_agent (day);
+
+-- The same, added up per queue: what a trend without a team filter reads (a year of them is a
+-- few hundred thousand rows, where the agents' are millions).
+CREATE TABLE floor_quarter_counts (
+    day               date        NOT NULL REFERENCES agent_days ON DELETE CASCADE,
+    quarter           timestamptz NOT NULL,
+    queue             text,
     holds             integer     NOT NULL,
     holds_over_limit  integer     NOT NULL,
     callbacks_due     integer     NOT NULL,

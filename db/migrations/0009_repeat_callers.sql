@@ -48,5 +48,6 @@ WHERE r.caller_hash IS NOT NULL;
 -- Agent totals and quarter-hour floor totals count repeats too: days rolled up before this have
 -- none, so every day is computed again.
 ALTER TABLE agent_day_counts ADD COLUMN repeats integer NOT NULL DEFAULT 0;
+ALTER TABLE floor_quarter_counts_by_agent ADD COLUMN repeats integer NOT NULL DEFAULT 0;
 ALTER TABLE floor_quarter_counts ADD COLUMN repeats integer NOT NULL DEFAULT 0;
 INSERT INTO stale_days (day) SELECT day FROM agent_days ON CONFLICT DO NOTHING;

@@ -1,5 +1,6 @@
 -- Per-day totals of the agent counts (the agent_days and agent_day_counts tables) and per-quarter-hour
--- totals of the queue and floor counts (queue_quarter_counts, floor_quarter_counts): computed by the
+-- totals of the queue and floor counts (queue_quarter_counts, floor_quarter_counts and
+-- floor_quarter_counts_by_agent): computed by the
 -- ingest's roll-up loop (ingest/rollup.py), read by the reports (dashboard/data.py) and the trends
 -- (dashboard/history.py). Days are UTC days; a day is complete once it has ended (by the database's
 -- clock). See db/migrations/0004_agent_day_rollups.sql and 0008_quarter_rollups.sql for why these
@@ -86,13 +87,23 @@ ORDER BY 2, 3;
 
 -- name: store_floor_quarters
 -- Day $1's floor counts per quarter hour: rows of trends.floor_counts run over the day's quarters
--- $2, as arrays $3 (bucket), $4 (queue), $5 (agent), $6.. (the counts).
-INSERT INTO floor_quarter_counts (day, quarter, queue, agent, holds, holds_over_limit, callbacks_due,
-                                  callbacks_on_time, repeats)
-SELECT $1, ($2::timestamptz[])[c.bucket], c.queue, c.agent, c.holds, c.holds_over_limit, c.callbacks_due,
-       c.callbacks_on_time, c.repeats
-FROM unnest($3::int[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[], $9::int[], $10::int[])
-     AS c(bucket, queue, agent, holds, holds_over_limit, callbacks_due, callbacks_on_time, repeats);
+-- $2, as arrays $3 (bucket), $4 (queue), $5 (agent), $6.. (the counts); then added up per queue.
+WITH by_agent AS (
+    INSERT INTO floor_quarter_counts_by_agent (day, quarter, queue, agent, holds, holds_over_limit, callbacks_due,
+                                               callbacks_on_time, repeats)
+    SELECT $1, ($2::timestamptz[])[c.bucket], c.queue, c.agent, c.holds, c.holds_over_limit, c.callbacks_due,
+           c.callbacks_on_time, c.repeats
+    FROM unnest($3::int[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[], $9::int[], $10::int[])
+         AS c(bucket, queue, agent, holds, holds_over_limit, callbacks_due, callbacks_on_time, repeats)
+    RETURNING *
+)
+INSERT INTO floor_quarter_counts (day, quarter, queue, holds, holds_over_limit, callbacks_due, callbacks_on_time,
+                                  repeats)
+SELECT day, quarter, queue, sum(holds), sum(holds_over_limit), sum(callbacks_due), sum(callbacks_on_time),
+       sum(repeats)
+FROM by_agent
+GROUP BY day, quarter, queue
+ORDER BY quarter, queue;
 
 -- name: days_with_totals
 -- The days in [$1, $2) whose totals are usable by a reader with answer target $3 and hold limit
@@ -143,15 +154,26 @@ WHERE day = any($3::date[]) AND quarter >= ($1::timestamptz[])[1] AND quarter < 
 GROUP BY queue, bucket;
 
 -- name: floor_counts_of_quarters
--- trends.floor_counts, read from the quarter hours of days $3 in [$1[1], $2) with buckets as there;
--- $4: only the calls of these queues, or NULL for all; $5: only the agents of this team, or NULL.
+-- trends.floor_counts for all agents, read from the quarter hours of days $3 in [$1[1], $2) with
+-- buckets as there; $4: only the calls of these queues, or NULL for all.
+SELECT width_bucket(quarter, $1::timestamptz[]) AS bucket,
+       sum(holds)::bigint AS holds, sum(holds_over_limit)::bigint AS holds_over_limit,
+       sum(callbacks_due)::bigint AS callbacks_due, sum(callbacks_on_time)::bigint AS callbacks_on_time,
+       sum(repeats)::bigint AS repeats
+FROM floor_quarter_counts
+WHERE day = any($3::date[]) AND quarter >= ($1::timestamptz[])[1] AND quarter < $2
+  AND ($4::text[] IS NULL OR queue = any($4::text[]))
+GROUP BY 1;
+
+-- name: team_floor_counts_of_quarters
+-- floor_counts_of_quarters for the agents of team $5 only.
 SELECT width_bucket(f.quarter, $1::timestamptz[]) AS bucket,
        sum(f.holds)::bigint AS holds, sum(f.holds_over_limit)::bigint AS holds_over_limit,
        sum(f.callbacks_due)::bigint AS callbacks_due, sum(f.callbacks_on_time)::bigint AS callbacks_on_time,
        sum(f.repeats)::bigint AS repeats
-FROM floor_quarter_counts f
-LEFT JOIN agents d ON d.agent = f.agent
+FROM floor_quarter_counts_by_agent f
+JOIN agents d ON d.agent = f.agent
 WHERE f.day = any($3::date[]) AND f.quarter >= ($1::timestamptz[])[1] AND f.quarter < $2
   AND ($4::text[] IS NULL OR f.queue = any($4::text[]))
-  AND ($5::text IS NULL OR d.team = $5)
+  AND d.team = $5
 GROUP BY 1;
