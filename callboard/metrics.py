@@ -251,6 +251,18 @@ def agent_score(components: Mapping[str, float | None], weights: Mapping[str, fl
     return 100 * sum(weights[name] * value for name, value in present.items()) / total_weight
 
 
+def score_ranks(agents: Iterable[Mapping[str, Any]]) -> dict[str, int | None]:
+    """Each agent's place by score, highest first: one more than the number of agents who scored
+    higher, so equal scores share a place (1, 2, 2, 4). An agent without a score has no place."""
+    scores = sorted((a["score"] for a in agents if a["score"] is not None), reverse=True)
+    return {a["agent"]: None if a["score"] is None else scores.index(a["score"]) + 1 for a in agents}
+
+
+def rank_change(rank: int | None, previous_rank: int | None) -> int | None:
+    """Places gained since the previous period (negative: lost); none without both places."""
+    return None if rank is None or previous_rank is None else previous_rank - rank
+
+
 def elapsed_s(since: datetime, now: datetime) -> float:
     """Seconds from ``since`` to ``now``: a hold's age, time in state, a caller's wait."""
     return max(0.0, (now - since).total_seconds())

@@ -17,6 +17,7 @@ from db.pool import create_pool
 from .api import BadParameter, bad_parameter_handler, invalid_request_handler, router
 from .app import create_app, prepare
 from .data import LiveData
+from .export import router as export_router
 from .history import History
 from .hub import SnapshotHub
 
@@ -45,6 +46,7 @@ def build(settings: Settings, database_url: str) -> FastAPI:
 
     server = FastAPI(title="Callboard", lifespan=lifespan)
     server.include_router(router)
+    server.include_router(export_router)
     server.add_exception_handler(BadParameter, bad_parameter_handler)
     server.add_exception_handler(RequestValidationError, invalid_request_handler)
     dash_app = create_app(server, settings.language)

@@ -20,6 +20,8 @@ REQUESTS = [
     ("/api/v1/live", "since=yesterday"),
     ("/api/v1/agents", THE_HOUR),
     ("/api/v1/agents", "from=soon"),
+    ("/api/v1/agents/days", THE_HOUR),
+    ("/api/v1/agents/days", "to=later"),
     ("/api/v1/trends", THE_HOUR + "&bucket=15m"),
     ("/api/v1/trends", THE_HOUR + "&bucket=shift&queue=sales"),
     ("/api/v1/trends", "bucket=2h"),
@@ -30,6 +32,12 @@ REQUESTS = [
     ("/api/v1/complaints", "status=closed"),
     ("/healthz", ""),
     ("/readyz", ""),
+]
+# The downloads, in the media types their description declares: (path, query).
+DOWNLOADS = [
+    ("/export/trends/{table}.{fmt}", "/export/trends/buckets.csv?range=yesterday"),
+    ("/export/trends/{table}.{fmt}", "/export/trends/weekday_hours.xlsx?range=last_week&queue=sales"),
+    ("/export/agents/{table}.{fmt}", "/export/agents/days.csv?range=last_30_days"),
 ]
 
 
@@ -55,6 +63,11 @@ def complaints_floor() -> Floor:
     return floor
 
 
+def download(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.headers["Content-Type"]
+
+
 def validator(openapi: dict, path: str, status: int):
     response = openapi["paths"][path]["get"]["responses"][str(status)]
     schema = response["content"]["application/json"]["schema"]
@@ -67,7 +80,11 @@ async def test_every_route_answers_as_its_openapi_description_says(database_url,
     async with running_dashboard(database_url, settings_for_test()) as base_url:
         _, openapi = await asyncio.to_thread(get, f"{base_url}/openapi.json")
         answers = [(path, *await asyncio.to_thread(get, f"{base_url}{path}?{query}")) for path, query in REQUESTS]
-    assert {path for path, _ in REQUESTS} == set(openapi["paths"])  # no route goes unchecked
+        downloads = [(path, await asyncio.to_thread(download, base_url + url)) for path, url in DOWNLOADS]
+    assert {path for path, _ in REQUESTS + DOWNLOADS} == set(openapi["paths"])  # no route goes unchecked
+    for path, (status, media_type) in downloads:
+        declared = openapi["paths"][path]["get"]["responses"]["200"]["content"]
+        assert status == 200 and media_type in declared, (path, media_type)
     seen_statuses = set()
     for path, status, body in answers:
         errors = [error.message for error in validator(openapi, path, status).iter_errors(body)]
@@ -80,6 +97,7 @@ async def test_every_route_answers_as_its_openapi_description_says(database_url,
         if status == 200:
             answered.setdefault(path, body)
     assert answered["/api/v1/agents"]["agents"] and answered["/api/v1/complaints"]["complaints"]
+    assert answered["/api/v1/agents/days"]["agents"][0]["days"]
     assert any(bucket["offered"] for bucket in answered["/api/v1/trends"]["buckets"])
     live = answered["/api/v1/live"]
     assert live["holds_open"] and live["complaints_open"] and live["agents"] and live["queues"]
