@@ -112,6 +112,11 @@ def history_data() -> History:
     return dash.get_app().server.state.history
 
 
+def shift_names() -> list[str]:
+    """The names of the site's shifts (``CALLBOARD_SHIFTS``), in the order given."""
+    return [shift.name for shift in dash.get_app().server.state.settings.shifts]
+
+
 def site_zone() -> tzinfo:
     """The site's time zone (``CALLBOARD_TIMEZONE``): the managers' days start at its midnight."""
     return dash.get_app().server.state.settings.timezone

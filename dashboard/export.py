@@ -23,8 +23,6 @@ from . import periods, schemas
 
 router = APIRouter()
 Table = tuple[list[str], list[list[Any]]]
-TREND_TABLES = ("buckets", "shifts", "periods", "weekday_hours")
-AGENT_TABLES = ("scorecards", "days")
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 TREND_FIGURES = list(schemas.TrendFigures.model_fields)
@@ -124,7 +122,8 @@ async def export_trends(request: Request, table: Literal["buckets", "shifts", "p
 
 @router.get("/export/agents/{table}.{fmt}", response_class=Response,
             responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()}}})
-async def export_agents(request: Request, table: Literal["scorecards", "days"], fmt: Literal["csv", "xlsx"]) -> Response:
+async def export_agents(request: Request, table: Literal["scorecards", "days"],
+                        fmt: Literal["csv", "xlsx"]) -> Response:
     """The agents page's scorecards, or every agent's days, for its query (range)."""
     state = request.app.state
     choice = periods.from_query(_query(request), longest_days=AGENTS_LONGEST_DAYS)

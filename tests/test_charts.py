@@ -94,7 +94,8 @@ def test_tables_carry_the_api_fields_and_write_a_missing_figure_as_an_empty_cell
     assert columns[:2] == ["start", "end"] and rows[1][columns.index("asa_s")] is None
     assert export.as_csv((columns, rows)).decode().splitlines()[2].split(",")[columns.index("asa_s")] == ""
     columns, rows = export.trends_table("periods", trends_answer())
-    assert [row[:2] for row in rows] == [["this", "2026-11-23T09:00:00+08:00"], ["previous", "2026-11-23T07:00:00+08:00"]]
+    assert [row[:2] for row in rows] == [["this", "2026-11-23T09:00:00+08:00"],
+                                         ["previous", "2026-11-23T07:00:00+08:00"]]
     with pytest.raises(ValueError):
         export.trends_table("agents", trends_answer())
 

@@ -41,7 +41,6 @@ FIGURES: tuple[tuple[str, str, str, Any], ...] = (
     ("agent_hangup_rate", "agent_hangup_rate", "agent_hangup_rate", fmt.percent),
     ("score", "score_title", "score", fmt.score),
 )
-TABLES = ("scorecards", "days")
 FORMATS = ("csv", "xlsx")
 
 

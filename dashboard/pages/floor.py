@@ -27,8 +27,16 @@ from dashboard.app import live_data, site_language
 from dashboard.labels import event_label, language, released_label, state_label, text
 from dashboard.timers import callback_key, hold_key, state_key, timer, wait_key
 from dashboard.views import live_parts
-from dashboard.widgets import (call_data, clock, complaint_data, page_links, sorted_agents, status_line, url_names,
-                               url_one)
+from dashboard.widgets import (
+    call_data,
+    clock,
+    complaint_data,
+    page_links,
+    sorted_agents,
+    status_line,
+    url_names,
+    url_one,
+)
 
 dash.register_page(__name__, path="/", title="Callboard")
 

@@ -12,6 +12,7 @@ definition (callboard/definitions.py) and each chart has its data to download (d
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ from callboard.definitions import define
 from callboard.metrics import BUCKETS
 from dashboard import charts, ids, periods
 from dashboard import format as fmt
-from dashboard.app import history_data, live_data, site_language, site_zone
+from dashboard.app import history_data, live_data, shift_names, site_language, site_zone
 from dashboard.export import trends_table
 from dashboard.labels import language, text
 from dashboard.widgets import page_links
@@ -49,8 +50,8 @@ def layout(lang: str | None = None, **query: Any) -> html.Div:
     """The trends page with its choices set from the address; the charts are drawn by
     :func:`show_trends` as soon as the page opens."""
     shown = language(lang, site_language())
-    history = history_data()
-    choice = periods.from_query(query, history.shift_names)
+    shifts = shift_names()
+    choice = periods.from_query(query, shifts)
     zone = site_zone()
     first, last = periods.days_shown(*periods.window(choice, datetime.now(UTC), zone), zone)
     thresholds = live_data().thresholds
@@ -87,11 +88,12 @@ def layout(lang: str | None = None, **query: Any) -> html.Div:
                                 className="days"),
             dcc.Dropdown(id=ids.TRENDS_BUCKET, value=choice.bucket, clearable=False, className="filter",
                          options=options(list(BUCKETS), lambda b: text(f"bucket_{b}", shown))),
-            dcc.Dropdown(id=ids.TRENDS_QUEUES, value=list(choice.queues), multi=True, options=options(list(choice.queues)),
+            dcc.Dropdown(id=ids.TRENDS_QUEUES, value=list(choice.queues), multi=True,
+                         options=options(list(choice.queues)),
                          placeholder=text("all_queues", shown), className="filter"),
             dcc.Dropdown(id=ids.TRENDS_TEAM, value=choice.team, options=options([choice.team] if choice.team else []),
                          placeholder=text("all_teams", shown), className="filter"),
-            dcc.Dropdown(id=ids.TRENDS_SHIFT, value=choice.shift, options=options(history.shift_names),
+            dcc.Dropdown(id=ids.TRENDS_SHIFT, value=choice.shift, options=options(shifts),
                          placeholder=text("all_shifts", shown), className="filter"),
         ]),
         html.Div(className="chart-grid", children=[card(*chart) for chart in CHARTS]),
@@ -137,7 +139,7 @@ async def show_trends(preset: str, first: str | None, last: str | None, bucket: 
         query.update({"from": (first or "")[:10], "to": (last or "")[:10]})
     choice = periods.from_query(query, history.shift_names)
     if ctx.triggered_id == ids.TRENDS_RANGE:
-        choice = periods.Choice(**{**choice.__dict__, "bucket": periods.DEFAULT_BUCKETS[choice.preset]})
+        choice = dataclasses.replace(choice, bucket=periods.DEFAULT_BUCKETS[choice.preset])
     start, end = periods.window(choice, datetime.now(UTC), zone)
     filters = (list(choice.queues), choice.team, choice.shift)
     trends, cells, offered = await asyncio.gather(history.trends(start, end, choice.bucket, *filters),
