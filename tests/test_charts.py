@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import plotly.graph_objects as go
 import pytest
 
 from dashboard import charts, export, periods
@@ -42,51 +43,63 @@ def trends_answer(bucket: str = "1h") -> dict:
 def test_bucket_charts_plot_the_api_figures_at_each_buckets_local_start():
     trends = trends_answer()
     volume = charts.volume(trends, "en")
-    assert [(t.name, list(t.x), list(t.y)) for t in volume.data] == [
+    assert [(t["name"], t["x"], t["y"]) for t in volume["data"]] == [
         ("offered", ["2026-11-23 09:00", "2026-11-23 10:00"], [5, 0]),
         ("answered", ["2026-11-23 09:00", "2026-11-23 10:00"], [4, 0]),
         ("abandoned", ["2026-11-23 09:00", "2026-11-23 10:00"], [1, 0])]
     rates = charts.rates(trends, THRESHOLDS, "zh-Hans")
-    assert [list(t.y) for t in rates.data] == [[0.75, None], [0.6, None]]  # no calls: a gap, not 0
-    assert [t.name for t in rates.data] == ["及时应答率", "服务水平"]
+    assert [t["y"] for t in rates["data"]] == [[0.75, None], [0.6, None]]  # no calls: a gap, not 0
+    assert [t["name"] for t in rates["data"]] == ["及时应答率", "服务水平"]
     holds = charts.holds(trends, "en")
-    assert [list(t.y) for t in holds.data] == [[1, 0], [2, 0]]  # over the limit, and within it
-    assert [list(t.y) for t in charts.callbacks(trends, "en").data] == [[1, 0], [1, 0]]
+    assert [t["y"] for t in holds["data"]] == [[1, 0], [2, 0]]  # over the limit, and within it
+    assert [t["y"] for t in charts.callbacks(trends, "en")["data"]] == [[1, 0], [1, 0]]
 
 
 def test_target_lines_are_the_thresholds_in_force():
     trends = trends_answer()
     asa = charts.asa(trends, THRESHOLDS, "en")
-    assert [(shape.y0, shape.y1) for shape in asa.layout.shapes] == [(20.0, 20.0)]
-    assert asa.layout.annotations[0].text == "answer target 20 s"
+    assert [(shape["y0"], shape["y1"]) for shape in asa["layout"]["shapes"]] == [(20.0, 20.0)]
+    assert asa["layout"]["annotations"][0]["text"] == "answer target 20 s"
     rates = charts.rates(trends, THRESHOLDS, "en")
-    assert [shape.y0 for shape in rates.layout.shapes] == [0.85, 0.7]
-    assert [a.text for a in rates.layout.annotations] == ["amber below 85%", "red below 70%"]
+    assert [shape["y0"] for shape in rates["layout"]["shapes"]] == [0.85, 0.7]
+    assert [a["text"] for a in rates["layout"]["annotations"]] == ["amber below 85%", "red below 70%"]
 
 
 def test_day_and_shift_buckets_are_named_not_placed_on_a_clock():
     assert charts.bucket_labels({**trends_answer(), "bucket": "1d"}) == ["2026-11-23", "2026-11-23"]
     shifts = trends_answer("shift")
     assert charts.bucket_labels(shifts) == ["11-23 09:00 Early", "11-23 10:00 Mid"]
-    assert charts.volume(shifts, "en").layout.xaxis.type == "category"
+    assert charts.volume(shifts, "en")["layout"]["xaxis"]["type"] == "category"
+
+
+def test_every_chart_is_a_figure_plotly_accepts():
+    trends = trends_answer("shift")
+    cells = {"cells": [{"weekday": 0, "hour": 9, **figures(service_level=0.5)}]}
+    built = [charts.volume(trends, "en"), charts.asa(trends, THRESHOLDS, "en"), charts.rates(trends, THRESHOLDS, "en"),
+             charts.abandon_rate(trends, "en"), charts.holds(trends, "en"), charts.callbacks(trends, "en"),
+             charts.heatmap(cells, THRESHOLDS, "en"), charts.heatmap(cells, THRESHOLDS, "en", "asa_s"), charts.shifts(trends, "en"),
+             charts.periods(trends, "en")]
+    for figure in built:
+        go.Figure(figure)  # plotly's own check of every property: raises on one it does not know
 
 
 def test_the_heat_map_has_a_cell_per_weekday_and_hour_empty_where_nothing_was_counted():
     cells = {"cells": [{"weekday": 0, "hour": 9, **figures(service_level=0.5)},
                        {"weekday": 6, "hour": 23, **figures(service_level=1.0)}]}
-    heat = charts.heatmap(cells, "en").data[0]
-    assert len(heat.z) == 7 and all(len(row) == 24 for row in heat.z)
-    assert (heat.z[0][9], heat.z[6][23], heat.z[3][12]) == (0.5, 1.0, None)
-    assert (list(heat.y)[0], list(heat.y)[6]) == ("Mon", "Sun")
+    heat = charts.heatmap(cells, THRESHOLDS, "en")["data"][0]
+    assert len(heat["z"]) == 7 and all(len(row) == 24 for row in heat["z"])
+    assert (heat["z"][0][9], heat["z"][6][23], heat["z"][3][12]) == (0.5, 1.0, None)
+    assert (heat["y"][0], heat["y"][6]) == ("Mon", "Sun")
+    assert [stop for stop, _ in heat["colorscale"]] == [0, 0.7, 0.85, 1]  # red below 70%, amber below 85%
 
 
 def test_comparisons_put_shifts_and_the_previous_period_side_by_side():
     trends = trends_answer()
     shifts = charts.shifts(trends, "en")
-    assert list(shifts.data[0].x) == ["Early", "Mid"] and list(shifts.data[0].y) == [0.75, None]
+    assert shifts["data"][0]["x"] == ["Early", "Mid"] and shifts["data"][0]["y"] == [0.75, None]
     compared = charts.periods(trends, "en")
-    assert [t.name for t in compared.data] == ["This period", "Previous period"]
-    assert (compared.data[0].y[1], compared.data[1].y[1]) == (0.6, 0.5)  # service level
+    assert [t["name"] for t in compared["data"]] == ["This period", "Previous period"]
+    assert (compared["data"][0]["y"][1], compared["data"][1]["y"][1]) == (0.6, 0.5)  # service level
 
 
 def test_tables_carry_the_api_fields_and_write_a_missing_figure_as_an_empty_cell():

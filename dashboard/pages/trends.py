@@ -174,7 +174,7 @@ def trends_figures(trends: dict[str, Any], cells: dict[str, Any], thresholds: di
         "abandon": charts.abandon_rate(trends, lang),
         "holds": charts.holds(trends, lang),
         "callbacks": charts.callbacks(trends, lang),
-        "heatmap": charts.heatmap(cells, lang),
+        "heatmap": charts.heatmap(cells, thresholds, lang),
         "shifts": charts.shifts(trends, lang),
         "periods": charts.periods(trends, lang),
     }
