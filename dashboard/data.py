@@ -192,7 +192,8 @@ class LiveData:
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             current = await self._agent_figures(conn, start, end, now)
             previous = await self._agent_figures(conn, previous_start, start, now)
-            by_day = [{row["agent"]: row for row in await self._agent_figures(conn, a, b, now)} for a, b in days]
+            by_day = [{row["agent"]: row for row in figures}
+                      for figures in await self._agent_figures_of_days(conn, days, now)]
         ranks, previous_ranks = metrics.score_ranks(current), metrics.score_ranks(previous)
         previous_scores = {row["agent"]: row["score"] for row in previous}
         local = self._local
@@ -280,6 +281,31 @@ class LiveData:
         if rolled_up:
             parts.append(await conn.fetch(QUERIES["rollup.agent_counts_of_days"], rolled_up))
         return [metrics.agent_figures(counts, t) for counts in metrics.add_agent_counts(parts)]
+
+    async def _agent_figures_of_days(self, conn: asyncpg.Connection, days: Sequence[tuple[datetime, datetime]],
+                                     now: datetime) -> list[list[dict[str, Any]]]:
+        """The agent figures of each of ``days`` (consecutive windows), each exactly as
+        :meth:`_agent_figures` gives it, with the per-day totals of all of them read at once."""
+        t = self._t
+        whole = whole_utc_days(days[0][0], min(days[-1][1], now))
+        rolled_up: list[date] = []
+        totals: dict[date, list[asyncpg.Record]] = collections.defaultdict(list)
+        if whole:
+            rows = await conn.fetch(QUERIES["rollup.days_with_totals"], whole[0], whole[-1] + timedelta(days=1),
+                                    t.answer_target_s, t.hold_limit_s)
+            rolled_up = [row["day"] for row in rows]
+            for row in await conn.fetch(QUERIES["rollup.agent_counts_by_day"], rolled_up):
+                totals[row["day"]].append(row)
+        figures = []
+        for start, end in days:
+            inside = set(whole_utc_days(start, min(end, now)))
+            mine = [day for day in rolled_up if day in inside]
+            parts = [await conn.fetch(QUERIES["live.agent_counts"], piece_start, piece_end, t.answer_target_s,
+                                      t.hold_limit_s, now, end)
+                     for piece_start, piece_end in raw_pieces(start, end, mine)]
+            parts += [totals[day] for day in mine]
+            figures.append([metrics.agent_figures(counts, t) for counts in metrics.add_agent_counts(parts)])
+        return figures
 
     def _local(self, moment: datetime) -> str:
         return moment.astimezone(self._zone).isoformat()

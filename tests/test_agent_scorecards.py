@@ -11,6 +11,8 @@ import pytest
 
 from callboard.metrics import Thresholds, rank_change, score_ranks
 from dashboard.data import LiveData
+from db.queries import QUERIES
+from ingest.rollup import AgentDayTotals
 
 from .live_stack import running_dashboard, settings_for_test
 from .scenario import T0, Floor, store
@@ -69,6 +71,20 @@ async def test_scorecards_rank_agents_and_say_how_their_place_changed(pool):
     report = await LiveData(pool, Thresholds(), UTC, stale_after_s=30).agents(START, END)
     assert [{key: a[key] for key in r} for a, r in zip(answer["agents"], report["agents"], strict=True)] == \
         report["agents"]
+
+
+async def test_scorecards_read_from_per_day_totals_are_the_same_as_from_the_calls(pool):
+    await store(pool, two_days())
+    live = LiveData(pool, Thresholds(), UTC, stale_after_s=30)
+    from_calls = await live.agent_days(START, END)
+    totals = AgentDayTotals(pool, Thresholds())
+    await totals.mark_days_without_totals((datetime.now(UTC).date() - START.date()).days + 3)
+    await totals.roll_up_stale()
+    async with pool.acquire() as conn:
+        rolled_up = await conn.fetch(QUERIES["rollup.days_with_totals"], (START - timedelta(days=2)).date(),
+                                     END.date(), 15.0, 60.0)
+    assert [row["day"].isoformat() for row in rolled_up] == ["2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23"]
+    assert await live.agent_days(START, END) == from_calls
 
 
 async def test_days_follow_the_site_clock(pool):

@@ -91,3 +91,14 @@ FROM agent_day_counts c
 LEFT JOIN agents d USING (agent)
 WHERE c.day = any($1::date[])
 GROUP BY c.agent, d.name, d.team;
+
+-- name: agent_counts_by_day
+-- Per day of $1 and agent, the counts of live.agent_counts (read with days_with_totals, in the
+-- same transaction): the agents' scorecards by day.
+SELECT c.day, c.agent, coalesce(d.name, c.agent) AS name, d.team,
+       c.answered, c.answered_on_time, c.answer_seconds, c.handled, c.resolution_known, c.resolved,
+       c.agent_released, c.surveys, c.satisfied, c.holds, c.holds_over_limit, c.callbacks_due,
+       c.callbacks_on_time
+FROM agent_day_counts c
+LEFT JOIN agents d USING (agent)
+WHERE c.day = any($1::date[]);
