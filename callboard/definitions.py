@@ -36,6 +36,15 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
     "all_agents": ("agents by their latest state; on hold: agents with a call on hold now (also on call)",
                    "按最新状态统计的坐席；保留中：当前有通话处于保留的坐席（也计入通话中）"),
     "age": ("time since the ingest last stored an event from the feed", "距数据接入服务最后一次保存话务事件的时间"),
+    # The managers' trends (dashboard/pages/trends.py), per bucket of time.
+    "volume": ("offered: calls queued; answered: calls answered (first answer); abandoned: callers who hung up "
+               "while waiting; each in the bucket in which it happened",
+               "呼入：排队的来电；已接：应答的来电（首次应答）；放弃：等待中挂断的来电；均按发生时所在的时段统计"),
+    "holds_over_limit": ("holds started in the bucket that lasted longer than the hold limit",
+                         "该时段内开始且超过保留时限的保留"),
+    "callbacks_kept": ("kept: callbacks made by the promised time; missed: complaints past their promised time "
+                       "without one; each in the bucket in which it was decided",
+                       "按时：在承诺时间前完成的回电；逾期：已过承诺时间仍未回电的投诉；均按判定时所在的时段统计"),
     # The agent figures of the floor view.
     "agent_answered": ("calls the agent answered (first answer)", "坐席应答的来电（首次应答）"),
     "csat": ("surveys scored 4 or 5 / surveys", "4 分或 5 分的满意度调查 / 满意度调查"),

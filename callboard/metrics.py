@@ -263,6 +263,18 @@ def start_of_day(now: datetime, zone: tzinfo) -> datetime:
     return now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def score_ranks(agents: Iterable[Mapping[str, Any]]) -> dict[str, int | None]:
+    """Each agent's place by score, highest first: one more than the number of agents who scored
+    higher, so equal scores share a place (1, 2, 2, 4). An agent without a score has no place."""
+    scores = sorted((a["score"] for a in agents if a["score"] is not None), reverse=True)
+    return {a["agent"]: None if a["score"] is None else scores.index(a["score"]) + 1 for a in agents}
+
+
+def rank_change(rank: int | None, previous_rank: int | None) -> int | None:
+    """Places gained since the previous period (negative: lost); none without both places."""
+    return None if rank is None or previous_rank is None else previous_rank - rank
+
+
 def elapsed_s(since: datetime, now: datetime) -> float:
     """Seconds from ``since`` to ``now``: a hold's age, time in state, a caller's wait."""
     return max(0.0, (now - since).total_seconds())

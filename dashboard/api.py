@@ -89,6 +89,14 @@ async def agents(request: Request, from_: str | None = Query(None, alias="from")
     return await request.app.state.live.agents(start, end)
 
 
+@router.get("/api/v1/agents/days", response_model=schemas.AgentDays, responses=BAD_PARAMETER)
+async def agent_days(request: Request, from_: str | None = Query(None, alias="from"), to: str | None = None) -> dict:
+    """Every agent's scorecard for [from, to): figures, place by score and its change since the window
+    before, and the figures of each day (site time)."""
+    start, end = _window(request, from_, to)
+    return await request.app.state.live.agent_days(start, end)
+
+
 def _trend_filters(request: Request, queue: str | None, shift: str | None) -> list[str]:
     """The queues asked for (comma-separated), after checking that ``shift`` names a shift."""
     if shift is not None and shift not in request.app.state.history.shift_names:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from datetime import tzinfo
 from pathlib import Path
 
 import dash
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 
 from . import ids
 from .data import LiveData
+from .history import History
 from .hub import SnapshotHub
 from .views import SharedView
 
@@ -102,6 +104,22 @@ def live_data() -> LiveData:
 def site_language() -> str:
     """The language of pages that do not ask for one (``CALLBOARD_LANGUAGE``)."""
     return dash.get_app().server.state.settings.language
+
+
+# --- The managers' pages read past windows --------------------------------------------------------
+def history_data() -> History:
+    """The running dashboard's reads of past windows (trends), for the managers' pages."""
+    return dash.get_app().server.state.history
+
+
+def shift_names() -> list[str]:
+    """The names of the site's shifts (``CALLBOARD_SHIFTS``), in the order given."""
+    return [shift.name for shift in dash.get_app().server.state.settings.shifts]
+
+
+def site_zone() -> tzinfo:
+    """The site's time zone (``CALLBOARD_TIMEZONE``): the managers' days start at its midnight."""
+    return dash.get_app().server.state.settings.timezone
 
 
 def shell() -> html.Div:

@@ -184,6 +184,38 @@ class LiveData:
         return {"from": self._local(start), "to": self._local(end),
                 "agents": sorted(figures, key=lambda a: (a["name"], a["agent"]))}
 
+    async def agent_days(self, start: datetime, end: datetime) -> dict[str, Any]:
+        """The agents' scorecards of [start, end): each agent's figures, place by score and the
+        change since the window just before (as long), and their figures of each local day.
+
+        Every window read (the whole, the one before, each day) is counted as for ``agents``.
+        """
+        now = datetime.now(UTC)
+        previous_start = start - (end - start)
+        days = [(a, b) for a, b, _ in metrics.bucket_spans(start, end, "1d", self._zone, ())]
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            current = await self._agent_figures(conn, start, end, now)
+            previous = await self._agent_figures(conn, previous_start, start, now)
+            by_day = [{row["agent"]: row for row in figures}
+                      for figures in await self._agent_figures_of_days(conn, days, now)]
+        ranks, previous_ranks = metrics.score_ranks(current), metrics.score_ranks(previous)
+        previous_scores = {row["agent"]: row["score"] for row in previous}
+        local = self._local
+        agents = []
+        for figures in sorted(current, key=lambda a: (a["name"], a["agent"])):
+            agent = figures["agent"]
+            nothing = metrics.agent_figures({**dict.fromkeys(metrics.AGENT_COUNT_FIELDS, 0), "agent": agent,
+                                             "name": figures["name"], "team": figures["team"]}, self._t)
+            agents.append({
+                **figures, "rank": ranks[agent], "previous_score": previous_scores.get(agent),
+                "previous_rank": previous_ranks.get(agent),
+                "rank_change": metrics.rank_change(ranks[agent], previous_ranks.get(agent)),
+                "days": [{"start": local(a), "end": local(b), **_scores(day.get(agent, nothing))}
+                         for (a, b), day in zip(days, by_day, strict=True)],
+            })
+        return {"from": local(start), "to": local(end),
+                "previous": {"from": local(previous_start), "to": local(start)}, "agents": agents}
+
     async def complaints(self, status: str, start: datetime, end: datetime,
                          now: datetime | None = None) -> dict[str, Any]:
         """Complaints waiting for a callback (``open``), those of them past due (``overdue``), or
@@ -259,6 +291,31 @@ class LiveData:
                 agent["repeats"] = None
         return [metrics.agent_figures(agent, t) for agent in counts]
 
+    async def _agent_figures_of_days(self, conn: asyncpg.Connection, days: Sequence[tuple[datetime, datetime]],
+                                     now: datetime) -> list[list[dict[str, Any]]]:
+        """The agent figures of each of ``days`` (consecutive windows), each exactly as
+        :meth:`_agent_figures` gives it, with the per-day totals of all of them read at once."""
+        t = self._t
+        whole = whole_utc_days(days[0][0], min(days[-1][1], now))
+        rolled_up: list[date] = []
+        totals: dict[date, list[asyncpg.Record]] = collections.defaultdict(list)
+        if whole:
+            rows = await conn.fetch(QUERIES["rollup.days_with_totals"], whole[0], whole[-1] + timedelta(days=1),
+                                    t.answer_target_s, t.hold_limit_s)
+            rolled_up = [row["day"] for row in rows]
+            for row in await conn.fetch(QUERIES["rollup.agent_counts_by_day"], rolled_up):
+                totals[row["day"]].append(row)
+        figures = []
+        for start, end in days:
+            inside = set(whole_utc_days(start, min(end, now)))
+            mine = [day for day in rolled_up if day in inside]
+            parts = [await conn.fetch(QUERIES["live.agent_counts"], piece_start, piece_end, t.answer_target_s,
+                                      t.hold_limit_s, now, end)
+                     for piece_start, piece_end in raw_pieces(start, end, mine)]
+            parts += [totals[day] for day in mine]
+            figures.append([metrics.agent_figures(counts, t) for counts in metrics.add_agent_counts(parts)])
+        return figures
+
     def _local(self, moment: datetime) -> str:
         return moment.astimezone(self._zone).isoformat()
 
@@ -270,3 +327,8 @@ def _no_counts(state_row: asyncpg.Record) -> dict[str, Any]:
     """An agent logged in with nothing counted yet in the window."""
     zero = {**dict.fromkeys(metrics.AGENT_COUNT_FIELDS, 0), "repeats": None}
     return {**zero, "agent": state_row["agent"], "name": state_row["name"], "team": state_row["team"]}
+
+
+def _scores(figures: dict[str, Any]) -> dict[str, Any]:
+    """An agent's figures without who they are (a day of their scorecard)."""
+    return {key: value for key, value in figures.items() if key not in ("agent", "name", "team")}

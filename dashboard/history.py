@@ -84,6 +84,13 @@ class History:
                 "shift": shift,
                 "cells": [{"weekday": day, "hour": hour, **f} for (day, hour), f in zip(keys, figures, strict=True)]}
 
+    async def choices(self, start: datetime, end: datetime) -> dict[str, list[str]]:
+        """What the trends' filters offer: the queues with calls queued in [start, end), every team."""
+        async with self._pool.acquire() as conn:
+            queues = await conn.fetch(QUERIES["trends.queues_offered"], start, end)
+            teams = await conn.fetch(QUERIES["trends.teams"])
+        return {"queues": [row["queue"] for row in queues], "teams": [row["team"] for row in teams]}
+
     def _within_shift(self, parts: list[Part], shift: str | None) -> list[Part]:
         """The parts of time of ``parts`` that shift ``shift`` covers (all of them without one)."""
         if shift is None:

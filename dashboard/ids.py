@@ -38,3 +38,23 @@ ALERTS_STEP = "alerts-step"        # {"type": ALERTS_STEP, "step": -1 | 1}: newe
 ALERTS_OFFSET = "alerts-offset"    # store: where the history's page starts
 ALERTS_HISTORY = "alerts-history"  # the history table, read on demand
 ALERTS_REFRESH = "alerts-refresh"  # interval that re-reads the history and the detail
+
+# --- The managers' pages (dashboard/pages/trends.py, agents.py) --------------------------------
+TRENDS_URL = "trends-url"          # the trends page's address, kept in step with its choices
+TRENDS_RANGE = "trends-range"      # preset dropdown: today, yesterday, ..., custom (dashboard/periods.py)
+TRENDS_DAYS = "trends-days"        # date range picker: the first and last day shown
+TRENDS_BUCKET = "trends-bucket"    # group by: 15m, 1h, 1d, 1w, 1mo, shift
+TRENDS_QUEUES = "trends-queues"    # queue filter (several)
+TRENDS_TEAM = "trends-team"        # team filter
+TRENDS_SHIFT = "trends-shift"      # shift filter
+TRENDS_WINDOW = "trends-window"    # the window shown, in words
+TRENDS_CHART = "trends-chart"      # {"type": TRENDS_CHART, "chart": name}: one Plotly chart (dashboard/charts.py)
+TRENDS_EXPORT = "trends-export"    # {"type": TRENDS_EXPORT, "chart": name, "fmt": "csv" | "xlsx"}: download links
+TRENDS_PERIODS = "trends-periods"  # the table of this period against the previous
+AGENTS_URL = "agents-url"          # the agents page's address
+AGENTS_RANGE = "agents-range"      # preset dropdown
+AGENTS_DAYS = "agents-days"        # date range picker
+AGENTS_WINDOW = "agents-window"    # the window shown, in words
+AGENTS_BODY = "agents-body"        # the ranking, or one agent's scorecard
+AGENTS_EXPORT = "agents-export"    # {"type": AGENTS_EXPORT, "table": name, "fmt": "csv" | "xlsx"}: download links
+AGENTS_PRINT = "agents-print"      # prints the scorecard shown

@@ -89,10 +89,7 @@ class Complaint(Shape):
     status: Literal["open", "overdue", "called_back", "closed"]
 
 
-class AgentFigures(Shape):
-    agent: str
-    name: str
-    team: str | None
+class AgentScores(Shape):
     answered: int
     asa_s: Seconds
     on_time_rate: Rate
@@ -111,6 +108,12 @@ class AgentFigures(Shape):
                                                           "this agent ended unresolved (docs/metrics.md); null in "
                                                           "the live snapshot, which does not count them")]
     score: Annotated[float | None, Field(description="0-100; null when no component has data")]
+
+
+class AgentFigures(AgentScores):
+    agent: str
+    name: str
+    team: str | None
 
 
 class LiveAgent(AgentFigures):
@@ -215,6 +218,32 @@ class Agents(Shape):
     from_: Timestamp = Field(alias="from")
     to: Timestamp
     agents: list[AgentFigures]
+
+
+class Period(Shape):
+    from_: Timestamp = Field(alias="from")
+    to: Timestamp
+
+
+class AgentDay(AgentScores):
+    start: Annotated[Timestamp, Field(description="local midnight (or the window's start)")]
+    end: Timestamp
+
+
+class AgentScorecard(AgentFigures):
+    rank: Annotated[int | None, Field(description="place by score, highest first; equal scores share a place; "
+                                                  "null without a score")]
+    previous_score: Annotated[float | None, Field(description="the score of the window just before, as long")]
+    previous_rank: Annotated[int | None, Field(description="the place in the window just before")]
+    rank_change: Annotated[int | None, Field(description="places gained since then (negative: lost)")]
+    days: Annotated[list[AgentDay], Field(description="the agent's figures of each day of the window, site time")]
+
+
+class AgentDays(Shape):
+    from_: Timestamp = Field(alias="from")
+    to: Timestamp
+    previous: Annotated[Period, Field(description="the window just before, as long")]
+    agents: list[AgentScorecard]
 
 
 class TrendFigures(WindowFigures):

@@ -19,6 +19,7 @@ from .alert_data import AlertData, PeopleNames
 from .api import BadParameter, bad_parameter_handler, invalid_request_handler, router
 from .app import create_app, prepare
 from .data import LiveData
+from .export import router as export_router
 from .history import History
 from .hub import SnapshotHub
 
@@ -52,6 +53,7 @@ def build(settings: Settings, database_url: str) -> FastAPI:
     server.include_router(router)
     server.include_router(alerts_api.router)
     server.include_router(ack_link.router)
+    server.include_router(export_router)
     server.add_exception_handler(BadParameter, bad_parameter_handler)
     server.add_exception_handler(RequestValidationError, invalid_request_handler)
     dash_app = create_app(server, settings.language)

@@ -73,3 +73,16 @@ def call_data(call: dict[str, Any]) -> dict[str, str]:
 def complaint_data(complaint: dict[str, Any]) -> dict[str, str]:
     """The HTML attributes that name the complaint a row shows: (feed, complaint id)."""
     return {"data-feed": complaint["feed"], "data-complaint": complaint["complaint_id"]}
+
+
+# The links between the pages of a desk (the wall itself has none): (path, label key).
+NAVIGATION = (("/", "nav_floor"), ("/wall", "nav_wall"), ("/trends", "nav_trends"), ("/agents", "nav_agents"),
+              ("/alerts", "nav_alerts"))
+
+
+def page_links(current: str, shown: str, requested: str | None) -> list[html.A]:
+    """Links to every page, shown in ``shown`` and keeping the language the address asked for (if
+    any); the current page marked."""
+    query = f"?lang={requested}" if requested else ""
+    return [html.A(text(label, shown), href=path + query, className="current" if path == current else "")
+            for path, label in NAVIGATION]

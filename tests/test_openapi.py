@@ -21,6 +21,8 @@ REQUESTS = [
     ("/api/v1/live", "since=yesterday"),
     ("/api/v1/agents", THE_HOUR),
     ("/api/v1/agents", "from=soon"),
+    ("/api/v1/agents/days", THE_HOUR),
+    ("/api/v1/agents/days", "to=later"),
     ("/api/v1/trends", THE_HOUR + "&bucket=15m"),
     ("/api/v1/trends", THE_HOUR + "&bucket=shift&queue=sales"),
     ("/api/v1/trends", "bucket=2h"),
@@ -42,6 +44,12 @@ POSTS = [
     ("/api/v1/alerts/{alert_id}/acknowledge", "/api/v1/alerts/1/acknowledge", {"by": ""}),
     ("/api/v1/alerts/{alert_id}/resolve", "/api/v1/alerts/1/resolve", {"by": "Mo"}),
     ("/api/v1/alerts/{alert_id}/resolve", "/api/v1/alerts/999/resolve", {"by": "Mo"}),
+]
+# The downloads, in the media types their description declares: (path, query).
+DOWNLOADS = [
+    ("/export/trends/{table}.{fmt}", "/export/trends/buckets.csv?range=yesterday"),
+    ("/export/trends/{table}.{fmt}", "/export/trends/weekday_hours.xlsx?range=last_week&queue=sales"),
+    ("/export/agents/{table}.{fmt}", "/export/agents/days.csv?range=last_30_days"),
 ]
 
 
@@ -72,6 +80,11 @@ def post_json(url: str, body: dict) -> tuple[int, dict]:
     return status, json.loads(text)
 
 
+def download(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.headers["Content-Type"]
+
+
 def validator(openapi: dict, path: str, status: int, method: str = "get"):
     response = openapi["paths"][path][method]["responses"][str(status)]
     schema = response["content"]["application/json"]["schema"]
@@ -87,8 +100,12 @@ async def test_every_route_answers_as_its_openapi_description_says(database_url,
         answers = [(path, *await asyncio.to_thread(get, f"{base_url}{path}?{query}")) for path, query in REQUESTS]
         changes = [(described, *await asyncio.to_thread(post_json, f"{base_url}{path}", body))
                    for described, path, body in POSTS]
+        downloads = [(path, await asyncio.to_thread(download, base_url + url)) for path, url in DOWNLOADS]
     # no route goes unchecked
-    assert {path for path, _ in REQUESTS} | {path for path, _, _ in POSTS} == set(openapi["paths"])
+    assert {path for path, _ in REQUESTS + DOWNLOADS} | {path for path, _, _ in POSTS} == set(openapi["paths"])
+    for path, (status, media_type) in downloads:
+        declared = openapi["paths"][path]["get"]["responses"]["200"]["content"]
+        assert status == 200 and media_type in declared, (path, media_type)
     seen_statuses = set()
     for method, checked in (("get", answers), ("post", changes)):
         for path, status, body in checked:
@@ -102,6 +119,7 @@ async def test_every_route_answers_as_its_openapi_description_says(database_url,
         if status == 200:
             answered.setdefault(path, body)
     assert answered["/api/v1/agents"]["agents"] and answered["/api/v1/complaints"]["complaints"]
+    assert answered["/api/v1/agents/days"]["agents"][0]["days"]
     assert any(bucket["offered"] for bucket in answered["/api/v1/trends"]["buckets"])
     live = answered["/api/v1/live"]
     assert live["holds_open"] and live["complaints_open"] and live["agents"] and live["queues"]

@@ -29,7 +29,16 @@ from dashboard.app import live_data, site_language
 from dashboard.labels import event_label, language, released_label, state_label, text
 from dashboard.timers import callback_key, hold_key, state_key, timer, wait_key
 from dashboard.views import live_parts
-from dashboard.widgets import call_data, clock, complaint_data, sorted_agents, status_line, url_names, url_one
+from dashboard.widgets import (
+    call_data,
+    clock,
+    complaint_data,
+    page_links,
+    sorted_agents,
+    status_line,
+    url_names,
+    url_one,
+)
 
 dash.register_page(__name__, path="/", title="Callboard")
 
@@ -89,8 +98,7 @@ def layout(lang: str | None = None, queue: str | list[str] | None = None, team: 
             html.H1(["Callboard ", html.Span(text("floor_title", shown_lang), className="dim")]),
             part("status", className="floor-status"),
             html.Nav([
-                html.A(text("wall_link", shown_lang), href="/wall" + _query_string({"lang": lang})),
-                html.A(text("alerts_link", shown_lang), href="/alerts" + _query_string({"lang": lang})),
+                *page_links("/", shown_lang, lang)[1:],
                 html.A(text("other_language", shown_lang), className="language",
                        href="/?" + urlencode({"lang": "en" if shown_lang == "zh-Hans" else "zh-Hans"})),
             ]),
@@ -118,11 +126,6 @@ def layout(lang: str | None = None, queue: str | list[str] | None = None, team: 
             part("agents", html.Tbody),
         ]),
     ])
-
-
-def _query_string(params: dict[str, Any]) -> str:
-    present = {key: value for key, value in params.items() if value}
-    return "?" + urlencode(present) if present else ""
 
 
 # The live parts, from the latest pushed view; the filters' choices too (no server round trip).

@@ -177,3 +177,14 @@ WHERE f.day = any($3::date[]) AND f.quarter >= ($1::timestamptz[])[1] AND f.quar
   AND ($4::text[] IS NULL OR f.queue = any($4::text[]))
   AND d.team = $5
 GROUP BY 1;
+
+-- name: agent_counts_by_day
+-- Per day of $1 and agent, the counts of live.agent_counts (read with days_with_totals, in the
+-- same transaction): the agents' scorecards by day.
+SELECT c.day, c.agent, coalesce(d.name, c.agent) AS name, d.team,
+       c.answered, c.answered_on_time, c.answer_seconds, c.handled, c.resolution_known, c.resolved,
+       c.agent_released, c.surveys, c.satisfied, c.holds, c.holds_over_limit, c.callbacks_due,
+       c.callbacks_on_time, c.repeats
+FROM agent_day_counts c
+LEFT JOIN agents d USING (agent)
+WHERE c.day = any($1::date[]);

@@ -58,3 +58,11 @@ SELECT bucket, queue, agent,
 FROM held h
 FULL JOIN promised p USING (bucket, queue, agent)
 FULL JOIN repeated r USING (bucket, queue, agent);
+
+-- name: queues_offered
+-- The queues that had calls queued in [$1, $2): what the trends' queue filter offers.
+SELECT DISTINCT queue FROM calls WHERE queued_at >= $1 AND queued_at < $2 AND queue IS NOT NULL ORDER BY queue;
+
+-- name: teams
+-- Every team an agent has been seen in: what the trends' team filter offers.
+SELECT DISTINCT team FROM agents WHERE team IS NOT NULL ORDER BY team;
