@@ -310,7 +310,7 @@ class LiveData:
             inside = set(whole_utc_days(start, min(end, now)))
             mine = [day for day in rolled_up if day in inside]
             parts = [await conn.fetch(QUERIES["live.agent_counts"], piece_start, piece_end, t.answer_target_s,
-                                      t.hold_limit_s, now, end)
+                                      t.hold_limit_s, now, end, True)
                      for piece_start, piece_end in raw_pieces(start, end, mine)]
             parts += [totals[day] for day in mine]
             figures.append([metrics.agent_figures(counts, t) for counts in metrics.add_agent_counts(parts)])

@@ -106,8 +106,6 @@ _TEXT: dict[str, tuple[str, str]] = {
     "event_complaint.opened": ("Complaint opened", "登记投诉"),
     # --- The Alerts page, acknowledge links and alert states beside callbacks ---
     "alerts_title": ("Alerts", "告警"),
-    "alerts_link": ("Alerts", "告警"),
-    "floor_link": ("Floor", "现场监控"),
     "alerts_open_title": ("Open alerts", "未解决告警"),
     "alerts_none_open": ("No open alerts", "无未解决告警"),
     "alerts_history_title": ("History", "历史"),

@@ -30,7 +30,7 @@ from dashboard.app import site_language
 from dashboard.labels import alert_kind_label, language, text
 from dashboard.timers import alert_key, timer
 from dashboard.views import live_parts
-from dashboard.widgets import status_line, url_one
+from dashboard.widgets import page_links, status_line, url_one
 
 dash.register_page(__name__, path="/alerts", title="Callboard alerts")
 
@@ -75,8 +75,7 @@ def layout(lang: str | None = None, alert: str | list[str] | None = None, **_que
             html.H1(["Callboard ", html.Span(text("alerts_title", shown_lang), className="dim")]),
             part("status", className="floor-status"),
             html.Nav([
-                html.A(text("floor_link", shown_lang), href="/" + _query_string({"lang": lang})),
-                html.A(text("wall_link", shown_lang), href="/wall" + _query_string({"lang": lang})),
+                *page_links("/alerts", shown_lang, lang)[:-1],
                 html.A(text("other_language", shown_lang), className="language",
                        href="/alerts" + _query_string({"lang": other, "alert": request["alert"]})),
             ]),
