@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -105,11 +106,13 @@ def page_paints(base_url: str, path: str, times: int) -> tuple[list[float], int]
     """Seconds from starting to load ``path`` in headless Chromium until every chart is drawn, per
     load (the first one, which fills the browser's cache, left out); and how many charts there were."""
     from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or shutil.which("google-chrome") or ""
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
-    driver = webdriver.Chrome(options=options)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
     took, charts = [], 0
     try:
         for n in range(times + 1):
@@ -179,6 +182,7 @@ async def bench(admin_url: str, days: int, agents: int, events: int, times: int)
             print(summary(name, took, target), flush=True)
         paints, charts = page_paints(f"http://127.0.0.1:{port}", "/trends?range=last_30_days&bucket=1h", 5)
         print(summary(f"/trends, last 30 days: all {charts} charts drawn", paints, 2000.0), flush=True)
+        client.close()  # the server may have closed it while the browser loaded the page; open it again
         print("the same, counted from the calls (every day marked stale):")
         await mark_every_day_stale(url, True)
         try:
