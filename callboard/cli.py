@@ -14,7 +14,7 @@ import asyncpg
 
 from db.exceptions import DatabaseError
 
-from . import logs
+from . import logs, metrics
 from . import settings as settings_module
 from .database import database_url
 from .exceptions import CallboardError, ConfigError
@@ -99,8 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--serve", type=_host_port, default=("127.0.0.1", 8765), metavar="HOST:PORT",
                           help="where to listen (default: 127.0.0.1:8765)")
     simulate.add_argument("--write", type=Path, metavar="FILE",
-                          help="instead of serving, write the --days before now as a history file for "
-                               "`callboard import` (JSON lines; gzip-compressed if FILE ends in .gz)")
+                          help="instead of serving, write the --days before today (on the site's clock) as a "
+                               "history file for `callboard import` (JSON lines; gzip-compressed if FILE ends in "
+                               ".gz), so that it does not overlap a live demo's today")
     simulate.add_argument("--days", type=float, default=7, help="with --write: how many days (default 7)")
     _simulation_options(simulate)
 
@@ -222,9 +223,10 @@ def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> N
     if args.command == "simulate" and args.write:
         from simulator.history import write_history
 
-        events = write_history(args.write, seed=args.seed, agents=args.agents, days=args.days,
+        today = metrics.start_of_day(datetime.datetime.now(datetime.UTC), settings.timezone)
+        events = write_history(args.write, seed=args.seed, agents=args.agents, days=args.days, until=today,
                                local_tz=settings.timezone)
-        print(f"wrote {events:,} events of {args.days:g} days to {args.write}")
+        print(f"wrote {events:,} events of the {args.days:g} days before today to {args.write}")
         return
     if args.command == "simulate":
         from simulator.serve import run_simulator
