@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from . import schemas
 from .alert_data import HISTORY_PAGE, AlertData, HistoryFilter
-from .api import BAD_PARAMETER, BadParameter, _window
+from .api import BAD_PARAMETER, BadParameter, report_window
 
 router = APIRouter()
 NOT_FOUND = {404: {"model": schemas.Error, "description": "no alert with that id"}}
@@ -42,7 +42,7 @@ async def alerts(request: Request, state: str = "open", kind: str | None = None,
         raise BadParameter("limit", f"limit={limit} must be from 1 to {HISTORY_MAX}")
     if offset < 0:
         raise BadParameter("offset", f"offset={offset} must not be negative")
-    start, end = _window(request, from_, to)
+    start, end = report_window(request, from_, to)
     history = await _alerts(request).history(HistoryFilter(start, end, kind=kind or None, queue=queue or None,
                                                            limit=limit, offset=offset))
     return {"as_of": as_of, "state": state, **history}

@@ -54,7 +54,7 @@ REPORT_WINDOW_MAX = timedelta(days=92)
 TRENDS_WINDOW_MAX = timedelta(days=366)
 
 
-def _window(request: Request, from_: str | None, to: str | None,
+def report_window(request: Request, from_: str | None, to: str | None,
             longest: timedelta = REPORT_WINDOW_MAX) -> tuple[datetime, datetime]:
     """A report's [from, to): by default from the start of today in the site time zone until now."""
     now = datetime.now(UTC)
@@ -85,7 +85,7 @@ async def live(request: Request, since: str | None = None) -> dict:
             responses=BAD_PARAMETER)
 async def agents(request: Request, from_: str | None = Query(None, alias="from"), to: str | None = None) -> dict:
     """Every agent's figures and score for calls decided in [from, to)."""
-    start, end = _window(request, from_, to)
+    start, end = report_window(request, from_, to)
     return await request.app.state.live.agents(start, end)
 
 
@@ -93,7 +93,7 @@ async def agents(request: Request, from_: str | None = Query(None, alias="from")
 async def agent_days(request: Request, from_: str | None = Query(None, alias="from"), to: str | None = None) -> dict:
     """Every agent's scorecard for [from, to): figures, place by score and its change since the window
     before, and the figures of each day (site time)."""
-    start, end = _window(request, from_, to)
+    start, end = report_window(request, from_, to)
     return await request.app.state.live.agent_days(start, end)
 
 
@@ -112,7 +112,7 @@ async def trends(request: Request, from_: str | None = Query(None, alias="from")
     """Queue, hold and callback figures per quarter hour, hour, day, week, month or shift of [from, to),
     of the whole window, of the window before it and per shift; for some queues (comma-separated),
     a team and a shift, or all."""
-    start, end = _window(request, from_, to, TRENDS_WINDOW_MAX)
+    start, end = report_window(request, from_, to, TRENDS_WINDOW_MAX)
     if bucket not in metrics.BUCKETS:
         raise BadParameter("bucket", f"bucket={bucket!r} is not one of {', '.join(metrics.BUCKETS)}")
     queues = _trend_filters(request, queue, shift)
@@ -123,7 +123,7 @@ async def trends(request: Request, from_: str | None = Query(None, alias="from")
 async def weekday_hours(request: Request, from_: str | None = Query(None, alias="from"), to: str | None = None,
                         queue: str | None = None, team: str | None = None, shift: str | None = None) -> dict:
     """The figures of each weekday and hour of the day across [from, to): a heat map's cells."""
-    start, end = _window(request, from_, to, TRENDS_WINDOW_MAX)
+    start, end = report_window(request, from_, to, TRENDS_WINDOW_MAX)
     queues = _trend_filters(request, queue, shift)
     return await request.app.state.history.weekday_hours(start, end, queues, team or None, shift)
 
@@ -140,7 +140,7 @@ async def complaints(request: Request, status: str = "open", from_: str | None =
             if value is not None:
                 raise BadParameter(name, f"{name} applies only to status=all (open complaints are listed whenever "
                                          "they were opened)")
-    start, end = _window(request, from_, to)
+    start, end = report_window(request, from_, to)
     return await request.app.state.live.complaints(status, start, end)
 
 

@@ -179,6 +179,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "nav_alerts": ("Alerts", "告警"),
     "trends_title": ("Trends", "趋势"),
     "agents_page_title": ("Agent scorecards", "坐席评分卡"),
+    "repeat_calls": ("Repeat calls", "重复来电"),
     "range_today": ("Today", "今天"),
     "range_yesterday": ("Yesterday", "昨天"),
     "range_this_week": ("This week", "本周"),
