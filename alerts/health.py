@@ -7,17 +7,14 @@ share; Prometheus adds them up across instances.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import uvicorn
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+
+from callboard import health
 
 from .engine import AlertEngine
 from .outbox import Sender
@@ -58,34 +55,12 @@ class AlertTelemetry:
         return generate_latest(self.registry)
 
 
-def build(telemetry: AlertTelemetry) -> Starlette:
-    def status() -> dict:
+@contextlib.asynccontextmanager
+async def serving(telemetry: AlertTelemetry, host: str, port: int) -> AsyncIterator[uvicorn.Server]:
+    """Ready while the engine is woken by each commit and the sender by each new notification."""
+    def status() -> dict[str, bool]:
         return {"engine_listening": telemetry.engine.listening.is_set(),
                 "sender_listening": telemetry.sender.listening.is_set()}
 
-    async def metrics(_request: Request) -> Response:
-        return Response(telemetry.exposition(), media_type="text/plain; version=0.0.4")
-
-    async def healthz(_request: Request) -> JSONResponse:
-        """The process is up (and says whether it reaches the database)."""
-        return JSONResponse({"status": "ok", **status()})
-
-    async def readyz(_request: Request) -> JSONResponse:
-        """Connected to the database, woken by each commit and by each new notification."""
-        current = status()
-        ready = all(current.values())
-        return JSONResponse({"status": "ready" if ready else "not ready", **current}, status_code=200 if ready else 503)
-
-    return Starlette(routes=[Route("/metrics", metrics), Route("/healthz", healthz), Route("/readyz", readyz)])
-
-
-@contextlib.asynccontextmanager
-async def serving(telemetry: AlertTelemetry, host: str, port: int):
-    server = uvicorn.Server(uvicorn.Config(build(telemetry), host=host, port=port, log_config=None,
-                                           access_log=False, lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    try:
+    async with health.serving(telemetry.exposition, status, host, port) as server:
         yield server
-    finally:
-        server.should_exit = True
-        await task
