@@ -4,17 +4,11 @@
 -- dead (the reason).
 
 -- name: open_alerts
--- Alerts not yet resolved, oldest first, each with every notification about it (in order) as JSON:
--- the live snapshot's one read of the alerts.
+-- Alerts not yet resolved, oldest first, each with every notification about it (in order) as JSON
+-- (alert_notifications, db/migrations/0010): the live snapshot's one read of the alerts.
 SELECT a.id, a.kind, a.subject, a.state, a.escalation_level AS level, a.raised_at, a.acknowledged_at,
        a.acknowledged_by, a.resolved_at, a.resolved_by, a.details,
-       coalesce((SELECT jsonb_agg(jsonb_build_object(
-                    'id', n.id, 'change', e.change, 'level', e.level, 'recipient', n.recipient,
-                    'channel', n.channel, 'created_at', n.created_at, 'attempts', n.attempts,
-                    'next_attempt_at', n.next_attempt_at, 'sent_at', n.sent_at, 'dead_at', n.dead_at,
-                    'last_error', n.last_error) ORDER BY n.id)
-                 FROM alert_events e JOIN notifications n ON n.alert_event_id = e.id
-                 WHERE e.alert_id = a.id), '[]'::jsonb) AS notifications
+       alert_notifications(a.id) AS notifications
 FROM alerts a
 WHERE a.state <> 'resolved'
 ORDER BY a.raised_at, a.id;
@@ -23,13 +17,7 @@ ORDER BY a.raised_at, a.id;
 -- Alert $1 with every notification about it, as open_alerts gives each (whatever its state).
 SELECT a.id, a.kind, a.subject, a.state, a.escalation_level AS level, a.raised_at, a.acknowledged_at,
        a.acknowledged_by, a.resolved_at, a.resolved_by, a.details,
-       coalesce((SELECT jsonb_agg(jsonb_build_object(
-                    'id', n.id, 'change', e.change, 'level', e.level, 'recipient', n.recipient,
-                    'channel', n.channel, 'created_at', n.created_at, 'attempts', n.attempts,
-                    'next_attempt_at', n.next_attempt_at, 'sent_at', n.sent_at, 'dead_at', n.dead_at,
-                    'last_error', n.last_error) ORDER BY n.id)
-                 FROM alert_events e JOIN notifications n ON n.alert_event_id = e.id
-                 WHERE e.alert_id = a.id), '[]'::jsonb) AS notifications
+       alert_notifications(a.id) AS notifications
 FROM alerts a
 WHERE a.id = $1;
 
@@ -38,13 +26,7 @@ WHERE a.id = $1;
 -- newest first, $6 of them from the $7-th on, as open_alerts gives each; with how many match in all.
 SELECT a.id, a.kind, a.subject, a.state, a.escalation_level AS level, a.raised_at, a.acknowledged_at,
        a.acknowledged_by, a.resolved_at, a.resolved_by, a.details, count(*) OVER () AS matching,
-       coalesce((SELECT jsonb_agg(jsonb_build_object(
-                    'id', n.id, 'change', e.change, 'level', e.level, 'recipient', n.recipient,
-                    'channel', n.channel, 'created_at', n.created_at, 'attempts', n.attempts,
-                    'next_attempt_at', n.next_attempt_at, 'sent_at', n.sent_at, 'dead_at', n.dead_at,
-                    'last_error', n.last_error) ORDER BY n.id)
-                 FROM alert_events e JOIN notifications n ON n.alert_event_id = e.id
-                 WHERE e.alert_id = a.id), '[]'::jsonb) AS notifications
+       alert_notifications(a.id) AS notifications
 FROM alerts a
 WHERE ($1::text IS NULL OR a.state = $1)
   AND ($2::text IS NULL OR a.kind = $2)
