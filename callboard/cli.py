@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 
 from db.exceptions import DatabaseError
+from ingest.sources import SOURCES
 
 from . import logs, metrics
 from . import settings as settings_module
@@ -69,9 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser(
         "ingest", help="subscribe to a telephony event feed and write it to the database",
-        description="Subscribe to a websocket event feed (protocol: docs/events.md), write every event "
-                    "to PostgreSQL once, and keep going through disconnections and bad input.")
-    ingest.add_argument("--feed", metavar="URL", help="ws:// or wss:// URL of the feed (default: CALLBOARD_FEED_URL)")
+        description="Subscribe to a telephony event feed, write every event to PostgreSQL once, and keep going "
+                    "through disconnections and bad input. The feed speaks Callboard's protocol "
+                    "(docs/events.md) or, through --source, a telephony system's own (docs/sources.md).")
+    ingest.add_argument("--feed", metavar="URL", help="URL of the feed (default: CALLBOARD_FEED_URL)")
+    ingest.add_argument("--source", metavar="NAME",
+                        help="what speaks at the feed's URL, with the URL schemes it takes: "
+                             + "; ".join(f"{name} ({', '.join(schemes)})" for name, (_, schemes) in SOURCES.items())
+                             + " (default: CALLBOARD_FEED_SOURCE, callboard)")
     ingest.add_argument("--feed-name", help="name the feed's events are stored under (default: host:port of the URL)")
     ingest.add_argument("--host", help="address of /metrics, /healthz, /readyz (default: CALLBOARD_INGEST_HOST)")
     ingest.add_argument("--port", type=int, help="port of /metrics, /healthz, /readyz (default: CALLBOARD_INGEST_PORT)")
@@ -249,8 +255,12 @@ def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> N
     if args.command == "ingest":
         if not feed:
             raise ConfigError("no feed: pass --feed URL or set CALLBOARD_FEED_URL")
-        if not feed.startswith(("ws://", "wss://")):
-            raise ConfigError(f"--feed {feed!r} must start with ws:// or wss://")
+        source = args.source or settings.feed_source
+        if source not in SOURCES:
+            raise ConfigError(f"unknown source {source!r}: choose one of {', '.join(SOURCES)}")
+        open_source, schemes = SOURCES[source]
+        if not feed.startswith(schemes):
+            raise ConfigError(f"the feed {feed!r} of source {source} must start with {' or '.join(schemes)}")
     with database_url(settings) as url:
         if args.command == "db":
             from db.migrate import migrate_url
@@ -263,7 +273,7 @@ def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> N
             service.tune_garbage_collection()
             run_until_signal(lambda stop: service.run(settings, url, stop, feed_url=feed,
                                                       feed_name=args.feed_name or settings.feed_name,
-                                                      host=args.host, port=port))
+                                                      host=args.host, port=port, open_source=open_source))
         elif args.command == "dashboard":
             from dashboard.server import serve
 

@@ -1,6 +1,7 @@
 """The small HTTP endpoint of an always-on service (the ingest, the alert service): /metrics for
 Prometheus, /healthz (the process is up, and how its parts are) and /readyz (200 only while every
-part is well, 503 otherwise)."""
+part is well, 503 otherwise). A status maps each part to whether it is well; a text beside them is a
+note for the operator, shown by both and not judged."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-Status = Callable[[], dict[str, bool]]
+Status = Callable[[], dict[str, bool | str]]
 
 
 def build(exposition: Callable[[], bytes], status: Status) -> Starlette:
@@ -26,7 +27,7 @@ def build(exposition: Callable[[], bytes], status: Status) -> Starlette:
 
     async def readyz(_request: Request) -> JSONResponse:
         current = status()
-        ready = all(current.values())
+        ready = all(well for well in current.values() if isinstance(well, bool))
         return JSONResponse({"status": "ready" if ready else "not ready", **current}, status_code=200 if ready else 503)
 
     return Starlette(routes=[Route("/metrics", metrics), Route("/healthz", healthz), Route("/readyz", readyz)])

@@ -70,8 +70,8 @@ def _zone(text: str) -> zoneinfo.ZoneInfo:
 
 
 def _feed_url(text: str) -> str:
-    if not text.startswith(("ws://", "wss://")):
-        raise ValueError("must start with ws:// or wss://")
+    if "://" not in text:
+        raise ValueError("must be a URL, such as ws://host:port/ (each source's schemes: callboard ingest --help)")
     return text
 
 
@@ -157,7 +157,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Language of the pages: en or zh-Hans (Simplified Chinese). A display can choose its own "
             "with ?lang= in its URL."),
     Setting("CALLBOARD_FEED_URL", None, _feed_url,
-            "Websocket URL of the telephony event feed that `callboard ingest` subscribes to."),
+            "URL of the telephony event feed that `callboard ingest` subscribes to (ws:// or wss:// for "
+            "Callboard's own protocol; other sources: CALLBOARD_FEED_SOURCE)."),
+    Setting("CALLBOARD_FEED_SOURCE", "callboard", _text,
+            "What speaks at CALLBOARD_FEED_URL: callboard (the protocol of docs/events.md) or a telephony "
+            "system's adapter (`callboard ingest --help` lists them)."),
     Setting("CALLBOARD_FEED_NAME", None, _text,
             "Name of the feed; event ids are unique per feed. Default: the feed URL's host:port."),
     Setting("CALLBOARD_FEED_TOKEN", None, _text,
@@ -243,6 +247,7 @@ class Settings:
     shifts: tuple[Shift, ...]
     language: str
     feed_url: str | None
+    feed_source: str
     feed_name: str | None
     feed_token: str | None
     never_queued_after_s: float

@@ -58,6 +58,7 @@ class FeedClient:
     ) -> None:
         self.url = url
         self.last_seq = last_seq
+        self.note = None  # the feed replays what was missed: nothing to tell operators
         self._deliver = deliver
         self._on_connection = on_connection
         self._headers = {"Authorization": f"Bearer {token}"} if token else None

@@ -18,15 +18,16 @@ import asyncpg
 
 from callboard.metrics import Thresholds
 from callboard.settings import Settings
+from callboard.settings import load as load_settings
 from db.pool import DATA_ERRORS, TRANSIENT_ERRORS, connection, create_pool, needs_operator
 from db.queries import QUERIES
 
-from .feed import FeedClient
 from .health import serving
 from .journal import Journal, Message
 from .protocol import Rejected, parse_message
 from .resume_point import ResumePoint, highest_seq
 from .rollup import AgentDayTotals, roll_up_forever
+from .sources import OpenSource, Source, callboard_feed
 from .telemetry import IngestTelemetry
 from .writer import EventWriter, Received
 
@@ -61,11 +62,10 @@ def journal_directory(data_dir: Path, feed_name: str) -> Path:
 
 
 class IngestService:
-    def __init__(self, pool: asyncpg.Pool, feed_url: str, feed_name: str, *, token: str | None = None,
-                 batch_max: int = 2000, telemetry: IngestTelemetry | None = None,
+    def __init__(self, pool: asyncpg.Pool, feed_url: str, feed_name: str, *, open_source: OpenSource = callboard_feed,
+                 settings: Settings | None = None, batch_max: int = 2000, telemetry: IngestTelemetry | None = None,
                  never_queued_after_s: float = 600.0, journal: Journal | None = None,
-                 queue_messages: int = QUEUE_MESSAGES, thresholds: Thresholds | None = None,
-                 feed_ping_timeout_s: float = 30.0) -> None:
+                 queue_messages: int = QUEUE_MESSAGES, thresholds: Thresholds | None = None) -> None:
         self.telemetry = telemetry or IngestTelemetry()
         self._pool = pool
         self._feed_name = feed_name
@@ -78,9 +78,11 @@ class IngestService:
         self._journal = journal
         self._in_flight: dict[int, list[Received]] = {}  # batches being written, by number
         self.telemetry.waiting_messages.set_function(self._messages_in_memory)
-        self._client = FeedClient(feed_url, deliver=self._deliver, on_connection=self._record_connection,
-                                  token=token, ping_interval=min(10.0, feed_ping_timeout_s / 2),
-                                  ping_timeout=feed_ping_timeout_s)
+        self._feed_url = feed_url
+        self._open_source = open_source
+        self._settings = settings or load_settings({})
+        self.source: Source | None = None  # once the resume position is known
+        self.telemetry.source_note = lambda: self.source.note if self.source else None
         self._reported_kinds: set[str] = set()
         self._reported_journal_full = False
         self._database_failing = False
@@ -97,9 +99,10 @@ class IngestService:
             resuming.cancel()
             logger.info("ingest stopped before the database answered", extra={"action": "ingest_stopped"})
             return
-        self._client.last_seq = resuming.result()
+        self.source = self._open_source(self._feed_url, deliver=self._deliver, on_connection=self._record_connection,
+                                        last_seq=resuming.result(), settings=self._settings)
         await self._record_connection(False)  # until the feed answers (a killed ingest left it true)
-        receiving = asyncio.create_task(self._client.run(), name="feed")
+        receiving = asyncio.create_task(self.source.run(), name="feed")
         if self._journal is not None and self._journal.pending:  # left by an earlier run
             self._queue.put_nowait(JOURNAL_WAITING)
         writers = {asyncio.create_task(self._write_forever(), name=f"writer-{n}") for n in range(WRITERS)}
@@ -314,7 +317,7 @@ class IngestService:
         past what this process has received from the feed (a journal from an earlier run may hold
         events beyond a gap that only the feed can fill)."""
         seq = self._resume_point.to_store(number, batch_seq)
-        received = self._client.last_seq
+        received = self.source.last_seq if self.source else None
         return None if seq is None or received is None else min(seq, received)
 
     def _report_rejects(self, batch: list[Received]) -> None:
@@ -381,8 +384,10 @@ def tune_garbage_collection() -> None:
 
 
 async def run(settings: Settings, database_url: str, stop: asyncio.Event, *, feed_url: str,
-              feed_name: str | None = None, host: str | None = None, port: int | None = None) -> None:
-    """The ``callboard ingest`` process; with ``port``, also serve /metrics, /healthz and /readyz."""
+              feed_name: str | None = None, host: str | None = None, port: int | None = None,
+              open_source: OpenSource = callboard_feed) -> None:
+    """The ``callboard ingest`` process, reading the feed at ``feed_url`` through ``open_source``; with
+    ``port``, also serve /metrics, /healthz and /readyz."""
     telemetry = IngestTelemetry()
     feed_name = feed_name or default_feed_name(feed_url)
     async with contextlib.AsyncExitStack() as stack:
@@ -394,10 +399,10 @@ async def run(settings: Settings, database_url: str, stop: asyncio.Event, *, fee
         if pool is None:
             return
         stack.push_async_callback(pool.close)
-        service = IngestService(pool, feed_url, feed_name, token=settings.feed_token, batch_max=settings.batch_max,
-                                telemetry=telemetry, never_queued_after_s=settings.never_queued_after_s,
-                                journal=journal, thresholds=settings.thresholds(),
-                                feed_ping_timeout_s=settings.feed_ping_timeout_s)
+        service = IngestService(pool, feed_url, feed_name, open_source=open_source, settings=settings,
+                                batch_max=settings.batch_max, telemetry=telemetry,
+                                never_queued_after_s=settings.never_queued_after_s, journal=journal,
+                                thresholds=settings.thresholds())
         await service.run(stop)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import collections
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -78,6 +78,8 @@ class IngestTelemetry:
                                  registry=r)
         self.is_feed_connected = False
         self.is_database_up = False
+        # What the feed's source wants operators to know (ingest/sources.py), read when asked.
+        self.source_note: Callable[[], str | None] = lambda: None
 
     def feed_status(self, connected: bool) -> None:
         if self.is_feed_connected and not connected:

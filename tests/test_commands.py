@@ -118,3 +118,12 @@ def test_bad_configuration_is_named_and_refused():
                             capture_output=True, text=True, timeout=timeout(30))
     assert result.returncode == 2
     assert "CALLBOARD_ANSWER_TARGET_S='soon' is not valid" in result.stderr
+
+
+def test_ingest_refuses_an_unknown_source_or_a_feed_its_source_cannot_read():
+    for arguments, message in ((["--source", "nope", "--feed", "ws://127.0.0.1:9/"], "unknown source 'nope'"),
+                               (["--feed", "tcp://127.0.0.1:5038"], "must start with ws:// or wss://")):
+        result = subprocess.run([sys.executable, "-m", "callboard", "ingest", *arguments],
+                                capture_output=True, text=True, timeout=timeout(30))
+        assert result.returncode == 2, arguments
+        assert message in result.stderr, result.stderr
