@@ -60,15 +60,17 @@ def run_import(path: Path, url: str) -> str:
     return done.stdout.strip()
 
 
-async def database_facts(url: str) -> tuple[int, int, list[str], list[str]]:
+async def database_facts(url: str) -> tuple[int, int, int, list[str], list[str]]:
+    """Events stored, the database's bytes and the raw event log's, the queues and the teams."""
     conn = await asyncpg.connect(url)
     try:
         await conn.execute("VACUUM ANALYZE")  # what autovacuum does to settled history
         events = await conn.fetchval("SELECT count(*) FROM event_log")
         size = await conn.fetchval("SELECT pg_database_size(current_database())")
+        log_size = await conn.fetchval("SELECT sum(pg_total_relation_size(partition::text::regclass)) FROM event_log_days")
         queues = [row["queue"] for row in await conn.fetch("SELECT DISTINCT queue FROM queue_quarter_counts")]
         teams = [row["team"] for row in await conn.fetch("SELECT DISTINCT team FROM agents WHERE team IS NOT NULL")]
-        return events, size, sorted(queues), sorted(teams)
+        return events, size, log_size, sorted(queues), sorted(teams)
     finally:
         await conn.close()
 
@@ -163,9 +165,10 @@ async def bench(admin_url: str, days: int, agents: int, events: int, times: int)
         imported = run_import(path, url)
         print(f"{imported}\n  (with the totals computed at the end: {time.monotonic() - began:.0f} s in all)",
               flush=True)
-    stored, size, queues, teams = await database_facts(url)
+    stored, size, log_size, queues, teams = await database_facts(url)
     print(f"database: {size / 2**20:,.0f} MiB for {stored:,} events: "
-          f"{size / 2**20 / (stored / 1e6):,.0f} MiB per million events")
+          f"{size / 2**20 / (stored / 1e6):,.0f} MiB per million events, {log_size / size:.0%} of it the raw "
+          "event log (what CALLBOARD_KEEP_EVENTS_DAYS drops)")
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "CALLBOARD_TIMEZONE": "Asia/Shanghai", "CALLBOARD_CONFIG": "",
            "CALLBOARD_SHIFTS": "Early=07:00-15:00;Late=15:00-23:00;Night=23:00-07:00"}

@@ -186,6 +186,10 @@ SETTINGS: tuple[Setting, ...] = (
             "While the database is down the ingest keeps receiving, holding what does not fit in memory "
             "in a journal under CALLBOARD_DATA_DIR/journal, up to this many MiB; past that it stops "
             "reading and the feed resends later."),
+    Setting("CALLBOARD_KEEP_EVENTS_DAYS", None, _positive_int,
+            "Raw events older than this many days are dropped, a day at a time, by the ingest; every "
+            "figure, trend and scorecard stays (they are kept apart from the raw events), but call "
+            "timelines of older calls are gone. Unset: raw events are kept for ever."),
     Setting("CALLBOARD_DB_TIMEOUT_S", 30.0, _positive_float,
             "The ingest gives up a database statement or connection attempt after this many seconds, "
             "discards the connection (it may be half-open) and retries on a new one."),
@@ -258,6 +262,7 @@ class Settings:
     stale_after_s: float
     batch_max: int
     journal_max_mb: int
+    keep_events_days: int | None
     db_timeout_s: float
     feed_ping_timeout_s: float
     public_url: str | None

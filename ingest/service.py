@@ -26,6 +26,7 @@ from .health import serving
 from .journal import Journal, Message
 from .protocol import Rejected, parse_message
 from .resume_point import ResumePoint, highest_seq
+from .partitions import maintain_forever
 from .rollup import AgentDayTotals, roll_up_forever
 from .sources import OpenSource, Source, callboard_feed
 from .telemetry import IngestTelemetry
@@ -109,8 +110,10 @@ class IngestService:
         beating = asyncio.create_task(self._heartbeat(), name="heartbeat")
         sweeping = asyncio.create_task(self._sweep_forever(), name="sweep")
         rolling_up = asyncio.create_task(roll_up_forever(self._day_totals), name="roll-up")
+        partitioning = asyncio.create_task(maintain_forever(self._pool, self._settings.keep_events_days),
+                                           name="partitions")
         done, _ = await asyncio.wait({receiving, stopping, *writers}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (beating, sweeping, rolling_up, receiving):
+        for task in (beating, sweeping, rolling_up, partitioning, receiving):
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await rolling_up  # a day being computed is rolled back and stays stale
@@ -411,7 +414,7 @@ async def _connect_with_retry(database_url: str, stop: asyncio.Event, timeout_s:
     delay = 0.2
     while not stop.is_set():
         try:
-            return await create_pool(database_url, min_size=1, max_size=WRITERS + 3,  # + heartbeat, sweep, roll-up
+            return await create_pool(database_url, min_size=1, max_size=WRITERS + 4,  # + heartbeat, sweep, roll-up, partitions
                                      timeout_s=timeout_s)
         except TRANSIENT_ERRORS as exc:
             logger.warning("database unreachable at start; retrying",

@@ -12,6 +12,7 @@ import asyncpg
 from db.pool import transaction
 from db.queries import QUERIES
 
+from .partitions import make_partitions
 from .protocol import Event, Rejected
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -51,6 +52,7 @@ class EventWriter:
 
         The feed's resume point stored with it is the batch's highest seq, or what
         ``resume_after`` makes of that when other batches are being written at the same time.
+        A batch with events of a day the log has no partition for yet has it made, and is written again.
         """
         unique: dict[str, tuple[datetime, Event]] = {}
         rejects: list[tuple[datetime, Rejected]] = []
@@ -60,7 +62,16 @@ class EventWriter:
             for event in received.events:
                 unique.setdefault(event.id, (received.received_at, event))
             rejects.extend((received.received_at, reject) for reject in received.rejects)
+        try:
+            return await self._write(unique, rejects, seen, resume_after)
+        except asyncpg.CheckViolationError as exc:
+            if not _lacks_partition(exc):
+                raise
+        await make_partitions(self._pool, (event.ts.astimezone(UTC).date() for _, event in unique.values()))
+        return await self._write(unique, rejects, seen, resume_after)
 
+    async def _write(self, unique: dict[str, tuple[datetime, Event]], rejects: list[tuple[datetime, Rejected]],
+                     seen: int, resume_after: Callable[[int | None], int | None] | None) -> WriteResult:
         async with transaction(self._pool) as conn:
             stored_by_type = await self._append(conn, list(unique.values()))
             if stored_by_type:
@@ -119,3 +130,8 @@ class EventWriter:
             # PostgreSQL text cannot hold NUL characters; keep everything else verbatim.
             [r.raw.replace("\x00", "\\u0000") for _, r in rejects],
         )
+
+
+def _lacks_partition(exc: asyncpg.CheckViolationError) -> bool:
+    """The event log has no partition for a row's day (PostgreSQL says so in these words)."""
+    return "no partition of relation" in str(exc)

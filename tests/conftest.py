@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -20,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 import pytest
 
-from db.migrate import migrate
+from db.migrate import available, migrate
 from db.pool import connect, create_pool, recreate_database
 
 TEMPLATE = "callboard_template"
@@ -162,3 +163,17 @@ def browser():
 def browser_errors(driver) -> list[str]:
     """Console errors logged since the last call (warnings and info are not errors)."""
     return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+async def database_before(database_url: str, tmp_path: Path, version: int) -> asyncpg.Connection:
+    """A connection to the test database emptied and migrated up to, not including, ``version``: a
+    database of an earlier release, for testing how a migration carries its rows over."""
+    before = tmp_path / "migrations-before"
+    before.mkdir()
+    for migration in available():
+        if migration.version < version:
+            shutil.copy(migration.path, before / migration.path.name)
+    conn = await connect(database_url)
+    await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    await migrate(conn, before)
+    return conn

@@ -4,15 +4,15 @@ calls, and the migration that brought the feed into their keys carried every exi
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import UTC, datetime, timedelta
 
 from callboard.metrics import Thresholds
 from dashboard.data import LiveData
-from db.migrate import MIGRATION_DIR, applied_versions, migrate
-from db.pool import connect
+from db.migrate import applied_versions, migrate
 from ingest.protocol import parse_message
 from ingest.writer import EventWriter, Received
+
+from .conftest import database_before
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -73,14 +73,8 @@ async def test_a_calls_timeline_is_the_timeline_of_its_own_feed(pool):
 
 async def test_the_migration_gives_existing_rows_the_feed_of_their_events(database_url, tmp_path):
     """A database made before calls were keyed by feed: its rows take their events' feed."""
-    before = tmp_path / "before"
-    before.mkdir()
-    for path in sorted(MIGRATION_DIR.glob("000[1-4]_*.sql")):
-        shutil.copy(path, before / path.name)
-    conn = await connect(database_url)
+    conn = await database_before(database_url, tmp_path, 5)
     try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-        await migrate(conn, before)
         await conn.execute("""
             INSERT INTO feeds (feed) VALUES ('pbx-a'), ('pbx-b');
             INSERT INTO event_log (feed, event_id, type, ts, call_id, received_at, body) VALUES

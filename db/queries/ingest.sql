@@ -31,14 +31,14 @@ CROSS JOIN LATERAL json_to_record(j.body) AS e(id text, type text, call_id text)
 SELECT pg_advisory_xact_lock_shared(4855281085777407084);
 
 -- name: insert_events
--- Append the staged events to the log, skipping (feed, event_id) pairs already stored, and drop
+-- Append the staged events to the log, skipping events already stored (same feed, event_id and ts), and drop
 -- those from the stage so that only new events reach the derived state. Returns new events by type.
 WITH stored AS (
     INSERT INTO event_log (feed, event_id, seq, type, ts, call_id, received_at, stored_at, body)
     SELECT feed, event_id, seq, type, ts, call_id, received_at, stored_at, body
     FROM incoming_events
     ORDER BY event_id  -- the same lock order in every batch (see apply_derived_state)
-    ON CONFLICT (feed, event_id) DO NOTHING
+    ON CONFLICT (feed, event_id, ts) DO NOTHING
     RETURNING event_id, type
 ), repeated AS (
     DELETE FROM incoming_events i
