@@ -45,6 +45,9 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
     "callbacks_kept": ("kept: callbacks made by the promised time; missed: complaints past their promised time "
                        "without one; each in the bucket in which it was decided",
                        "按时：在承诺时间前完成的回电；逾期：已过承诺时间仍未回电的投诉；均按判定时所在的时段统计"),
+    "repeat_calls": ("calls from the same number within 24 h after a call that ended not resolved or was "
+                     "abandoned; counted when offered, in the queue of the earlier call",
+                     "同一号码在一通未解决或放弃的来电后 24 小时内再次来电；按来电时所在时段、前一通来电的队列统计"),
     # The agent figures of the floor view.
     "agent_answered": ("calls the agent answered (first answer)", "坐席应答的来电（首次应答）"),
     "csat": ("surveys scored 4 or 5 / surveys", "4 分或 5 分的满意度调查 / 满意度调查"),

@@ -122,6 +122,12 @@ def callbacks(trends: Answer, lang: str) -> Figure:
                    trends, barmode="stack")
 
 
+def repeat_calls(trends: Answer, lang: str) -> Figure:
+    """Repeat calls offered per bucket: callers who called again within 24 h of a call not settled."""
+    return _figure([_bar(bucket_labels(trends), _series(trends, "repeat_calls"), text("repeat_calls", lang),
+                         _COLOURS["amber"])], trends)
+
+
 def heatmap(weekday_hours: Answer, thresholds: Answer, lang: str, key: str = "service_level") -> Figure:
     """``key`` of each weekday (rows, Monday first) and hour (columns): service level (or another
     rate) coloured as on screen, red below the red line, amber below the amber line; or ASA

@@ -199,6 +199,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "chart_abandon": ("Abandon rate", "放弃率"),
     "chart_holds": ("Holds over the limit", "保留超时"),
     "chart_callbacks": ("Callbacks kept and missed", "按时与逾期回电"),
+    "chart_repeats": ("Repeat calls", "重复来电"),
     "chart_heatmap": ("Service level by weekday and hour", "按星期和小时的服务水平"),
     "chart_shifts": ("Shift against shift", "班次对比"),
     "chart_periods": ("This period against the one before", "本期与上期对比"),

@@ -29,7 +29,7 @@ def trends_answer(bucket: str = "1h") -> dict:
             {"start": "2026-11-23T09:00:00+08:00", "end": "2026-11-23T10:00:00+08:00", **({"shift": "Early"} if
              bucket == "shift" else {}), **figures(offered=5, answered=4, abandoned=1, asa_s=12.5, on_time_rate=0.75,
                                                  service_level=0.6, holds=3, holds_over_limit=1, callbacks_due=2,
-                                                 callbacks_on_time=1, callbacks_missed=1)},
+                                                 callbacks_on_time=1, callbacks_missed=1, repeat_calls=2)},
             {"start": "2026-11-23T10:00:00+08:00", "end": "2026-11-23T11:00:00+08:00", **({"shift": "Mid"} if
              bucket == "shift" else {}), **figures()},
         ],
@@ -53,6 +53,7 @@ def test_bucket_charts_plot_the_api_figures_at_each_buckets_local_start():
     holds = charts.holds(trends, "en")
     assert [t["y"] for t in holds["data"]] == [[1, 0], [2, 0]]  # over the limit, and within it
     assert [t["y"] for t in charts.callbacks(trends, "en")["data"]] == [[1, 0], [1, 0]]
+    assert [(t["name"], t["y"]) for t in charts.repeat_calls(trends, "zh-Hans")["data"]] == [("重复来电", [2, 0])]
 
 
 def test_target_lines_are_the_thresholds_in_force():
@@ -77,7 +78,7 @@ def test_every_chart_is_a_figure_plotly_accepts():
     cells = {"cells": [{"weekday": 0, "hour": 9, **figures(service_level=0.5)}]}
     built = [charts.volume(trends, "en"), charts.asa(trends, THRESHOLDS, "en"), charts.rates(trends, THRESHOLDS, "en"),
              charts.abandon_rate(trends, "en"), charts.holds(trends, "en"), charts.callbacks(trends, "en"),
-             charts.heatmap(cells, THRESHOLDS, "en"), charts.heatmap(cells, THRESHOLDS, "en", "asa_s"), charts.shifts(trends, "en"),
+             charts.repeat_calls(trends, "en"), charts.heatmap(cells, THRESHOLDS, "en"), charts.heatmap(cells, THRESHOLDS, "en", "asa_s"), charts.shifts(trends, "en"),
              charts.periods(trends, "en")]
     for figure in built:
         go.Figure(figure)  # plotly's own check of every property: raises on one it does not know

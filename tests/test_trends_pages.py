@@ -162,7 +162,8 @@ async def charts_match_the_api(driver, base: str, query: str) -> bool:
     _, cells = await asyncio.to_thread(get, f"{base}/api/v1/trends/weekday-hours?{query}")
     volume, rates = await plotted(driver, "volume"), await plotted(driver, "rates")
     heat, shifts = await plotted(driver, "heatmap"), await plotted(driver, "shifts")
-    if not (volume and rates and heat and shifts):
+    repeats = await plotted(driver, "repeats")
+    if not (volume and rates and heat and shifts and repeats):
         return False
     buckets = trends["buckets"]
     grid = [[None] * 24 for _ in range(7)]
@@ -170,6 +171,7 @@ async def charts_match_the_api(driver, base: str, query: str) -> bool:
         grid[cell["weekday"]][cell["hour"]] = cell["service_level"]
     return ([trace["y"] for trace in volume] == [[b[k] for b in buckets] for k in ("offered", "answered", "abandoned")]
             and [trace["y"] for trace in rates] == [[b[k] for b in buckets] for k in ("on_time_rate", "service_level")]
+            and repeats[0]["y"] == [b["repeat_calls"] for b in buckets]
             and heat[0]["z"] == grid
             and shifts[0]["y"] == [s["on_time_rate"] for s in trends["shifts"]])
 
