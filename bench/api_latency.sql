@@ -62,6 +62,12 @@ FROM agents a,
      generate_series(date_trunc('day', $1::timestamptz), $2::timestamptz - interval '1 day', interval '1 day') AS d(day),
      (VALUES (interval '7 hours', 'available'), (interval '16 hours', 'logged_out')) AS s(at, state);
 
+-- name: event_log_days
+-- The event log's partitions of the days from $1 to $2, as the ingest makes them.
+SELECT event_log_partition(day::date)
+FROM generate_series(($1::timestamptz AT TIME ZONE 'UTC')::date, ($2::timestamptz AT TIME ZONE 'UTC')::date,
+                     interval '1 day') AS day;
+
 -- name: history_event_log
 -- The event log behind the rows above: one event per fact, with the bodies the ingest stores.
 INSERT INTO event_log (feed, event_id, seq, type, ts, call_id, received_at, stored_at, body)

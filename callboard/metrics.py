@@ -213,8 +213,7 @@ def add_agent_counts(parts: Iterable[Iterable[Mapping[str, Any]]]) -> list[dict[
         for row in rows:
             agent = totals.get(row["agent"])
             if agent is None:
-                totals[row["agent"]] = {"agent": row["agent"], "name": row["name"], "team": row["team"],
-                                        **{field: row[field] for field in AGENT_COUNT_FIELDS}}
+                totals[row["agent"]] = dict(row)  # who, and the counts (other columns are not read)
             else:
                 for field in AGENT_COUNT_FIELDS:
                     agent[field] += row[field]
@@ -251,11 +250,13 @@ def agent_figures(counts: Mapping[str, Any], t: Thresholds) -> dict[str, Any]:
 
 def agent_score(components: Mapping[str, float | None], weights: Mapping[str, float]) -> float | None:
     """0–100: the weighted mean of the components that have data; ``None`` if none has."""
-    present = {name: components[name] for name in weights if components.get(name) is not None}
-    total_weight = sum(weights[name] for name in present)
-    if not total_weight:
-        return None
-    return 100 * sum(weights[name] * value for name, value in present.items()) / total_weight
+    total_weight = weighted = 0.0
+    for name, weight in weights.items():  # a plain loop: scorecards score tens of thousands of agent-days
+        value = components.get(name)
+        if value is not None:
+            total_weight += weight
+            weighted += weight * value
+    return 100 * weighted / total_weight if total_weight else None
 
 
 def start_of_day(now: datetime, zone: tzinfo) -> datetime:

@@ -201,17 +201,18 @@ class LiveData:
         ranks, previous_ranks = metrics.score_ranks(current), metrics.score_ranks(previous)
         previous_scores = {row["agent"]: row["score"] for row in previous}
         local = self._local
+        spans = [{"start": local(a), "end": local(b)} for a, b in days]
+        # A day an agent has nothing counted on: the same figures for everyone.
+        idle = metrics.agent_figures({**dict.fromkeys(metrics.AGENT_COUNT_FIELDS, 0), "agent": "", "name": "",
+                                      "team": None}, self._t)
         agents = []
         for figures in sorted(current, key=lambda a: (a["name"], a["agent"])):
             agent = figures["agent"]
-            nothing = metrics.agent_figures({**dict.fromkeys(metrics.AGENT_COUNT_FIELDS, 0), "agent": agent,
-                                             "name": figures["name"], "team": figures["team"]}, self._t)
             agents.append({
                 **figures, "rank": ranks[agent], "previous_score": previous_scores.get(agent),
                 "previous_rank": previous_ranks.get(agent),
                 "rank_change": metrics.rank_change(ranks[agent], previous_ranks.get(agent)),
-                "days": [{"start": local(a), "end": local(b), **_scores(day.get(agent, nothing))}
-                         for (a, b), day in zip(days, by_day, strict=True)],
+                "days": [_day(span, day.get(agent, idle)) for span, day in zip(spans, by_day, strict=True)],
             })
         return {"from": local(start), "to": local(end),
                 "previous": {"from": local(previous_start), "to": local(start)}, "agents": agents}
@@ -329,6 +330,8 @@ def _no_counts(state_row: asyncpg.Record) -> dict[str, Any]:
     return {**zero, "agent": state_row["agent"], "name": state_row["name"], "team": state_row["team"]}
 
 
-def _scores(figures: dict[str, Any]) -> dict[str, Any]:
-    """An agent's figures without who they are (a day of their scorecard)."""
-    return {key: value for key, value in figures.items() if key not in ("agent", "name", "team")}
+def _day(span: dict[str, str], figures: dict[str, Any]) -> dict[str, Any]:
+    """A day of an agent's scorecard: the day, and the agent's figures without who they are."""
+    day = {**span, **figures}
+    del day["agent"], day["name"], day["team"]
+    return day
