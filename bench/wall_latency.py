@@ -38,6 +38,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+from browser import start_browser
 from throwaway import run_on_a_server
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
@@ -51,9 +52,6 @@ from simulator import CallFloor
 QUEUE = "bench"
 TARGET_P95_MS = 500
 PAGES = 100
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-dev-shm-usage", "--disable-component-update", "--disable-sync",
-                  "--no-first-run", "--window-size=1920,1080")  # as tests/conftest.py
 # Stamps, in the page, when the bench queue's "Waiting" figure first shows each number.
 OBSERVE = """
 const figure = `.tile[data-queue="${arguments[0]}"] [data-figure="waiting"] .value`;
@@ -162,20 +160,6 @@ async def until(condition, seconds: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"gave up after {seconds:.0f} s waiting for {what}")
         await asyncio.sleep(0.05)
-
-
-def start_browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    chromium = os.environ.get("CALLBOARD_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium:
-        options.binary_location = chromium
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    driver = os.environ.get("CALLBOARD_CHROMEDRIVER") or shutil.which("chromedriver")
-    return webdriver.Chrome(service=Service(driver), options=options)
 
 
 async def xact_commits(url: str) -> int:

@@ -7,7 +7,7 @@ from datetime import tzinfo
 from pathlib import Path
 
 import dash
-from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, html, set_props
+from dash import Dash, Input, Output, ctx, dcc, html, set_props
 from dash.backends.ws import WebsocketDisconnected
 from dash.exceptions import PreventUpdate
 from fastapi import FastAPI
@@ -72,14 +72,6 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
             raise PreventUpdate
         return shared.of(hub.version, hub.snapshot, request)
 
-    app.clientside_callback(
-        ClientsideFunction(namespace="callboard", function_name="tick"),
-        Output({"type": ids.TIMER, "index": ALL}, "children"),
-        Output({"type": ids.TIMER, "index": ALL}, "className"),
-        Input(ids.TICK, "n_intervals"),
-        Input(ids.LIVE_STORE, "data"),
-        State({"type": ids.TIMER, "index": ALL}, "id"),
-    )
     return app
 
 
@@ -125,6 +117,5 @@ def site_zone() -> tzinfo:
 def shell() -> html.Div:
     return html.Div(className="shell", children=[
         dcc.Store(id=ids.LIVE_STORE),
-        dcc.Interval(id=ids.TICK, interval=500),
         dash.page_container,
     ])

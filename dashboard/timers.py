@@ -1,8 +1,9 @@
 """Timers that tick in the browser: which moment each one counts from, and when it changes colour.
 
-Pages render a timer as ``html.Span(id={"type": ids.TIMER, "index": key})`` with a key from
-the functions below; :func:`timer_specs` describes every timer a snapshot can show, and the
-browser (``assets/callboard.js``) recomputes their text and colour twice a second.
+Pages render a timer with :func:`timer` (a span marked ``data-timer`` with a key from the functions
+below); :func:`timer_specs` describes every timer a snapshot can show, and the browser
+(``assets/callboard.js``) moves their text and colour on in place, in one loop for the page,
+without a Dash update.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from typing import Any
 from dash import html
 
 from . import format as fmt
-from . import ids
 
+# The attribute that marks a timer and names its key.
+TIMER_KEY = "data-timer"
 # A promised callback turns amber this long before it is due (red once overdue).
 CALLBACK_AMBER_S = 30 * 60
 
@@ -47,7 +49,7 @@ def alert_key(alert_id: int) -> str:
 
 def timer(key: str, seconds: float | None) -> html.Span:
     """A ticking duration, first drawn with the snapshot's value."""
-    return html.Span(fmt.duration(seconds), id={"type": ids.TIMER, "index": key}, className="timer")
+    return html.Span(fmt.duration(seconds), className="timer", **{TIMER_KEY: key})
 
 
 def timer_class(spec: dict[str, Any], seconds: float) -> str:
@@ -81,9 +83,8 @@ def colour_timers(parts: Any, specs: dict[str, Any]) -> None:
             pending.extend(item.values())
         elif isinstance(item, list | tuple):
             pending.extend(item)
-        elif isinstance(item, html.Span) and isinstance(getattr(item, "id", None), dict) \
-                and item.id.get("type") == ids.TIMER:
-            spec = specs["timers"].get(item.id["index"])
+        elif isinstance(item, html.Span) and getattr(item, TIMER_KEY, None):
+            spec = specs["timers"].get(getattr(item, TIMER_KEY))
             if spec:
                 moment = datetime.fromisoformat(spec["from"])
                 seconds = (moment - as_of if spec["mode"] == "down" else as_of - moment).total_seconds()

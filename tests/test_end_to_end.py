@@ -139,6 +139,19 @@ async def test_wall_says_plainly_when_the_database_is_down_and_recovers_by_itsel
     assert errors == [], "\n".join(errors)
 
 
+# Counts the messages the page receives from the dashboard's push (Dash keeps its websocket in a
+# shared worker and relays each message to the page through the worker's port).
+COUNT_PUSHES = """
+window.pushesReceived = 0;
+const NativeSharedWorker = window.SharedWorker;
+window.SharedWorker = function (...args) {
+  const worker = new NativeSharedWorker(...args);
+  worker.port.addEventListener("message", () => { window.pushesReceived += 1; });
+  return worker;
+};
+"""
+
+
 async def test_timers_turn_red_in_the_browser_when_a_hold_passes_the_limit_and_a_callback_falls_due(
         database_url, pool, browser):
     limit_s = 8  # short, so the test need not wait a minute; the wall uses the configured limit
@@ -155,6 +168,7 @@ async def test_timers_turn_red_in_the_browser_when_a_hold_passes_the_limit_and_a
     frame = json.dumps([{"id": f"t{n}", "ts": now.isoformat(), **e} for n, e in enumerate(events)])
     await EventWriter(pool, "timers").write([Received(now, *parse_message(frame))])
 
+    counting = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": COUNT_PUSHES})
     async with running_dashboard(database_url, settings_for_test(CALLBOARD_HOLD_LIMIT_S=str(limit_s))) as base_url:
         await asyncio.to_thread(browser.get, base_url + "/wall")
 
@@ -171,6 +185,7 @@ async def test_timers_turn_red_in_the_browser_when_a_hold_passes_the_limit_and_a
 
         # Before the limit: the hold is ticking but not listed, the callback not yet overdue.
         await wait_for(lambda: has_class(hold, "under-limit"), 5, "the hold, under the limit")
+        pushes = browser.execute_script("return window.pushesReceived")
         assert not browser.find_element(By.CSS_SELECTOR, '.row.hold[data-call="c1"]').is_displayed()
         assert browser.find_element(By.CSS_SELECTOR, '[data-fit="holds"] .empty').is_displayed()
         assert await has_class(callback, "red", present=False)
@@ -181,8 +196,11 @@ async def test_timers_turn_red_in_the_browser_when_a_hold_passes_the_limit_and_a
             "'No holds over the limit' beside a hold over it"
         await wait_for(lambda: has_class(callback, "flash"), 10, "the callback to turn overdue")
         assert "red" in classes(callback).split()
+        # The page did it on its own: nothing came from the server meanwhile.
+        assert pushes > 0 and browser.execute_script("return window.pushesReceived") == pushes
         errors = browser_errors(browser)
         assert errors == [], "\n".join(errors)
+    browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", counting)
 
 
 async def test_a_wall_asked_for_chinese_shows_chinese_labels_and_names_as_they_arrive(database_url, pool, browser):

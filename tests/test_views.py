@@ -14,7 +14,7 @@ from callboard.settings import load
 from dashboard import ids
 from dashboard.app import create_app, prepare
 from dashboard.data import LiveData
-from dashboard.timers import callback_key, hold_key
+from dashboard.timers import TIMER_KEY, callback_key, hold_key
 from dashboard.views import SharedView, draw
 
 from .scenario import NOW, T0, Floor, at, store
@@ -76,7 +76,7 @@ async def test_a_pushed_part_shows_its_timers_coloured_before_the_browser_first_
         """The class of the timer ``key`` as drawn in ``part`` (plain JSON components)."""
         if isinstance(part, dict):
             props = part.get("props", {})
-            if props.get("id") == {"type": ids.TIMER, "index": key}:
+            if props.get(TIMER_KEY) == key:
                 return props["className"]
             part = list(part.values())
         if isinstance(part, list):

@@ -10,16 +10,25 @@
     return sign + (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
   }
 
+  // Every timer the latest view can show, by key (dashboard/timers.py), and the server's clock
+  // minus the browser's, from that view.
+  var timerSpecs = {}, offsetMs = 0;
+
   // A pushed view arrives as JSON text (dashboard/views.py); read once, however many callbacks use it.
   var lastText = null, lastView = null;
   function viewOf(data) {
     if (typeof data !== "string") return data;
-    if (data !== lastText) { lastView = JSON.parse(data); lastText = data; }
+    if (data !== lastText) {
+      lastView = JSON.parse(data);
+      lastText = data;
+      var timers = lastView && lastView.timers;
+      if (timers && timers.timers) {
+        timerSpecs = timers.timers;
+        offsetMs = Date.parse(timers.as_of) - Date.now();
+      }
+    }
     return lastView;
   }
-
-  var offsetMs = 0;  // server clock minus browser clock, from the latest snapshot
-  var lastAsOf = null;
 
   function level(spec, seconds) {
     if (spec.mode === "down") {
@@ -33,26 +42,67 @@
   }
 
   // Lists that show as many rows as fit ([data-fit]): the rest are cut, and the list's
-  // [data-more-for] says how many ("+12 more") rather than cutting them off silently.
-  function fit() {
-    document.querySelectorAll("[data-fit]").forEach(function (list) {
-      var items = Array.prototype.slice.call(list.children);
-      items.forEach(function (item) { item.classList.remove("cut"); });
-      var bottom = list.getBoundingClientRect().bottom + 0.5, cut = 0;
-      items.forEach(function (item) {
-        if (item.classList.contains("undrawn")) { cut += Number(item.getAttribute("data-count")); return; }
-        if (item.offsetParent === null) return;  // hidden by the page itself (a hold under the limit)
-        if (cut || item.getBoundingClientRect().bottom > bottom) { item.classList.add("cut"); cut++; }
-      });
-      var more = document.querySelector('[data-more-for="' + list.getAttribute("data-fit") + '"]');
-      if (more) {
-        var said = cut ? "+" + cut + " " + more.getAttribute("data-more-label") : "";
-        if (more.textContent !== said) more.textContent = said;
-      }
+  // [data-more-for] says how many ("+12 more") rather than cutting them off silently. Every row is
+  // measured in one pass (one layout), and only when the page's rows change (a push, a hold
+  // passing its limit, a resize): never on a timer, which would lay a 4K wall out again and again.
+  function fitList(list) {
+    var items = Array.prototype.slice.call(list.children);
+    items.forEach(function (item) { item.classList.remove("cut"); });
+    var bottom = list.getBoundingClientRect().bottom + 0.5;
+    var places = items.map(function (item) {  // reads only, after the writes above
+      return {undrawn: item.classList.contains("undrawn"), hidden: item.offsetParent === null,
+              bottom: item.getBoundingClientRect().bottom};
     });
+    var cut = 0;
+    items.forEach(function (item, n) {
+      var place = places[n];
+      if (place.undrawn) { cut += Number(item.getAttribute("data-count")); return; }
+      if (place.hidden) return;  // hidden by the page itself (a hold under the limit)
+      if (cut || place.bottom > bottom) { item.classList.add("cut"); cut++; }
+    });
+    var more = document.querySelector('[data-more-for="' + list.getAttribute("data-fit") + '"]');
+    if (more) {
+      var said = cut ? "+" + cut + " " + more.getAttribute("data-more-label") : "";
+      if (more.textContent !== said) more.textContent = said;
+    }
   }
-  setInterval(fit, 250);
+
+  var fitting = null;
+  var rowsChanged = new MutationObserver(function () {
+    if (fitting === null) fitting = requestAnimationFrame(fit);
+  });
+  function fit() {
+    fitting = null;
+    document.querySelectorAll("[data-fit]").forEach(fitList);
+    rowsChanged.takeRecords();  // its own changes of "cut" call for no second pass
+  }
+  rowsChanged.observe(document.documentElement,
+                      {subtree: true, childList: true, attributes: true, attributeFilter: ["class"]});
   window.addEventListener("resize", fit);
+
+  // One loop for the page moves every timer ([data-timer]) on in place: its text, and its colour
+  // at the limits, from the moment it counts from. No Dash update and no re-render: the text node
+  // React made is changed, not replaced, so the next push still lands in it.
+  function tick() {
+    var now = Date.now() + offsetMs;
+    var shown = document.querySelectorAll("[data-timer]");
+    for (var n = 0; n < shown.length; n++) {
+      var element = shown[n], spec = timerSpecs[element.getAttribute("data-timer")];
+      if (!spec) continue;
+      if (spec.fromMs === undefined) spec.fromMs = Date.parse(spec.from);
+      var seconds = spec.mode === "down" ? (spec.fromMs - now) / 1000 : (now - spec.fromMs) / 1000;
+      var text = duration(seconds), node = element.firstChild;
+      if (node && node.nodeType === Node.TEXT_NODE) {
+        if (node.nodeValue !== text) node.nodeValue = text;
+      } else if (!node) {
+        element.appendChild(document.createTextNode(text));
+      }
+      var hidden = spec.hide_below !== undefined && seconds <= spec.hide_below ? " under-limit" : "";
+      var classes = "timer" + level(spec, seconds) + hidden;
+      if (element.className !== classes) element.className = classes;
+    }
+  }
+  setInterval(tick, 250);
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     callboard: {
@@ -149,31 +199,6 @@
         }
         var search = params.toString();
         return search ? "?" + search : "";
-      },
-
-      tick: function (_n, data, timerIds) {
-        var view = viewOf(data);
-        var specs = view && view.timers;
-        if (!specs || !specs.timers) {
-          return [timerIds.map(function () { return window.dash_clientside.no_update; }),
-                  timerIds.map(function () { return window.dash_clientside.no_update; })];
-        }
-        if (specs.as_of !== lastAsOf) {
-          lastAsOf = specs.as_of;
-          offsetMs = Date.parse(specs.as_of) - Date.now();
-        }
-        var now = Date.now() + offsetMs;
-        var texts = [], classes = [];
-        timerIds.forEach(function (id) {
-          var spec = specs.timers[id.index];
-          if (!spec) { texts.push(window.dash_clientside.no_update); classes.push("timer"); return; }
-          var from = Date.parse(spec.from);
-          var seconds = spec.mode === "down" ? (from - now) / 1000 : (now - from) / 1000;
-          var hidden = spec.hide_below !== undefined && seconds <= spec.hide_below ? " under-limit" : "";
-          texts.push(duration(seconds));
-          classes.push("timer" + level(spec, seconds) + hidden);
-        });
-        return [texts, classes];
       }
     }
   });
