@@ -10,14 +10,18 @@ day's quarter hours likewise (``queue_quarter_counts``, ``floor_quarter_counts``
 
 They stay right because every ingest transaction marks stale the complete days whose counts its
 events may change (``ingest.apply_derived_state``), and readers count a stale day from the calls.
-This loop computes the stale days again, one day per transaction, under a lock that waits for
-the ingest transactions in flight and holds new ones off meanwhile (``rollup.lock_for_roll_up``):
-whatever changes a day after its totals were computed marks it stale again.
+This loop computes the stale days again beside the ingest, never holding it off: a day from one
+read-only snapshot, then its totals stored in a short transaction that takes the day off the stale
+list only if nothing marked it again since that snapshot (each marking takes a new number,
+``rollup.unmark_day``); otherwise the day stays stale and is computed again. A day is computed only
+once every transaction that began before it ended has ended too (one of those may have judged the
+day not yet complete and so left it unmarked: ``rollup.ingest_in_flight_since``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -37,13 +41,20 @@ ROLL_UP_S = 10.0
 # the day in progress. Afterwards only the last two days, where a day has just ended.
 LOOK_BACK_AT_START_DAYS = 93
 LOOK_BACK_DAYS = 2
-# A roll-up takes its lock when no ingest transaction is in flight, trying this often for this
-# long; only then does it wait for the lock, holding new ingest transactions off meanwhile.
-LOCK_TRY_EVERY_S = 0.01
-LOCK_TRIES = 200
 
 
 QUARTER = timedelta(minutes=15)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DayCounts:
+    """One day's counts, as read from one snapshot: per agent, and per quarter hour (``quarters``)
+    per queue and per queue and agent."""
+
+    agents: list[asyncpg.Record]
+    quarters: list[datetime]
+    queues: list[asyncpg.Record]
+    floor: list[asyncpg.Record]
 
 
 def day_start(day: date) -> datetime:
@@ -69,45 +80,53 @@ class AgentDayTotals:
                                t.short_abandon_s)
 
     async def roll_up_one(self, marked_before: datetime) -> date | None:
-        """Compute again, in one transaction, the latest complete day marked stale before ``marked_before``;
-        the day, or None if there is none."""
-        t = self._t
+        """Compute again the latest complete day marked stale before ``marked_before``; the day, or
+        None if there is none, or none that may be computed yet."""
         async with connection(self._pool) as conn:
-            if not await conn.fetchval(QUERIES["rollup.any_stale_day"], marked_before):
+            stale = await conn.fetchrow(QUERIES["rollup.next_stale_day"], marked_before)
+            if stale is None:
                 return None
+            day, mark = stale["day"], stale["mark"]
+            end = day_start(day + timedelta(days=1))
+            if await conn.fetchval(QUERIES["rollup.ingest_in_flight_since"], end):
+                return None  # the next pass
+        async with connection(self._pool) as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            totals = await self._count_day(conn, day)
         async with transaction(self._pool) as conn:
-            for _ in range(LOCK_TRIES):
-                if await conn.fetchval(QUERIES["rollup.try_lock_for_roll_up"]):
-                    break
-                await asyncio.sleep(LOCK_TRY_EVERY_S)
-            else:
-                await conn.execute(QUERIES["rollup.lock_for_roll_up"])
-            day = await conn.fetchval(QUERIES["rollup.claim_stale_day"], marked_before)
-            if day is None:
-                return None
-            start, end = day_start(day), day_start(day + timedelta(days=1))
-            rows = await conn.fetch(QUERIES["live.agent_counts"], start, end, t.answer_target_s, t.hold_limit_s,
-                                    end, end, True)
-            holds_open = sum(row["holds_open"] for row in rows)
-            await conn.execute(QUERIES["rollup.forget_day"], day)
-            columns = [[row[field] for row in rows] if not holds_open else [] for field in AGENT_COUNT_FIELDS]
-            await conn.execute(QUERIES["rollup.store_day"], day, t.answer_target_s, t.hold_limit_s, t.short_abandon_s,
-                               holds_open, [row["agent"] for row in rows] if not holds_open else [], *columns)
-            if not holds_open:
-                await self._store_quarters(conn, day, start, end)
+            if await conn.fetchval(QUERIES["rollup.unmark_day"], day, mark) is None:
+                return day  # marked again meanwhile: still stale, computed again later
+            await self._store_day(conn, day, totals)
         return day
 
-    async def _store_quarters(self, conn: asyncpg.Connection, day: date, start: datetime, end: datetime) -> None:
-        """The day's queue and floor counts per quarter hour, counted by the trends' own queries."""
+    async def _count_day(self, conn: asyncpg.Connection, day: date) -> DayCounts:
+        """The day's agent counts and its queue and floor counts per quarter hour, from one snapshot."""
         t = self._t
+        start, end = day_start(day), day_start(day + timedelta(days=1))
+        agents = await conn.fetch(QUERIES["live.agent_counts"], start, end, t.answer_target_s, t.hold_limit_s,
+                                  end, end, True)
+        if any(row["holds_open"] for row in agents):
+            return DayCounts(agents, [], [], [])
         quarters = [start + n * QUARTER for n in range((end - start) // QUARTER)]
-        rows = await conn.fetch(QUERIES["live.queue_counts"], quarters, end, t.answer_target_s, t.short_abandon_s,
-                                None)
-        await conn.execute(QUERIES["rollup.store_queue_quarters"], day, quarters,
-                           *_columns(rows, ("bucket", "queue", *QUEUE_COUNT_FIELDS)))
-        rows = await conn.fetch(QUERIES["trends.floor_counts"], quarters, end, t.hold_limit_s, end, None, None)
-        await conn.execute(QUERIES["rollup.store_floor_quarters"], day, quarters,
-                           *_columns(rows, ("bucket", "queue", "agent", *FLOOR_COUNT_FIELDS)))
+        queues = await conn.fetch(QUERIES["live.queue_counts"], quarters, end, t.answer_target_s, t.short_abandon_s,
+                                  None)
+        floor = await conn.fetch(QUERIES["trends.floor_counts"], quarters, end, t.hold_limit_s, end, None, None)
+        return DayCounts(agents, quarters, queues, floor)
+
+    async def _store_day(self, conn: asyncpg.Connection, day: date, counts: DayCounts) -> None:
+        """Replace the day's totals. A day with holds still open at its end keeps no counts: it is
+        counted from the calls until those holds end."""
+        t = self._t
+        holds_open = sum(row["holds_open"] for row in counts.agents)
+        agents = [] if holds_open else counts.agents
+        await conn.execute(QUERIES["rollup.forget_day"], day)
+        await conn.execute(QUERIES["rollup.store_day"], day, t.answer_target_s, t.hold_limit_s, t.short_abandon_s,
+                           holds_open, [row["agent"] for row in agents], *_columns(agents, AGENT_COUNT_FIELDS))
+        if holds_open:
+            return
+        await conn.execute(QUERIES["rollup.store_queue_quarters"], day, counts.quarters,
+                           *_columns(counts.queues, ("bucket", "queue", *QUEUE_COUNT_FIELDS)))
+        await conn.execute(QUERIES["rollup.store_floor_quarters"], day, counts.quarters,
+                           *_columns(counts.floor, ("bucket", "queue", "agent", *FLOOR_COUNT_FIELDS)))
 
     async def roll_up_stale(self) -> list[date]:
         """Compute every complete day stale now again, one transaction each; the days computed.

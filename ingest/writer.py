@@ -92,7 +92,7 @@ class EventWriter:
     async def dead_letter_calls_never_queued(self, after_s: float) -> list[str]:
         """Move the events of calls never queued within ``after_s`` seconds to dead_letters."""
         async with transaction(self._pool) as conn:
-            await conn.execute(QUERIES["ingest.hold_off_roll_up"])
+            await conn.execute(QUERIES["ingest.keep_days_open"])
             rows = await conn.fetch(QUERIES["ingest.dead_letter_calls_never_queued"], after_s, self._feed)
             if rows:
                 payload = {"feed": self._feed, "dead_lettered_calls": len(rows)}

@@ -5,10 +5,10 @@
 -- the earliest timestamp wins.
 
 -- name: create_staging
--- First in every transaction that writes events: hold off the roll-up of per-day agent totals
--- (rollup.lock_for_roll_up takes the same key, "CallRoll", exclusively) until this transaction
--- ends; a day is then computed from a state every batch either precedes or follows in full.
--- Then the batch being written, shaped like the event log, and the days its changes were decided
+-- First in every transaction that writes events: show the roll-up that a change of floor state is
+-- in flight (the lock "CallRoll", shared: nothing waits for it; rollup.ingest_in_flight_since looks
+-- for it), so that a day this transaction may judge not yet complete is not computed before it
+-- ends. Then the batch being written, shaped like the event log, and the days its changes were decided
 -- on before (apply_derived_state); private to the connection, emptied at every commit.
 SELECT pg_advisory_xact_lock_shared(4855281085777407084);
 CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE event_log) ON COMMIT DELETE ROWS;
@@ -26,7 +26,7 @@ JOIN unnest($3::bigint[], $4::bigint[], $5::bigint[]) WITH ORDINALITY
      AS t(seq, ts_us, received_us, position) USING (position)
 CROSS JOIN LATERAL json_to_record(j.body) AS e(id text, type text, call_id text);
 
--- name: hold_off_roll_up
+-- name: keep_days_open
 -- As in create_staging, for the other transactions that change floor state.
 SELECT pg_advisory_xact_lock_shared(4855281085777407084);
 
@@ -113,7 +113,7 @@ WITH orphan AS (
     ) d(decided_at)
     WHERE (decided_at AT TIME ZONE 'UTC')::date < (clock_timestamp() AT TIME ZONE 'UTC')::date
     ORDER BY 1
-    ON CONFLICT DO NOTHING
+    ON CONFLICT (day) DO UPDATE SET mark = excluded.mark, marked_at = excluded.marked_at
 ), forgotten_holds AS (
     DELETE FROM hold_events h USING orphan o WHERE h.feed = o.feed AND h.call_id = o.call_id
 ), forgotten_surveys AS (
@@ -143,8 +143,10 @@ SELECT pg_notify('callboard_changes', $1);
 -- (offered, answered, abandoned, ended, surveyed, called back, and the day after the offer, when a
 -- repeat of the call may come); part 2, at the end, marks
 -- them stale with the days they are decided on after it (one write, in key order, like the rest).
--- Only complete UTC days, the only ones ever rolled up (by the clock after ingest.hold_off_roll_up:
--- a roll-up that found the day complete committed before that).
+-- Only complete UTC days, the only ones ever rolled up (by the clock after create_staging: a day
+-- that ended after that is computed only once this transaction has ended, rollup.ingest_in_flight_since).
+-- A day marked again takes a new mark: a roll-up computed before this transaction's changes does
+-- not take it off the list (rollup.unmark_day).
 WITH touched_calls AS (
     SELECT DISTINCT feed, call_id FROM incoming_events WHERE call_id IS NOT NULL
 ), touched_complaints AS (
@@ -330,4 +332,4 @@ FROM (
 ) d(decided_at)
 WHERE (decided_at AT TIME ZONE 'UTC')::date < (clock_timestamp() AT TIME ZONE 'UTC')::date
 ORDER BY 1
-ON CONFLICT DO NOTHING;
+ON CONFLICT (day) DO UPDATE SET mark = excluded.mark, marked_at = excluded.marked_at;

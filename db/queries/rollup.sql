@@ -6,17 +6,18 @@
 -- clock). See db/migrations/0004_agent_day_rollups.sql and 0008_quarter_rollups.sql for why these
 -- tables exist and how they stay right.
 
--- name: lock_for_roll_up
--- Wait until no ingest transaction is in flight and keep new ones out until this transaction ends
--- (they take the same lock, "CallRoll", shared: ingest.create_staging). A day is then computed
--- from a state every ingest commit either precedes or follows in full, so every later change to
--- it marks it stale again.
-SELECT pg_advisory_xact_lock(4855281085777407084);
-
--- name: try_lock_for_roll_up
--- lock_for_roll_up, if no ingest transaction is in flight now; true if taken. Waiting for the lock
--- would hold off every new ingest transaction until those in flight end.
-SELECT pg_try_advisory_xact_lock(4855281085777407084);
+-- name: ingest_in_flight_since
+-- Whether a transaction that changes floor state and began before $1 is still in flight: those
+-- hold the lock "CallRoll" shared (ingest.create_staging, ingest.keep_days_open); its 64-bit key
+-- shows in pg_locks as two halves. One that began before a day ended may have judged the day not
+-- yet complete, and so not marked it when changing it: the day waits until it has committed.
+SELECT EXISTS (
+    SELECT FROM pg_locks l
+    JOIN pg_stat_activity a ON a.pid = l.pid
+    WHERE l.locktype = 'advisory' AND l.granted
+      AND l.classid = (4855281085777407084 >> 32)::oid AND l.objid = (4855281085777407084 & 4294967295)::oid
+      AND l.objsubid = 1 AND a.xact_start < $1
+);
 
 -- name: mark_days_without_totals
 -- Mark stale each complete day of the last $1 days that has no totals computed under answer
@@ -31,22 +32,18 @@ WHERE NOT EXISTS (SELECT FROM agent_days a WHERE a.day = d.day AND a.answer_targ
 ORDER BY day
 ON CONFLICT DO NOTHING;
 
--- name: any_stale_day
--- Whether a complete day marked stale before $1 waits (asked before taking the lock, which holds
--- the ingest off, so that a pass with nothing to do does not).
-SELECT EXISTS (SELECT FROM stale_days
-               WHERE day < (clock_timestamp() AT TIME ZONE 'UTC')::date AND marked_at < $1);
+-- name: next_stale_day
+-- The latest complete day marked stale before $1, and the number of its latest marking.
+SELECT day, mark
+FROM stale_days
+WHERE day < (clock_timestamp() AT TIME ZONE 'UTC')::date AND marked_at < $1
+ORDER BY day DESC
+LIMIT 1;
 
--- name: claim_stale_day
--- Take the latest complete day marked stale before $1 off the list, to compute it in this same
--- transaction; it is marked again by any ingest that changes it after this transaction.
-DELETE FROM stale_days
-WHERE day = (SELECT day FROM stale_days
-             WHERE day < (clock_timestamp() AT TIME ZONE 'UTC')::date AND marked_at < $1
-             ORDER BY day DESC
-             LIMIT 1
-             FOR UPDATE SKIP LOCKED)
-RETURNING day;
+-- name: unmark_day
+-- Take day $1 off the stale list if its latest marking is still $2 (nothing changed it since the
+-- totals about to be stored were computed); the day, or nothing.
+DELETE FROM stale_days WHERE day = $1 AND mark = $2 RETURNING day;
 
 -- name: forget_day
 -- Drop day $1's totals, whatever thresholds they were computed under.
