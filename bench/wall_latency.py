@@ -18,6 +18,12 @@ counts the transactions PostgreSQL commits for the database (``pg_stat_database.
 ingest and dashboard together, the same event stream in both runs), per second: the one-page run
 is the baseline. Uses DATABASE_URL if set, otherwise a throw-away embedded PostgreSQL. Issue #10's
 targets: event to pixels <= 500 ms at p95; 100 open pages cost no more queries than one.
+
+Then where the time goes, stage by stage from the feed's sending: received by the ingest (its
+receipt stamp in the event log), the batch written (just before its commit; the NOTIFY payload's
+``written_at``), heard by the dashboard, its snapshot ready, the first page asked what it shows
+and answering, the view handed to the page's socket (the dashboard's DEBUG log lines
+``snapshot_refreshed`` and ``view_pushed``), the DOM changed and painted.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import http.client
 import json
 import os
 import random
+import re
 import shutil
 import socket
 import statistics
@@ -174,12 +181,13 @@ async def xact_commits(url: str) -> int:
 async def run_events(feed: Feed, browser, url: str, first: int, count: int, clients: list[PushClient],
                      rng: random.Random) -> dict:
     """Send ``count`` callers to the bench queue one by one; time each to the wall and to every client."""
-    page_ms, dom_ms, client_ms = [], [], []
+    page_ms, dom_ms, client_ms, sent_at = [], [], [], {}
     commits_before, began = await xact_commits(url), time.monotonic()
     for n in range(first, first + count):
         waiting = n + 1
         sent = await feed.send({"id": f"bench-{n}", "type": "call.queued", "ts": datetime.now(UTC).isoformat(),
                                 "call_id": f"bench-{n}", "queue": QUEUE, "caller": "+44 20 7946 0000"})
+        sent_at[f"bench-{n}"] = sent
         stamps: dict = {}
 
         async def shown(waiting=waiting, stamps=stamps) -> bool:
@@ -200,7 +208,58 @@ async def run_events(feed: Feed, browser, url: str, first: int, count: int, clie
         await asyncio.sleep(rng.uniform(0.2, 0.5))  # not in step with the page's 500 ms timer tick
     elapsed = time.monotonic() - began
     commits = await xact_commits(url) - commits_before
-    return {"page": page_ms, "dom": dom_ms, "clients": client_ms, "tps": commits / (elapsed + 1.1)}
+    return {"page": page_ms, "dom": dom_ms, "clients": client_ms, "tps": commits / (elapsed + 1.1), "sent": sent_at}
+
+
+async def stages(url: str, sent_at: dict[str, float], refreshes: list[dict]) -> dict[str, list[float]]:
+    """Milliseconds from each event's sending to each stage of the live path: received by the ingest
+    (its receipt stamp in the event log), written (the batch's work done, just before its commit),
+    heard by the dashboard (NOTIFY), the snapshot ready, the first page asked what it shows, its
+    answer, and the view handed to its socket (the dashboard's DEBUG log)."""
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch("SELECT event_id, extract(epoch FROM received_at)::float8 AS received "
+                                "FROM event_log WHERE feed = 'bench' AND event_id = any($1::text[])", list(sent_at))
+    finally:
+        await conn.close()
+    received = {row["event_id"]: row["received"] for row in rows}
+    found: dict[str, list[float]] = {"received": [], "written": [], "heard": [], "snapshot ready": [],
+                                     "page asked what it shows": [], "page answered": [], "view pushed": []}
+    for event_id, sent in sent_at.items():
+        refresh = next((r for r in refreshes if (r["written_at"] or 0) >= received[event_id]), None)
+        found["received"].append((received[event_id] - sent) * 1000)
+        if refresh is not None:
+            found["written"].append((refresh["written_at"] - sent) * 1000)
+            found["heard"].append((refresh["heard_at"] - sent) * 1000)
+            found["snapshot ready"].append((refresh["ready_at"] - sent) * 1000)
+            if refresh["pushes"]:
+                first = min(refresh["pushes"], key=lambda p: p["asked_at"])
+                for stage, key in (("page asked what it shows", "asked_at"), ("page answered", "answered_at"),
+                                   ("view pushed", "pushed_at")):
+                    found[stage].append((first[key] - sent) * 1000)
+    return found
+
+
+REFRESHED = re.compile(r"action=snapshot_refreshed written_at=(\S+) heard_at=(\S+) began_at=(\S+) ready_at=(\S+) "
+                       r"version=(\d+) changed=True")
+PUSHED = re.compile(r"action=view_pushed version=(\d+) asked_at=(\S+) answered_at=(\S+) pushed_at=(\S+)")
+
+
+def refreshes_logged(path: str) -> list[dict]:
+    """The dashboard's refreshes after a change that changed what pages show, in order, each with
+    its pushes to the pages, from its DEBUG log."""
+    refreshes, pushes = [], {}
+    with open(path, encoding="utf-8", errors="replace") as log:
+        for line in log:
+            if m := REFRESHED.search(line):
+                refreshes.append({"written_at": None if m[1] == "None" else float(m[1]), "heard_at": float(m[2]),
+                                  "began_at": float(m[3]), "ready_at": float(m[4]), "version": int(m[5])})
+            elif m := PUSHED.search(line):
+                pushes.setdefault(int(m[1]), []).append(
+                    {"asked_at": float(m[2]), "answered_at": float(m[3]), "pushed_at": float(m[4])})
+    for refresh in refreshes:
+        refresh["pushes"] = pushes.get(refresh["version"], [])
+    return refreshes
 
 
 def summary(name: str, ms: list[float], target: float | None = None) -> str:
@@ -228,11 +287,14 @@ async def bench(admin_url: str, events: int) -> None:
                "CALLBOARD_DATA_DIR": data_dir}
         command = [sys.executable, "-m", "callboard", "--log-level", "WARNING"]
         browser = None
+        # The dashboard's DEBUG log times its refreshes (hub.py, action=snapshot_refreshed).
+        dashboard_log = open(os.path.join(data_dir, "dashboard.log"), "w")  # noqa: SIM115 - closed below
         try:
             processes.append(subprocess.Popen([*command, "ingest", "--feed", feed_url, "--feed-name", "bench",
                                                "--port", str(free_port())], env=env))
-            processes.append(subprocess.Popen([*command, "dashboard", "--host", "127.0.0.1", "--port", str(port)],
-                                              env=env))
+            processes.append(subprocess.Popen([sys.executable, "-m", "callboard", "--log-level", "DEBUG", "dashboard",
+                                               "--host", "127.0.0.1", "--port", str(port)],
+                                              env=env, stderr=dashboard_log))
 
             async def floor_is_live() -> bool:
                 try:
@@ -290,12 +352,16 @@ async def bench(admin_url: str, events: int) -> None:
             many = await run_events(feed, browser, url, 1 + events, events, clients, rng)
             for task in tasks:
                 task.cancel()
+            refreshes = refreshes_logged(dashboard_log.name)
+            one_stages = await stages(url, one["sent"], refreshes)
+            many_stages = await stages(url, many["sent"], refreshes)
         finally:
             if browser is not None:
                 await asyncio.to_thread(browser.quit)
             for process in processes:
                 process.terminate()
                 process.wait(timeout=30)
+            dashboard_log.close()
             shutil.rmtree(data_dir, ignore_errors=True)
 
     print("event sent by the feed -> the wall in headless Chromium shows it (first frame after the DOM change):")
@@ -304,6 +370,13 @@ async def bench(admin_url: str, events: int) -> None:
     print(summary("  the same, to the DOM change, 1 page", one["dom"]))
     print(summary("  the same, to the DOM change, 100 pages", many["dom"]))
     print(summary("event -> push received, 99 push clients", many["clients"]))
+    print("where the time goes: event sent by the feed -> each stage of the live path")
+    for name, found in (("1 page", one_stages), ("100 pages", many_stages)):
+        for stage, ms in found.items():
+            if len(ms) >= 2:
+                print(summary(f"{name}: {stage}", ms))
+        print(summary(f"{name}: pushed to the page (DOM changed)", one["dom"] if name == "1 page" else many["dom"]))
+        print(summary(f"{name}: painted", one["page"] if name == "1 page" else many["page"]))
     print(f"database transactions committed (ingest + dashboard), per second, same event stream:\n"
           f"  1 page open: {one['tps']:6.1f}/s    100 pages open: {many['tps']:6.1f}/s    "
           f"ratio {many['tps'] / one['tps']:.2f}")

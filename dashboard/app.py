@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import logging
+import time
 from datetime import tzinfo
 from pathlib import Path
 
@@ -20,6 +22,8 @@ from .views import SharedView
 
 PAGES = Path(__file__).with_name("pages")
 ASSETS = Path(__file__).with_name("assets")
+
+logger = logging.getLogger(__name__)
 
 
 def create_app(server: FastAPI, language: str = "en") -> Dash:
@@ -57,8 +61,13 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
         try:
             while not socket.is_shutdown:
                 version, snapshot = await hub.wait_newer(version)
+                asked_at = time.time()
                 request = await socket.get_prop(ids.PAGE, "data", timeout=10)
+                answered_at = time.time()
                 set_props(ids.LIVE_STORE, {"data": shared.of(version, snapshot, request)})
+                logger.debug("view pushed to a page", extra={
+                    "action": "view_pushed", "version": version, "asked_at": asked_at, "answered_at": answered_at,
+                    "pushed_at": time.time()})
         except (WebsocketDisconnected, TimeoutError):
             pass  # the page has gone; it starts a new push when it reconnects
         raise PreventUpdate

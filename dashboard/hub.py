@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import time
 from typing import Any
 
 import asyncpg
@@ -55,6 +57,9 @@ class SnapshotHub:
         self.snapshot: dict[str, Any] | None = None
         self.version = 0
         self._shown: Any = None  # the latest published snapshot, without its clock fields
+        # The first change announced since the last refresh: when the ingest wrote it and when it
+        # was heard (time.time()), for the live path's timing (logged at DEBUG).
+        self._first_change: tuple[float | None, float] | None = None
 
     async def run(self) -> None:
         listener = asyncio.create_task(self._listen(), name="hub-listen")
@@ -77,6 +82,8 @@ class SnapshotHub:
             return self.version, self.snapshot
 
     async def _refresh(self) -> None:
+        change, self._first_change = self._first_change, None
+        began = time.time()
         try:
             snapshot = await self._live.snapshot()
         except (*TRANSIENT_ERRORS, asyncpg.PostgresError) as exc:  # the snapshot's connection is discarded
@@ -89,10 +96,25 @@ class SnapshotHub:
         shown = without_clock(snapshot)
         async with self._published:
             self.snapshot = snapshot
-            if shown != self._shown:
+            changed = shown != self._shown
+            if changed:
                 self._shown = shown
                 self.version += 1
                 self._published.notify_all()
+        if change is not None:
+            logger.debug("live snapshot refreshed after a change", extra={
+                "action": "snapshot_refreshed", "written_at": change[0], "heard_at": change[1], "began_at": began,
+                "ready_at": time.time(), "version": self.version, "changed": changed})
+
+    def _heard(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        """A change was announced: refresh soon."""
+        if self._first_change is None:
+            try:
+                written_at = json.loads(payload).get("written_at")
+            except (ValueError, AttributeError):
+                written_at = None
+            self._first_change = (written_at, time.time())
+        self._changed.set()
 
     async def _listen(self) -> None:
         """Keep a LISTEN connection open; check it now and then and reconnect when it breaks."""
@@ -102,7 +124,7 @@ class SnapshotHub:
                 # A check that does not answer in time means a half-open connection (TimeoutError).
                 conn = await asyncio.wait_for(connect(self._url), LISTEN_TIMEOUT_S)
                 for channel in (CHANNEL, ALERTS_CHANNEL):
-                    await conn.add_listener(channel, lambda *_: self._changed.set())
+                    await conn.add_listener(channel, self._heard)
                 self._changed.set()  # something may have changed while we were not listening
                 while True:
                     await asyncio.sleep(self._heartbeat)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -85,7 +86,9 @@ class EventWriter:
                 await conn.execute(QUERIES["ingest.record_commit"], self._feed, resume_seq)
             stored = sum(stored_by_type.values())
             if stored or rejects:
-                payload = {"feed": self._feed, "stored": stored_by_type, "dead_lettered": len(rejects)}
+                # written_at: when this batch's work was done, to time the live path (bench/wall_latency.py).
+                payload = {"feed": self._feed, "stored": stored_by_type, "dead_lettered": len(rejects),
+                           "written_at": time.time()}
                 await conn.execute(QUERIES["ingest.notify_changes"], json.dumps(payload))
         return WriteResult(stored, seen - stored, len(rejects), stored_by_type, batch_seq)
 
