@@ -24,10 +24,13 @@ def ami_text(headers: dict[str, str]) -> bytes:
 
 
 class AmiServer:
-    def __init__(self, *, username: str = "callboard", secret: str = "s3cret", timestamps: bool = True) -> None:
+    def __init__(self, *, username: str = "callboard", secret: str = "s3cret", timestamps: bool = True,
+                 shows_channels: bool = True) -> None:
         self.username = username
         self.secret = secret
         self.timestamps = timestamps
+        self.shows_channels = shows_channels  # does the user's permission allow CoreShowChannels?
+        self.channels: set[str] = set()  # callers' channels up now, by Uniqueid
         self.clock = time.time()  # advanced by the scripts, never set back
         self.members: dict[str, dict[str, dict[str, str]]] = {}  # queue -> interface -> member headers
         self.entries: dict[str, dict[str, dict[str, str]]] = {}  # queue -> uniqueid -> caller
@@ -140,6 +143,15 @@ class AmiServer:
                 outbox.put_nowait({**reply, "Response": "Error", "Message": "Permission denied"})
             elif name == "Ping":
                 outbox.put_nowait({**reply, "Ping": "Pong", "Timestamp": f"{time.time():.6f}"})
+            elif name == "CoreShowChannels":
+                if not self.shows_channels:
+                    outbox.put_nowait({**reply, "Response": "Error", "Message": "Permission denied"})
+                    continue
+                outbox.put_nowait({**reply, "EventList": "start", "Message": "Channels will follow"})
+                for uid in sorted(self.channels):
+                    outbox.put_nowait({"Event": "CoreShowChannel", **self._caller(uid), "ActionID": reply["ActionID"]})
+                outbox.put_nowait({"Event": "CoreShowChannelsComplete", "EventList": "Complete",
+                                   "ListItems": str(len(self.channels)), "ActionID": reply["ActionID"]})
             elif name == "QueueStatus":
                 self.queue_status_asked += 1
                 for message in self._queue_status(reply):
@@ -217,6 +229,7 @@ class AmiServer:
                 await self.send({"Event": "QueueMemberStatus", **members[interface]})
 
     def silently_join(self, queue: str, uid: str, number: str) -> None:
+        self.channels.add(uid)
         self.entries.setdefault(queue, {})[uid] = {"Channel": f"PJSIP/trunk-{uid}", "Uniqueid": uid,
                                                    "CallerIDNum": number, "joined": self.clock}
 
@@ -260,6 +273,7 @@ class AmiServer:
         await self._member_status(interface, in_call=False)
 
     async def hangup(self, uid: str) -> None:
+        self.channels.discard(uid)
         await self.send({"Event": "Hangup", **self._caller(uid), "Cause": "16", "Cause-txt": "Normal Clearing"})
 
     async def caller_hangs_up_waiting(self, queue: str, uid: str) -> None:

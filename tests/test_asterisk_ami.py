@@ -265,20 +265,27 @@ async def _has_states(pool, agent: str, count: int) -> bool:
     return len(await states(pool, agent)) >= count
 
 
-async def test_a_dropped_connection_reconnects_and_rebuilds_live_state_from_queue_status(pool, database_url, pbx):
+@pytest.mark.parametrize("shows_channels", [True, False], ids=["with CoreShowChannels", "from member status"])
+async def test_a_dropped_connection_reconnects_and_rebuilds_live_state_from_queue_status(
+        pool, database_url, pbx, shows_channels):
+    pbx.shows_channels = shows_channels
     port = await pbx.start_tcp()
     health_port = free_port()
-    pbx.silently_add_member("sales", "PJSIP/1001", "Li Na")
-    pbx.silently_add_member("sales", "PJSIP/1002", "Wang Fang")
+    for interface, name in (("PJSIP/1001", "Li Na"), ("PJSIP/1002", "Wang Fang"), ("PJSIP/1003", "Zhou Min")):
+        pbx.silently_add_member("sales", interface, name)
     async with ami_ingest(database_url, f"tcp://127.0.0.1:{port}", port=health_port):
         await logged_in(pbx)
         await pbx.join("sales", "1700.8", "+86 138 0000 0008")     # will leave unseen
         await pbx.join("sales", "1700.9", "+86 138 0000 0009")
         await pbx.connect("sales", "1700.9", "PJSIP/1001")         # will end unseen
+        await pbx.join("sales", "1700.17", "+86 138 0000 0017")
+        await pbx.connect("sales", "1700.17", "PJSIP/1003")        # goes on through the reconnect
         await until(pool, "1700.9", "answered_at")
+        await until(pool, "1700.17", "answered_at")
         # While the connection is down: 1700.8 leaves, 1700.9 ends, 1700.10 starts waiting, 1002 pauses.
         pbx.cut()
         pbx.entries["sales"].pop("1700.8")
+        pbx.channels -= {"1700.8", "1700.9"}
         pbx.members["sales"]["PJSIP/1001"].update(InCall="0", Status="1")
         pbx.silently_join("sales", "1700.10", "+86 138 0000 0010")
         pbx.members["sales"]["PJSIP/1002"].update(Paused="1", PausedReason="training")
@@ -291,6 +298,7 @@ async def test_a_dropped_connection_reconnects_and_rebuilds_live_state_from_queu
         readyz = await asyncio.to_thread(_get_json, f"http://127.0.0.1:{health_port}/readyz")
     assert (left["released_by"], left["abandoned_at"], left["answered_at"]) == ("system", None, None)
     assert (ended["released_by"], ended["last_agent"]) == ("system", "PJSIP/1001")
+    assert (await call(pool, "1700.17"))["ended_at"] is None
     assert waiting["ended_at"] is None and waiting["caller"] == "+86 138 0000 0010"
     assert abs((datetime.now(UTC) - waiting["queued_at"]).total_seconds() - 45) < timeout(10)
     assert await states(pool, "PJSIP/1002") == [("available", None), ("not_ready", "training")]

@@ -15,6 +15,10 @@ class AmiProtocolError(AmiError):
     """Asterisk (or the bridge) sent something that is not AMI; the source reconnects."""
 
 
+class AmiActionRefused(AmiProtocolError):
+    """Asterisk refused an action, most often for want of permission in manager.conf."""
+
+
 class AmiLoginRefused(AmiError):
     """Asterisk refused the login: check CALLBOARD_AMI_USERNAME and CALLBOARD_AMI_SECRET and the user's
     read permissions in manager.conf (it needs at least call and agent). The source keeps retrying."""

@@ -25,7 +25,7 @@ from ..journal import Message
 from ..protocol import Rejected, parse_message
 from ..writer import Received
 from .ami import AmiStream, Headers, Unreadable, open_stream
-from .exceptions import AmiConnectionLost, AmiEventUnusable, AmiLoginRefused, AmiProtocolError
+from .exceptions import AmiActionRefused, AmiConnectionLost, AmiEventUnusable, AmiLoginRefused, AmiProtocolError
 from .translate import SYSTEM, Event, Translator
 
 logger = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class AmiSource:
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
         self._translator = Translator()
+        self._told_channels_refused = False
         self._action_ids = itertools.count(1)
         self._shown_url = urlsplit(url)._replace(query="", fragment="").geturl()
 
@@ -97,9 +98,12 @@ class AmiSource:
     async def _rebuild(self, stream: AmiStream) -> list[tuple[datetime, Headers | Unreadable]]:
         """Ask for QueueStatus and bring the floor up to date from it; the live events that came
         meanwhile, to translate after it."""
-        reply, live = await self._action(stream, {"Action": "QueueStatus"}, list_ends="QueueStatusComplete")
+        status, live = await self._action(stream, {"Action": "QueueStatus"}, list_ends="QueueStatusComplete")
+        if status is None:
+            raise AmiActionRefused("QueueStatus refused: the manager user cannot read the queues")
+        channels = await self._live_channels(stream, live)
         now = datetime.now(UTC)
-        rebuilt = self._translator.rebuild(reply, now)
+        rebuilt = self._translator.rebuild(status, now, channels)
         await self._hand_over(rebuilt.events, now)
         self.note = (f"live state rebuilt from QueueStatus at {now:%H:%M:%S}Z after (re)connecting: "
                      f"{rebuilt.waiting} callers waiting, {rebuilt.ended_unseen} calls found over and ended as "
@@ -108,10 +112,25 @@ class AmiSource:
                                          "ended_unseen": rebuilt.ended_unseen})
         return live
 
+    async def _live_channels(self, stream: AmiStream, live: list[tuple[datetime, Headers | Unreadable]],
+                             ) -> set[str] | None:
+        """The Uniqueids of every channel up now (CoreShowChannels), or None if Asterisk refuses to say."""
+        channels, meanwhile = await self._action(stream, {"Action": "CoreShowChannels"},
+                                                 list_ends="CoreShowChannelsComplete")
+        live.extend(meanwhile)
+        if channels is None:
+            if not self._told_channels_refused:
+                self._told_channels_refused = True
+                logger.warning("Asterisk refuses CoreShowChannels (give the manager user write=reporting); calls "
+                               "that ended while disconnected are found from their agents' queue status instead",
+                               extra={"action": "ami_channels_refused"})
+            return None
+        return {headers["Uniqueid"] for headers in channels if headers.get("Uniqueid")}
+
     async def _action(self, stream: AmiStream, action: Headers, list_ends: str | None = None,
-                      ) -> tuple[list[Headers] | Headers, list[tuple[datetime, Headers | Unreadable]]]:
-        """Send ``action``; its reply (with ``list_ends``, the events of the list it announces, up to
-        the one of that name) and what else came meanwhile."""
+                      ) -> tuple[list[Headers] | Headers | None, list[tuple[datetime, Headers | Unreadable]]]:
+        """Send ``action``; its reply and what else came meanwhile. With ``list_ends``, the reply is
+        the events of the list it announces, up to the one of that name, or None if it was refused."""
         action_id = f"callboard-{next(self._action_ids)}"
         await stream.send({**action, "ActionID": action_id})
         others: list[tuple[datetime, Headers | Unreadable]] = []
@@ -124,7 +143,7 @@ class AmiSource:
                 if list_ends is None:
                     return message, others
                 if message["Response"] != "Success":
-                    raise AmiProtocolError(f"{action['Action']} refused: {message.get('Message', 'no reason given')}")
+                    return None, others
             elif message.get("Event") == list_ends:
                 return listed, others
             else:
@@ -156,6 +175,12 @@ class AmiSource:
             events = self._translator.translate(message, received_at)
         except AmiEventUnusable as exc:
             await self._dead_letter(orjson.dumps(message).decode(), str(exc), received_at)
+            return
+        except Exception as exc:  # one event Callboard misreads must not stop the floor
+            logger.exception("an AMI event could not be translated; dead-lettered",
+                             extra={"action": "ami_translation_failed", "event": message.get("Event")})
+            await self._dead_letter(orjson.dumps(message).decode(), f"could not be translated ({exc!r})",
+                                    received_at)
             return
         await self._hand_over(events, received_at)
 

@@ -333,11 +333,13 @@ class Translator:
 
     # --- after a (re)connect -------------------------------------------------------------------
 
-    def rebuild(self, status: Iterable[Headers], now: datetime) -> Rebuilt:
+    def rebuild(self, status: Iterable[Headers], now: datetime, channels: set[str] | None) -> Rebuilt:
         """Bring the floor up to date from a QueueStatus reply (its QueueParams, QueueMember and
         QueueEntry events): the callers waiting, the members and their states. Calls this
-        translator thought waiting or answered that the reply shows are over end now, released by
-        the system: how they ended happened while nobody was listening."""
+        translator thought waiting or answered that are over end now, released by the system: how
+        they ended happened while nobody was listening. An answered call is over when its caller's
+        channel is not among ``channels`` (the Uniqueids CoreShowChannels lists) or, without them,
+        when its agent is on no queue call."""
         status = list(status)
         params = [h for h in status if h.get("Event") == "QueueParams"]
         entries = [h for h in status if h.get("Event") == "QueueEntry"]
@@ -356,31 +358,33 @@ class Translator:
         for agent in sorted(before | {agent for m in members.values() for agent in m}):
             events += self._state(agent, now, [h for h in listed if h.get("Location") == agent])
 
-        waiting = {}
-        for h in entries:
-            uid = _need(h, "Uniqueid")[0]
-            waiting[uid] = h
-        ended = 0
+        waiting = {_need(h, "Uniqueid")[0]: h for h in entries}
         busy_agents = {agent for m in members.values() for agent, member in m.items() if member.in_call}
+
+        def over(call: Call) -> bool:
+            """Is this answered (or transferred) call's caller gone?"""
+            if channels is not None:
+                return call.caller_uid not in channels
+            return call.phase == "transferring" or call.agent not in busy_agents
+
+        ended = 0
         for call in list(self._calls.values()):
             if call.caller_uid in waiting:
                 continue
             if call.phase == "decided":
-                del self._calls[call.caller_uid]
-                continue
-            if call.phase == "waiting":
-                call.phase, call.left_at, call.left_by = "left", now, {"Event": "QueueStatusComplete"}
+                if channels is not None and call.caller_uid not in channels:
+                    del self._calls[call.caller_uid]  # its Hangup came while disconnected
+            elif call.phase in ("waiting", "left", "abandoned"):
+                if call.phase == "waiting":
+                    call.left_at, call.left_by = now, {"Event": "QueueStatusComplete"}
                 events.append(self._left_unanswered(call))
                 ended += 1
-            elif call.phase in ("left", "abandoned"):
-                events.append(self._left_unanswered(call))
-                ended += 1
-            elif call.phase == "transferring":
+            elif call.phase == "transferring" and over(call):
                 events.append(self._transferred_out(call))
-            elif call.agent not in busy_agents:  # answered, and the agent is on no queue call now
+            elif call.phase == "answered" and over(call):
                 self._forget(call)
-                member = [h for h in listed if h.get("Location") == call.agent] or {"Event": "QueueStatusComplete"}
-                events.append(_event("call.ended", f"{call.call_id}:ended", now, member, call_id=call.call_id,
+                gone = {"Event": "CoreShowChannelsComplete" if channels is not None else "QueueStatusComplete"}
+                events.append(_event("call.ended", f"{call.call_id}:ended", now, gone, call_id=call.call_id,
                                      agent=call.agent, released_by="system"))
                 ended += 1
         for uid, h in waiting.items():
