@@ -167,8 +167,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CALLBOARD_FEED_TOKEN", None, _text,
             "Bearer token sent to the feed (use CALLBOARD_FEED_TOKEN_FILE to read it from a file)."),
     Setting("CALLBOARD_AMI_USERNAME", None, _text,
-            "The Asterisk Manager Interface user the asterisk-ami source logs in as (manager.conf; it needs "
-            "read permission for at least call and agent events)."),
+            "The Asterisk Manager Interface user the asterisk-ami source logs in as (manager.conf; "
+            "docs/sources.md says which permissions it needs)."),
     Setting("CALLBOARD_AMI_SECRET", None, _text,
             "That user's secret (use CALLBOARD_AMI_SECRET_FILE to read it from a file)."),
     Setting("CALLBOARD_NEVER_QUEUED_AFTER_S", 600.0, _positive_float,

@@ -35,6 +35,7 @@ class AmiServer:
         self.members: dict[str, dict[str, dict[str, str]]] = {}  # queue -> interface -> member headers
         self.entries: dict[str, dict[str, dict[str, str]]] = {}  # queue -> uniqueid -> caller
         self.logins = 0
+        self.login_attempts = 0
         self.sent: list[dict[str, str]] = []  # every event, as sent
         self.queue_status_asked = 0
         self._clients: dict[object, asyncio.Queue[dict[str, str] | str | None]] = {}
@@ -131,6 +132,7 @@ class AmiServer:
             reply = {"Response": "Success", "ActionID": action.get("ActionID", "")}
             name = action.get("Action")
             if name == "Login":
+                self.login_attempts += 1
                 if action.get("Username") == self.username and action.get("Secret") == self.secret:
                     logged_in = True
                     self.logins += 1

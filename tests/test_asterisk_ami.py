@@ -314,6 +314,22 @@ def _get_json(url: str) -> dict:
         return json.loads(exc.read())
 
 
+async def test_a_refused_login_is_logged_with_what_to_check_and_tried_again(database_url, caplog):
+    pbx = AmiServer(secret="another")
+    port = await pbx.start_tcp()
+    try:
+        async with ami_ingest(database_url, f"tcp://127.0.0.1:{port}"):
+            async def tried_twice() -> bool:
+                return pbx.login_attempts >= 2
+            await wait_for(tried_twice, 10, "a second login attempt")
+    finally:
+        await pbx.close()
+    assert pbx.logins == 0
+    refusals = [r for r in caplog.records if getattr(r, "action", None) == "ami_login_refused"]
+    assert refusals and "CALLBOARD_AMI_SECRET" in refusals[0].getMessage()
+    assert refusals[0].error == "Authentication failed"
+
+
 async def test_input_that_is_not_usable_ami_is_dead_lettered_and_the_ingest_goes_on(pool, database_url, pbx):
     port = await pbx.start_tcp()
     async with ami_ingest(database_url, f"tcp://127.0.0.1:{port}"):

@@ -201,6 +201,8 @@ def open_ami(url: str, *, deliver: Callable[[Received, Message], Awaitable[None]
     if url.startswith("tcp://") and not (settings.ami_username and settings.ami_secret):
         raise ConfigError("the asterisk-ami source needs CALLBOARD_AMI_USERNAME and CALLBOARD_AMI_SECRET "
                           "(or CALLBOARD_AMI_SECRET_FILE) to log in")
+    if any(c in (settings.ami_username or "") + (settings.ami_secret or "") for c in "\r\n"):
+        raise ConfigError("CALLBOARD_AMI_USERNAME and CALLBOARD_AMI_SECRET cannot hold a line break")
     return AmiSource(url, deliver=deliver, on_connection=on_connection, username=settings.ami_username,
                      secret=settings.ami_secret, ping_interval=min(10.0, settings.feed_ping_timeout_s / 2),
                      ping_timeout=settings.feed_ping_timeout_s)
