@@ -122,6 +122,31 @@ def test_an_event_without_a_timestamp_is_dated_when_it_arrived():
         "Event": "QueueCallerJoin", "Queue": "sales", "Uniqueid": "1.1", "CallerIDNum": "+8613800000001"}}
 
 
+def test_a_call_first_seen_at_its_end_is_queued_and_answered_from_its_own_durations():
+    complete = {"Event": "AgentComplete", "Timestamp": "1765000000.000000", "Queue": "sales", "Uniqueid": "9.1",
+                "Linkedid": "9.1", "CallerIDNum": "+8613800000009", "DestUniqueid": "9.2", "Interface": "PJSIP/1001",
+                "MemberName": "Li Na", "HoldTime": "15", "TalkTime": "120", "Reason": "agent"}
+    produced = Translator().translate(complete, datetime.now(UTC))
+    when = {e["type"]: datetime.fromisoformat(e["ts"]).timestamp() for e in produced}
+    # ended at T; answered TalkTime (120 s) before; queued HoldTime (15 s) before that.
+    assert when == {"call.queued": 1765000000 - 135, "agent.state": 1765000000 - 120,
+                    "call.answered": 1765000000 - 120, "call.ended": 1765000000}
+    assert {e["source"]["event"]["Event"] for e in produced} == {"AgentComplete"}
+
+
+def test_the_same_timestamped_event_twice_is_translated_once():
+    translator = Translator()
+    join = {"Event": "QueueCallerJoin", "Timestamp": "1765000000.000000", "Queue": "sales", "Uniqueid": "9.3",
+            "CallerIDNum": "+8613800000003"}
+    assert len(translator.translate(join, datetime.now(UTC))) == 1
+    assert translator.translate(dict(join), datetime.now(UTC)) == []
+
+
+def test_a_hold_on_a_channel_of_no_queue_call_is_not_a_callboard_event():
+    hold = {"Event": "Hold", "Channel": "PJSIP/1001-0001", "Uniqueid": "8.1", "Linkedid": "8.1"}
+    assert Translator().translate(hold, datetime.now(UTC)) == []
+
+
 # --- against the local AMI ----------------------------------------------------------------------------
 
 async def test_an_answered_call_held_from_the_agents_phone_ends_as_the_caller_hung_up(pool, database_url, pbx):

@@ -221,8 +221,7 @@ class Translator:
         if call is None or call.phase not in ("answered", "transferring"):  # answered while disconnected
             talked = _seconds(headers, "TalkTime")
             events, call = self._call_seen_first_by_agent(headers, ts, "HoldTime", talked)
-            connect = {**headers, "Event": "AgentConnect"}
-            events += self._connect(connect, ts - timedelta(seconds=talked))
+            events += self._connect(headers, ts - timedelta(seconds=talked))
         if reason == "transfer":
             call.phase, call.left_at, call.left_by = "transferring", ts, headers
             return events  # to a queue if the caller joins one next, else out of the queues
