@@ -19,12 +19,12 @@ import pytest
 from callboard.demo import free_port
 from ingest import feed as feed_module
 from ingest import service
-from ingest.asterisk.ami import decode, encode
+from ingest.asterisk.ami import TcpAmi, decode, encode
 from ingest.asterisk.exceptions import AmiProtocolError
 from ingest.asterisk.source import open_ami
 from ingest.asterisk.translate import Translator
 
-from .ami_server import AmiServer
+from .ami_server import BANNER, AmiServer
 from .conftest import timeout, wait_for
 from .live_stack import settings_for_test
 
@@ -108,6 +108,38 @@ def test_a_line_break_in_a_value_cannot_smuggle_in_a_second_action():
 def test_a_line_without_a_colon_is_not_ami():
     with pytest.raises(AmiProtocolError, match="not 'Key: Value'"):
         decode("Event: Hold\r\nthis is not a header\r\n")
+
+
+async def serve_bytes(chunks: list[bytes]):
+    """A TCP server that sends ``chunks`` one by one, each flushed, then waits."""
+    async def client(reader, writer):
+        for chunk in chunks:
+            writer.write(chunk)
+            await writer.drain()
+            await asyncio.sleep(0)
+        await reader.read()
+        writer.close()
+    return await asyncio.start_server(client, "127.0.0.1", 0)
+
+
+async def test_messages_split_anywhere_by_tcp_are_read_whole():
+    text = BANNER + b"Event: Hold\r\nUniqueid: 1.1\r\n\r\nEvent: Unhold\r\nUniqueid: 1.1\r\n\r\n"
+    server = await serve_bytes([text[i:i + 1] for i in range(len(text))])
+    async with server:
+        stream = await TcpAmi.open("127.0.0.1", server.sockets[0].getsockname()[1])
+        try:
+            assert stream.banner == "Asterisk Call Manager/9.0.0"
+            assert await stream.receive() == {"Event": "Hold", "Uniqueid": "1.1"}
+            assert await stream.receive() == {"Event": "Unhold", "Uniqueid": "1.1"}
+        finally:
+            await stream.close()
+
+
+async def test_a_server_that_is_not_asterisk_is_refused_at_its_first_line():
+    server = await serve_bytes([b"HTTP/1.1 400 Bad Request\r\n\r\n"])
+    async with server:
+        with pytest.raises(AmiProtocolError, match="not an Asterisk Manager Interface"):
+            await TcpAmi.open("127.0.0.1", server.sockets[0].getsockname()[1])
 
 
 # --- translation, pure ------------------------------------------------------------------------------
