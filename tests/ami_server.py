@@ -36,6 +36,7 @@ class AmiServer:
         self.entries: dict[str, dict[str, dict[str, str]]] = {}  # queue -> uniqueid -> caller
         self.logins = 0
         self.login_attempts = 0
+        self.silent = False  # a half-open connection: nothing answered, nothing sent
         self.sent: list[dict[str, str]] = []  # every event, as sent
         self.queue_status_asked = 0
         self._clients: dict[object, asyncio.Queue[dict[str, str] | str | None]] = {}
@@ -129,6 +130,8 @@ class AmiServer:
     async def _answer(self, receive, outbox: asyncio.Queue, key: object) -> None:
         logged_in = False
         while (action := await receive()) is not None:
+            if self.silent and logged_in:
+                continue
             reply = {"Response": "Success", "ActionID": action.get("ActionID", "")}
             name = action.get("Action")
             if name == "Login":

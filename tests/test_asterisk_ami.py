@@ -46,8 +46,8 @@ async def pbx():
 
 
 @contextlib.asynccontextmanager
-async def ami_ingest(database_url: str, url: str, port: int | None = None):
-    settings = settings_for_test(CALLBOARD_AMI_USERNAME="callboard", CALLBOARD_AMI_SECRET="s3cret")
+async def ami_ingest(database_url: str, url: str, port: int | None = None, **settings: str):
+    settings = settings_for_test(CALLBOARD_AMI_USERNAME="callboard", CALLBOARD_AMI_SECRET="s3cret", **settings)
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(settings, database_url, stop, feed_url=url, feed_name=FEED, port=port,
                                            open_source=open_ami))
@@ -369,6 +369,20 @@ def _get_json(url: str) -> dict:
             return json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return json.loads(exc.read())
+
+
+async def test_an_asterisk_gone_silent_is_pinged_then_left_and_reconnected(database_url, pbx, caplog):
+    port = await pbx.start_tcp()
+    async with ami_ingest(database_url, f"tcp://127.0.0.1:{port}", CALLBOARD_FEED_PING_TIMEOUT_S="1"):
+        await logged_in(pbx)
+        pbx.silent = True  # the connection stays open, but Pings go unanswered
+        async def reconnected() -> bool:
+            return pbx.login_attempts >= 2
+        await wait_for(reconnected, 10, "a new login after the silence")
+        pbx.silent = False
+        await logged_in(pbx, 2)
+    lost = [r for r in caplog.records if getattr(r, "action", None) == "ami_disconnected"]
+    assert lost[0].reason == "no answer to pings for 1 s"
 
 
 async def test_a_refused_login_is_logged_with_what_to_check_and_tried_again(database_url, caplog):
