@@ -166,6 +166,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Name of the feed; event ids are unique per feed. Default: the feed URL's host:port."),
     Setting("CALLBOARD_FEED_TOKEN", None, _text,
             "Bearer token sent to the feed (use CALLBOARD_FEED_TOKEN_FILE to read it from a file)."),
+    Setting("CALLBOARD_AMI_USERNAME", None, _text,
+            "The Asterisk Manager Interface user the asterisk-ami source logs in as (manager.conf; "
+            "docs/sources.md says which permissions it needs)."),
+    Setting("CALLBOARD_AMI_SECRET", None, _text,
+            "That user's secret (use CALLBOARD_AMI_SECRET_FILE to read it from a file)."),
     Setting("CALLBOARD_NEVER_QUEUED_AFTER_S", 600.0, _positive_float,
             "Events of a call that was answered or ended but never queued are moved to dead_letters "
             "after this many seconds."),
@@ -254,6 +259,8 @@ class Settings:
     feed_source: str
     feed_name: str | None
     feed_token: str | None
+    ami_username: str | None
+    ami_secret: str | None
     never_queued_after_s: float
     ingest_host: str
     ingest_port: int

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from callboard.settings import Settings
 
+from .asterisk.source import open_ami
 from .feed import FeedClient
 from .journal import Message
 from .writer import Received
@@ -47,4 +48,5 @@ def callboard_feed(url: str, *, deliver: Deliver, on_connection: OnConnection, l
 # Each source's URL schemes: what --feed must start with.
 SOURCES: dict[str, tuple[OpenSource, tuple[str, ...]]] = {
     "callboard": (callboard_feed, ("ws://", "wss://")),
+    "asterisk-ami": (open_ami, ("tcp://", "ws://", "wss://")),
 }
