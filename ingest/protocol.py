@@ -33,7 +33,8 @@ class Event:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Rejected:
-    kind: str  # see docs/events.md: not_utf8, not_json, not_an_event, unknown_type, schema, bad_timestamp, storage
+    kind: str  # see docs/events.md: not_utf8, not_json, not_an_event, unknown_type, schema, bad_timestamp, storage,
+    # source (from a source adapter: docs/sources.md)
     reason: str
     raw: str
     event_id: str | None = None
