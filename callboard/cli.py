@@ -45,7 +45,8 @@ def _time_zone(text: str) -> zoneinfo.ZoneInfo:
     try:
         return zoneinfo.ZoneInfo(text)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise argparse.ArgumentTypeError(f"unknown time zone {text!r} (use an IANA name such as Asia/Shanghai)") from None
+        raise argparse.ArgumentTypeError(
+            f"unknown time zone {text!r} (use an IANA name such as Asia/Shanghai)") from None
 
 
 def _roster_size(text: str) -> int:

@@ -1,10 +1,11 @@
 """``callboard import FILE``: load history through the ingest's writer, with progress and a summary.
 
-A history file (the protocol's JSON lines, or Asterisk's queue_log) is read by its format's importer (``ingest/importers/``) on a thread of its own,
-in chunks of consecutive lines, and written by two transactions in flight, as the live ingest
-does, under the feed the history belongs to. Event ids make it idempotent: importing a file twice,
-or history the live ingest already stored, stores each event once. The import never moves the
-feed's resume point nor marks the feed as alive: the live ingest of the same feed is unaffected.
+A history file (the protocol's JSON lines, or Asterisk's queue_log) is read by its format's importer
+(``ingest/importers/``) on a thread of its own, in chunks of consecutive lines, and written by two
+transactions in flight, as the live ingest does, under the feed the history belongs to. Event ids
+make it idempotent: importing a file twice, or history the live ingest already stored, stores each
+event once. The import never moves the feed's resume point nor marks the feed as alive: the live
+ingest of the same feed is unaffected.
 
 Bad lines are dead letters naming their line. A lost database is waited for, about a minute. At the end the
 per-day agent totals of the days the history touched are computed, so reports over them are fast.
@@ -62,9 +63,9 @@ class ImportSummary:
 
     def text(self) -> str:
         return (f"imported {self.path}: {self.lines:,} lines, {self.events:,} events: {self.stored:,} stored, "
-                f"{self.duplicates:,} already stored; {self._skipped_text()}{self.dead_lettered:,} dead-lettered (see the dead_letters "
-                f"table); per-day totals computed for {self.days_rolled_up} days; {self.seconds:.1f} s, "
-                f"{self.events_per_s:,.0f} events/s")
+                f"{self.duplicates:,} already stored; {self._skipped_text()}{self.dead_lettered:,} dead-lettered "
+                f"(see the dead_letters table); per-day totals computed for {self.days_rolled_up} days; "
+                f"{self.seconds:.1f} s, {self.events_per_s:,.0f} events/s")
 
     def _skipped_text(self) -> str:
         return f"{self.skipped:,} skipped (nothing for the floor in them); " if self.skipped else ""

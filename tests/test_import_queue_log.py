@@ -242,3 +242,17 @@ def test_the_command_recognises_a_queue_log_and_prints_a_summary(database_url, t
     assert done.returncode == 0, done.stderr
     assert (f"{LINES} lines, {LINES - SKIPPED} events: {LINES - SKIPPED} stored, 0 already stored; "
             f"{SKIPPED} skipped") in done.stdout
+
+
+async def test_a_table_with_one_data_column_holding_every_field_is_read(pool, tmp_path):
+    """Older realtime tables keep the data in one column, "url|callerid|position", however exported."""
+    rows = ["time,callid,queuename,agent,event,data"]
+    rows += [",".join([str(at(step[0])), *step[1:5], '"' + "|".join(step[5:]) + '"']) for step in SCRIPT]
+    piped = ["time|callid|queuename|agent|event|data", *file_lines()]
+
+    summary = await load(pool, write_lines(tmp_path / "queue_log.csv", rows))
+    again = await load(pool, write_lines(tmp_path / "queue_log.psv", piped))
+
+    assert (summary.stored, summary.dead_lettered, again.dead_lettered) == (LINES - SKIPPED, 0, 0)
+    callers = await pool.fetch("SELECT DISTINCT caller FROM calls ORDER BY caller")
+    assert [row["caller"] for row in callers] == [f"+861380000000{n}" for n in range(1, 8)]

@@ -88,7 +88,9 @@ class Translator:
     def __init__(self, zone: tzinfo) -> None:
         self._zone = zone
         self._split: Callable[[str], list[str]] | None = None  # chosen by the first line
-        self._order: list[int] | None = None  # the columns' positions, when a header named them
+        self._order: list[int] | None = None  # time, callid, queue, agent, verb's positions, when a header named them
+        self._data: slice | list[int] = []  # and the data's
+        self._columns = 0  # how many the header named
         self._members: dict[str, dict[str, None]] = {}  # queue -> its members, in the order they joined
         self._second: tuple[str, str] = ("", "")  # the last epoch read and its RFC 3339 form
         self._verbs: dict[str, Callable[[str, str, str, list[str]], dict[str, Any]]] = {
@@ -130,10 +132,10 @@ class Translator:
                 return None
         fields = self._split(text)
         if self._order is not None:
-            if len(fields) < len(self._order):
+            if len(fields) < self._columns:
                 return Rejected("not_an_event", f"line {number}: {len(fields)} fields where the header "
-                                                f"names {len(self._order)}", text)
-            fields = [fields[i].strip() for i in self._order]
+                                                f"names {self._columns}", text)
+            fields = self._reordered(fields)
         elif fields[0] and not fields[0].isdigit():  # an export of the table may pad its columns
             fields = [field.strip() for field in fields]
         if len(fields) < 5:
@@ -173,9 +175,18 @@ class Translator:
                 raise ImportUnreadable(f"the first line names columns but none for the {column} "
                                        f"({' or '.join(spellings)}): {text!r}")
             order.append(found[0])
-        order += [names.index(name) for name in _DATA_COLUMNS if name in names]
-        self._order = order
+        data = [names.index(name) for name in _DATA_COLUMNS if name in names]
+        # Data columns that end the line take every field from the first on: split at "|" too, a single
+        # "data" column (as older realtime tables have) holds them all.
+        trailing = data == list(range(len(names) - len(data), len(names)))
+        self._data = slice(data[0], None) if data and trailing else data
+        self._order, self._columns = order, len(names)
         return True
+
+    def _reordered(self, fields: list[str]) -> list[str]:
+        """The fields in the file form's order, from a line of a file whose header named its columns."""
+        data = fields[self._data] if isinstance(self._data, slice) else [fields[i] for i in self._data]
+        return [fields[i].strip() for i in self._order] + [part.strip() for part in "|".join(data).split("|")]
 
     def _timestamp(self, when: str) -> str:
         if when == self._second[0]:
