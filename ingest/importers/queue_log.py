@@ -243,7 +243,7 @@ class Translator:
         if joined:
             members[_named(agent, "agent")] = None
         else:
-            members.pop(agent, None)
+            members.pop(_named(agent, "agent"), None)
         return {"type": "queue.members", "queue": queue, "agents": list(members)}
 
 
