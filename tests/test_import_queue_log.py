@@ -256,3 +256,13 @@ async def test_a_table_with_one_data_column_holding_every_field_is_read(pool, tm
     assert (summary.stored, summary.dead_lettered, again.dead_lettered) == (LINES - SKIPPED, 0, 0)
     callers = await pool.fetch("SELECT DISTINCT caller FROM calls ORDER BY caller")
     assert [row["caller"] for row in callers] == [f"+861380000000{n}" for n in range(1, 8)]
+
+
+def test_the_command_refuses_an_unknown_time_zone(tmp_path):
+    path = write_lines(tmp_path / "queue_log", file_lines())
+
+    done = subprocess.run(
+        [sys.executable, "-m", "callboard", "import", str(path), "--feed-name", FEED, "--time-zone", "Mars/Olympus"],
+        capture_output=True, text=True, timeout=timeout(60))
+
+    assert done.returncode == 2 and "unknown time zone 'Mars/Olympus'" in done.stderr
