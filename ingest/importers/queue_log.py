@@ -4,7 +4,7 @@ Two forms, told apart line by line by the first field:
 
 - the file (``/var/log/asterisk/queue_log``): ``epoch|callid|queue|agent|VERB|data1|data2|...``;
 - the realtime table (``queue_log`` in MySQL or PostgreSQL, which Asternic and QueueMetrics read),
-  exported with ``|`` or ``,`` between fields: ``time|callid|queuename|agent|event|data1|...|data5``,
+  exported with ``|``, tabs or ``,`` between fields: ``time|callid|queuename|agent|event|data1|...|data5``,
   the time like ``2025-03-01 09:15:02.123456``: in ``zone`` (Asterisk writes local time unless
   ``queue_log_realtime_use_gmt`` is on), or with an offset if the export writes one. A first line
   naming the columns (``time`` or ``time_id``, ``callid`` or ``call_id``, ``queuename`` or
@@ -265,7 +265,12 @@ def _named(value: str, what: str) -> str:
 
 
 def _splitter(first_line: str) -> Callable[[str], list[str]]:
-    """``|`` between fields, as Asterisk writes them; else a CSV export's commas (with its quoting)."""
-    if "|" in first_line or "," not in first_line:
+    """``|`` between fields, as Asterisk writes them; else tabs (``mysql -B``); else a CSV export's commas
+    (with its quoting)."""
+    if "|" in first_line:
         return lambda text: text.split("|")
-    return lambda text: next(csv.reader([text]))
+    if "\t" in first_line:
+        return lambda text: text.split("\t")
+    if "," in first_line:
+        return lambda text: next(csv.reader([text]))
+    return lambda text: text.split("|")
