@@ -7,12 +7,14 @@ import asyncio
 import datetime
 import logging
 import sys
+import zoneinfo
 from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
 
 from db.exceptions import DatabaseError
+from ingest.importers import FORMATS
 from ingest.sources import SOURCES
 
 from . import logs, metrics
@@ -37,6 +39,14 @@ def _host_port(text: str) -> tuple[str, int]:
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT, e.g. 127.0.0.1:8765")
     return host or "127.0.0.1", int(port)
+
+
+def _time_zone(text: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(text)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"unknown time zone {text!r} (use an IANA name such as Asia/Shanghai)") from None
 
 
 def _roster_size(text: str) -> int:
@@ -85,10 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
     history = commands.add_parser(
         "import", help="load history from a file into the database",
         description="Load a history file: the protocol's JSON lines (docs/events.md), one event or array of "
-                    "events per line, gzip-compressed or not. Each event is stored once however often it is "
-                    "imported; bad lines are dead letters naming their line. The live ingest of the same feed "
-                    "keeps running meanwhile. Ends with a summary.")
-    history.add_argument("file", type=Path, metavar="FILE", help="the history file (.jsonl, or .jsonl.gz)")
+                    "events per line, or Asterisk's queue_log (the file, or its realtime table exported with |, tabs "
+                    "or , between fields; docs/sources.md), gzip-compressed or not. Each event is stored once however "
+                    "often it is imported; bad lines are dead letters naming their line. The live ingest of the "
+                    "same feed keeps running meanwhile. Ends with a summary.")
+    history.add_argument("file", type=Path, metavar="FILE",
+                         help="the history file (.jsonl, queue_log, a table export; each maybe .gz)")
+    history.add_argument("--format", choices=FORMATS, dest="file_format",
+                         help="the file's format (default: jsonl if its first line is a JSON object or array, "
+                              "else queue_log)")
+    history.add_argument("--time-zone", type=_time_zone, metavar="ZONE",
+                         help="for queue_log times without an offset (the realtime table's): the zone Asterisk "
+                              "wrote them in (default: CALLBOARD_TIMEZONE; UTC if queue_log_realtime_use_gmt is on)")
     history.add_argument("--feed-name", help="the feed the history belongs to, as the live ingest names it "
                                              "(default: CALLBOARD_FEED_NAME, else host:port of CALLBOARD_FEED_URL)")
     history.add_argument("--no-progress", action="store_true", help="print no progress bar, only the summary")
@@ -187,7 +205,8 @@ def _import(args: argparse.Namespace, settings: settings_module.Settings) -> Non
     if not args.file.is_file():
         raise ConfigError(f"{args.file}: no such file")
     with database_url(settings) as url:
-        summary = asyncio.run(import_file(settings, url, args.file, feed, show_progress=not args.no_progress))
+        summary = asyncio.run(import_file(settings, url, args.file, feed, file_format=args.file_format,
+                                          zone=args.time_zone, show_progress=not args.no_progress))
     print(summary.text())
 
 

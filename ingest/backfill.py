@@ -1,10 +1,11 @@
 """``callboard import FILE``: load history through the ingest's writer, with progress and a summary.
 
-A history file is read by its format's importer (``ingest/importers/``) on a thread of its own,
-in chunks of consecutive lines, and written by two transactions in flight, as the live ingest
-does, under the feed the history belongs to. Event ids make it idempotent: importing a file twice,
-or history the live ingest already stored, stores each event once. The import never moves the
-feed's resume point nor marks the feed as alive: the live ingest of the same feed is unaffected.
+A history file (the protocol's JSON lines, or Asterisk's queue_log) is read by its format's importer
+(``ingest/importers/``) on a thread of its own, in chunks of consecutive lines, and written by two
+transactions in flight, as the live ingest does, under the feed the history belongs to. Event ids
+make it idempotent: importing a file twice, or history the live ingest already stored, stores each
+event once. The import never moves the feed's resume point nor marks the feed as alive: the live
+ingest of the same feed is unaffected.
 
 Bad lines are dead letters naming their line. A lost database is waited for, about a minute. At the end the
 per-day agent totals of the days the history touched are computed, so reports over them are fast.
@@ -17,7 +18,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,7 +30,7 @@ from callboard.settings import Settings
 from db.pool import DATA_ERRORS, TRANSIENT_ERRORS, create_pool
 
 from .exceptions import ImportInterrupted, ImportRefused
-from .importers import Chunk, jsonl
+from .importers import Chunk, first_line, jsonl, queue_log
 from .rollup import AgentDayTotals
 from .writer import EventWriter, Received
 
@@ -52,6 +53,7 @@ class ImportSummary:
     stored: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
+    skipped: int = 0
     days_rolled_up: int = 0
     seconds: float = 0.0
 
@@ -61,9 +63,12 @@ class ImportSummary:
 
     def text(self) -> str:
         return (f"imported {self.path}: {self.lines:,} lines, {self.events:,} events: {self.stored:,} stored, "
-                f"{self.duplicates:,} already stored; {self.dead_lettered:,} dead-lettered (see the dead_letters "
-                f"table); per-day totals computed for {self.days_rolled_up} days; {self.seconds:.1f} s, "
-                f"{self.events_per_s:,.0f} events/s")
+                f"{self.duplicates:,} already stored; {self._skipped_text()}{self.dead_lettered:,} dead-lettered "
+                f"(see the dead_letters table); per-day totals computed for {self.days_rolled_up} days; "
+                f"{self.seconds:.1f} s, {self.events_per_s:,.0f} events/s")
+
+    def _skipped_text(self) -> str:
+        return f"{self.skipped:,} skipped (nothing for the floor in them); " if self.skipped else ""
 
 
 Progress = Callable[[Chunk], None]
@@ -106,6 +111,7 @@ class Backfill:
             await self._store(received_at, chunk, summary)
             summary.lines = max(summary.lines, chunk.last_line)
             summary.events += len(chunk.events)
+            summary.skipped += chunk.skipped
             progress(chunk)
 
     async def _store(self, received_at: datetime, chunk: Chunk, summary: ImportSummary) -> None:
@@ -134,10 +140,24 @@ class Backfill:
                 await asyncio.sleep(delay)
 
 
-async def import_file(settings: Settings, database_url: str, path: Path, feed: str, *,
-                      show_progress: bool = True) -> ImportSummary:
-    """The ``callboard import`` command: the file's events stored under ``feed``, with a progress bar."""
-    chunks = jsonl.read_chunks(path, EVENTS_PER_CHUNK)
+def recognise_format(path: Path) -> str:
+    """``jsonl`` when the first line that is not blank is a JSON object or array, else ``queue_log``."""
+    return "jsonl" if first_line(path)[:1] in (b"{", b"[") else "queue_log"
+
+
+def read_chunks(path: Path, file_format: str, zone: tzinfo) -> Iterator[Chunk]:
+    """The file's chunks, read as ``file_format`` (one of ``ingest.importers.FORMATS``); ``zone`` is that of a
+    queue_log's timestamps that have no offset."""
+    if file_format == "queue_log":
+        return queue_log.read_chunks(path, EVENTS_PER_CHUNK, zone)
+    return jsonl.read_chunks(path, EVENTS_PER_CHUNK)
+
+
+async def import_file(settings: Settings, database_url: str, path: Path, feed: str, *, file_format: str | None = None,
+                      zone: tzinfo | None = None, show_progress: bool = True) -> ImportSummary:
+    """The ``callboard import`` command: the file's events stored under ``feed``, with a progress bar.
+    The format is recognised by content unless given; ``zone`` defaults to the site's."""
+    chunks = read_chunks(path, file_format or recognise_format(path), zone or settings.timezone)
     pool = await create_pool(database_url, min_size=1, max_size=WRITERS + 1)
     try:
         with tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name, disable=not show_progress,

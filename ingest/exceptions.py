@@ -19,3 +19,7 @@ class ImportInterrupted(IngestError):
 
 class ImportRefused(IngestError):
     """The database refused an event that passed the protocol's checks: the message names its lines."""
+
+
+class ImportUnreadable(IngestError):
+    """The history file cannot be read in its format at all (not one bad line): the message says why."""

@@ -8,24 +8,12 @@ valid event becomes a dead letter whose reason starts with its line number.
 from __future__ import annotations
 
 import dataclasses
-import gzip
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 from ingest.protocol import parse_message
 
-from . import Chunk
-
-GZIP_MAGIC = b"\x1f\x8b"
-
-
-def open_history(path: Path) -> tuple[BinaryIO, BinaryIO]:
-    """(the lines to read, the raw file whose position tells the progress); gzip is recognised by content."""
-    raw = path.open("rb")
-    if raw.peek(2)[:2] == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=raw, mode="rb"), raw
-    return raw, raw
+from . import Chunk, open_history
 
 
 def read_chunks(path: Path, events_per_chunk: int) -> Iterator[Chunk]:
