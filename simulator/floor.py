@@ -237,11 +237,11 @@ class CallFloor:
         ]
         self.roster: tuple[AgentProfile, ...] = tuple(a.profile for a in self._agents)
         self.peak_calls_per_minute = peak_calls_per_minute or self._default_peak()
+        for queue in self.queues:  # first thing when the floor opens
+            self._at(0, self._announce_members, queue)
         for agent in self._agents:
             self._plan_first_shift(agent)
         self._schedule_next_arrival()
-        for queue in self.queues:
-            self._announce_members(queue)
         self._after(SUPERVISOR_EVERY_S, self._supervise)
 
     # -- public ----------------------------------------------------------------------
