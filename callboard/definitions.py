@@ -33,6 +33,10 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
                "呼入：今日排队的来电；已接：今日应答的来电（首次应答）；放弃：今日等待中挂断的来电"),
     "queue_agents": ("on call: the queue's calls in progress now; on hold: of those, calls with a hold running now",
                      "通话中：该队列正在进行的通话；保留中：其中正处于保留的通话"),
+    "queue_members": ("the queue's members (the agents the feed last said take its calls) who are logged in, by their "
+                      "latest state; on hold: members with a call on hold now (also on call)",
+                      "该队列成员（数据源最近一次告知的接听该队列来电的坐席）中已登录者，按最新状态统计；"
+                      "保留中：当前有通话处于保留的成员（也计入通话中）"),
     "all_agents": ("agents by their latest state; on hold: agents with a call on hold now (also on call)",
                    "按最新状态统计的坐席；保留中：当前有通话处于保留的坐席（也计入通话中）"),
     "age": ("time since the ingest last stored an event from the feed", "距数据接入服务最后一次保存话务事件的时间"),

@@ -8,7 +8,7 @@ denominator is zero is ``None`` (shown as "–"), never 0. Durations are seconds
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -35,9 +35,11 @@ def rate(numerator: float, denominator: float) -> float | None:
 
 
 def queue_figures(queue: str, counts: Mapping[str, Any], waiting: int, oldest_queued_at: datetime | None,
-                  now: datetime, *, talking: int = 0, holding: int = 0) -> dict[str, Any]:
+                  now: datetime, *, talking: int = 0, holding: int = 0,
+                  members: Mapping[str, int] | None = None) -> dict[str, Any]:
     """One queue's live tile from its counts, its callers waiting now, its calls in progress
-    (``talking``) and those of them on hold now (``holding``)."""
+    (``talking``), those of them on hold now (``holding``) and its members by state (``members``:
+    :func:`member_counts`; ``None`` while the feed has not said who takes the queue's calls)."""
     return {
         "queue": queue,
         "waiting": waiting,
@@ -45,6 +47,7 @@ def queue_figures(queue: str, counts: Mapping[str, Any], waiting: int, oldest_qu
         **window_figures(counts),
         "on_call": talking,
         "on_hold": holding,
+        "members": members,
     }
 
 
@@ -73,6 +76,14 @@ def agent_counts(agents: Iterable[Mapping[str, Any]], holds: Iterable[Mapping[st
     shown = {agent["agent"] for agent in agents}
     counts["on_hold"] = len({hold["agent"] for hold in holds if hold["agent"] in shown})
     return counts
+
+
+def member_counts(members: Collection[str], agents: Iterable[Mapping[str, Any]],
+                  holds: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """A queue's members (the agent ids of its latest ``queue.members``) among ``agents`` (those
+    not logged out, with their latest state), counted by state as :func:`agent_counts` counts them."""
+    members = set(members)
+    return agent_counts((agent for agent in agents if agent["agent"] in members), holds)
 
 
 def window_figures(counts: Mapping[str, Any]) -> dict[str, Any]:

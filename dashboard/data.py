@@ -26,8 +26,9 @@ def select(snapshot: dict[str, Any] | None, queues: Sequence[str] | None = None,
 
     ``queues``: those queues' tiles (a queue with nothing yet today shows zeros), an All tile
     totalling just them (by the same code as every queue's), their holds and abandoned calls.
-    ``team``: that team's agents, counted by state, their holds and their complaints. Agents are
-    not tied to queues, so ``queues`` leaves them alone; queue figures are not per team.
+    ``team``: that team's agents, counted by state, their holds and their complaints. ``queues``
+    leaves the agents alone (an agent may take several queues' calls; each queue's tile counts its
+    own members); queue figures, its members' counts among them, are not per team.
     ``agent``: that agent alone, with their holds and complaints (as ``team`` does for a team).
     """
     if not snapshot or not (queues or team or agent):
@@ -112,6 +113,7 @@ class LiveData:
             abandoned = await conn.fetch(QUERIES["live.abandoned_calls"], since, now, ABANDONED_LISTED)
             complaints = await conn.fetch(QUERIES["live.open_complaints"])
             states = await conn.fetch(QUERIES["live.agent_states_now"])
+            members = {row["queue"]: row["agents"] for row in await conn.fetch(QUERIES["live.queue_members"])}
             scores = {row["agent"]: row for row in await self._agent_figures(conn, since, now, now,
                                                                              with_repeats=False)}
             freshness = await conn.fetchrow(QUERIES["live.freshness"])
@@ -124,18 +126,6 @@ class LiveData:
              "hold_s": metrics.elapsed_s(h["started_at"], now)}
             for h in holds
         ]
-        holding = collections.Counter(h["queue"] for h in holds)
-        counts_by_queue = {row["queue"]: row for row in counts}
-        waiting_by_queue = {row["queue"]: row for row in waiting}
-        empty = dict.fromkeys(metrics.QUEUE_COUNT_FIELDS, 0)
-        queues = []
-        for queue in sorted((counts_by_queue.keys() | waiting_by_queue.keys() | talking.keys()) - {None}):
-            wait = waiting_by_queue.get(queue)
-            queues.append(metrics.queue_figures(
-                queue, counts_by_queue.get(queue, empty),
-                wait["waiting"] if wait else 0, wait["oldest_queued_at"] if wait else None, now,
-                talking=talking.get(queue, 0), holding=holding[queue]))
-
         complaints_open = [self._complaint(row, now) for row in complaints]
         agents = []
         for s in sorted(states, key=lambda r: (r["name"], r["agent"])):
@@ -143,6 +133,20 @@ class LiveData:
             agents.append({**figures, "state": s["state"], "reason": s["reason"],
                            "state_since": local(s["started_at"]),
                            "state_s": metrics.elapsed_s(s["started_at"], now)})
+
+        holding = collections.Counter(h["queue"] for h in holds)
+        counts_by_queue = {row["queue"]: row for row in counts}
+        waiting_by_queue = {row["queue"]: row for row in waiting}
+        empty = dict.fromkeys(metrics.QUEUE_COUNT_FIELDS, 0)
+        queues = []
+        shown = counts_by_queue.keys() | waiting_by_queue.keys() | talking.keys() | members.keys()
+        for queue in sorted(shown - {None}):
+            wait = waiting_by_queue.get(queue)
+            queues.append(metrics.queue_figures(
+                queue, counts_by_queue.get(queue, empty),
+                wait["waiting"] if wait else 0, wait["oldest_queued_at"] if wait else None, now,
+                talking=talking.get(queue, 0), holding=holding[queue],
+                members=metrics.member_counts(members[queue], agents, holds_open) if queue in members else None))
         last_commit = freshness["last_commit_at"]
         return {
             "as_of": local(now),

@@ -45,6 +45,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "due": ("due", "截止"),
     "no_callbacks": ("No callbacks due", "无待回电"),
     "agents_title": ("Agents", "坐席"),
+    "queue_members": ("Its agents", "本队列坐席"),
     "no_agents": ("No agents logged in", "无坐席登录"),
     "score": ("score", "综合评分"),
     "state_available": ("Available", "空闲"),

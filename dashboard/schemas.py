@@ -24,6 +24,15 @@ class Error(Shape):
     parameter: str
 
 
+class AgentCounts(Shape):
+    available: int
+    on_call: int
+    on_hold: Annotated[int, Field(description="agents with a call on hold now (also counted in on_call)")]
+    after_call_work: int
+    break_: int = Field(alias="break")
+    not_ready: int
+
+
 class WindowFigures(Shape):
     offered: int
     answered: int
@@ -46,6 +55,9 @@ class Totals(WindowFigures):
 
 class QueueTile(Totals):
     queue: str
+    members: Annotated[AgentCounts | None, Field(description=(
+        "the queue's members (its latest queue.members) who are logged in, by their latest state; "
+        "null when the feed has not said who takes the queue's calls"))]
 
 
 class Hold(Shape):
@@ -129,15 +141,6 @@ class Thresholds(Shape):
     short_abandon_s: float
     rate_amber_below: Annotated[float, Field(description="on-time rate and service level below this show amber")]
     rate_red_below: Annotated[float, Field(description="on-time rate and service level below this show red")]
-
-
-class AgentCounts(Shape):
-    available: int
-    on_call: int
-    on_hold: Annotated[int, Field(description="agents with a call on hold now (also counted in on_call)")]
-    after_call_work: int
-    break_: int = Field(alias="break")
-    not_ready: int
 
 
 # --- Alerts (dashboard/alert_data.py) -----------------------------------------------------------

@@ -13,6 +13,11 @@ The floor works around the clock. Callers arrive as a Poisson process whose rate
 a daily curve in the floor's local time (busy late morning and early afternoon, a dip at
 lunch, a quieter but never idle night); agents work shifts staffed to that curve, with
 short breaks, lunch, coaching and the odd not-ready spell.
+
+Each agent takes the calls of the queues they are skilled for: the queues' members, announced
+(``queue.members``) when the floor opens. A supervisor looks at the queues every minute: a queue
+whose longest-waiting caller has waited too long borrows a free agent from the other queues, who
+goes back once nobody waits there any more; each change is announced.
 """
 
 from __future__ import annotations
@@ -113,6 +118,11 @@ SHIFT_STARTS: dict[int, float] = {
 #: Agents per team, at most.
 TEAM_SIZE = 12
 
+#: How often the supervisor looks at the queues, and how long a caller may wait before the
+#: queue borrows a free agent from the others (seconds).
+SUPERVISOR_EVERY_S = 60
+BORROW_AFTER_WAIT_S = 120
+
 
 @dataclass(frozen=True)
 class AgentProfile:
@@ -137,6 +147,14 @@ class _Agent:
     shift_no: int = 0
     pending: list[tuple[str, str, int]] = field(default_factory=list)
     logout_pending: bool = False
+    borrowed_by: str | None = None
+    """A queue the agent also takes calls from for now, lent by the supervisor."""
+
+    @property
+    def queues(self) -> frozenset[str]:
+        """The queues whose calls the agent takes now: their skills, and a queue they are lent to."""
+        skills = self.profile.skills
+        return skills | {self.borrowed_by} if self.borrowed_by else skills
 
     @property
     def free(self) -> bool:
@@ -219,9 +237,12 @@ class CallFloor:
         ]
         self.roster: tuple[AgentProfile, ...] = tuple(a.profile for a in self._agents)
         self.peak_calls_per_minute = peak_calls_per_minute or self._default_peak()
+        for queue in self.queues:  # first thing when the floor opens
+            self._at(0, self._announce_members, queue)
         for agent in self._agents:
             self._plan_first_shift(agent)
         self._schedule_next_arrival()
+        self._after(SUPERVISOR_EVERY_S, self._supervise)
 
     # -- public ----------------------------------------------------------------------
 
@@ -492,7 +513,7 @@ class CallFloor:
 
     def _become_idle(self, agent: _Agent) -> None:
         agent.idle_since = self._now
-        waiting = [c for c in self._waiting if c.queue in agent.profile.skills]
+        waiting = [c for c in self._waiting if c.queue in agent.queues]
         if waiting:
             call = min(waiting, key=lambda c: (c.priority, c.waiting_since, c.number))
             self._waiting.remove(call)
@@ -535,7 +556,7 @@ class CallFloor:
     def _offer(self, call: _Call) -> None:
         """Give the call to the longest-idle free agent with the skill, or let it wait."""
         free = [
-            a for a in self._agents if a.free and call.queue in a.profile.skills
+            a for a in self._agents if a.free and call.queue in a.queues
         ]
         if free:
             self._ring(call, min(free, key=lambda a: (a.idle_since, a.order)))
@@ -601,7 +622,7 @@ class CallFloor:
         call.transferred = True
         colleagues = [
             a for a in self._agents
-            if a.free and a is not agent and call.queue in a.profile.skills
+            if a.free and a is not agent and call.queue in a.queues
         ]
         if colleagues and rng.random() < 0.4:
             colleague = min(colleagues, key=lambda a: (a.idle_since, a.order))
@@ -655,6 +676,36 @@ class CallFloor:
             weights = (3, 5, 12, 35, 45) if resolved else (20, 25, 25, 20, 10)
             score = rng.choices((1, 2, 3, 4, 5), weights)[0]
             self._after(rng.uniform(30, 240), self._survey, call.id, agent, score)
+
+    # -- queue members -----------------------------------------------------------------
+
+    def _announce_members(self, queue: str) -> None:
+        members = sorted(a.profile.id for a in self._agents if queue in a.queues)
+        self._emit("queue.members", queue=queue, agents=members)
+
+    def _supervise(self) -> None:
+        """Lend a free agent to each queue whose caller has waited too long; take back those lent
+        to a queue where nobody waits any more, and those who logged out (not while a call rings)."""
+        changed = set()
+        waiting = {c.queue for c in self._waiting}
+        for agent in self._agents:
+            ringing = agent.call is not None and agent.call.state == "ringing"
+            if agent.borrowed_by and not ringing and (agent.borrowed_by not in waiting or agent.state == "logged_out"):
+                changed.add(agent.borrowed_by)
+                agent.borrowed_by = None
+        for queue in self.queues:
+            waited = [self._now - c.waiting_since for c in self._waiting if c.queue == queue]
+            if max(waited, default=0) < BORROW_AFTER_WAIT_S * _SECOND:
+                continue
+            free = [a for a in self._agents if a.free and not a.borrowed_by and queue not in a.queues]
+            if free:
+                lent = min(free, key=lambda a: (a.idle_since, a.order))
+                lent.borrowed_by = queue
+                changed.add(queue)
+                self._become_idle(lent)
+        for queue in sorted(changed):
+            self._announce_members(queue)
+        self._after(SUPERVISOR_EVERY_S, self._supervise)
 
     def _wrap_up(self, agent: _Agent, seconds: float) -> None:
         agent.call = None

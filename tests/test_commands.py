@@ -83,6 +83,8 @@ def test_demo_shows_moving_numbers_and_ctrl_c_stops_everything(tmp_path):
             time.sleep(0.5)
         assert len(set(seen)) >= 2 and totals["answered"] > 0, \
             f"the wall did not show moving figures within 30 s of start: {[s[:3] for s in seen]}"
+        # the simulated floor says who takes each queue's calls: every tile counts its agents
+        assert snapshot["queues"] and all(q["members"] is not None for q in snapshot["queues"])
     finally:
         demo.send_signal(signal.SIGINT)  # what Ctrl-C sends
         assert demo.wait(timeout(30)) == 0

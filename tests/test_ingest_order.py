@@ -2,8 +2,8 @@
 
 Hypothesis builds a small, realistic floor — calls that wait, are abandoned, answered, held,
 transferred and released, agents changing state, complaints opened, called back and closed,
-surveys — with a distinct id and a distinct instant per event. The same events are then written
-three ways, each into an empty database:
+surveys, queues' members announced and announced again — with a distinct id and a distinct
+instant per event. The same events are then written three ways, each into an empty database:
 
 (a) in time order, as one message in one batch;
 (b) shuffled and cut into random messages and batches;
@@ -38,8 +38,8 @@ SEVERITIES = ("low", "medium", "high")
 # up with a name that depends on arrival order; that is outside this property. Whether an
 # agent.state event carries the name and team at all is drawn per event (both are optional).
 AGENTS = {"a1": ("王芳", "east"), "a2": ("Siobhan O'Neill", "west"), "a3": ("Ngozi Adeyemi", "night")}
-DERIVED = ("calls", "hold_spans", "agents", "agent_states", "complaints", "surveys")
-TABLES = "event_log, calls, hold_events, agents, agent_states, complaints, surveys, feeds, dead_letters"
+DERIVED = ("calls", "hold_spans", "agents", "agent_states", "complaints", "surveys", "queue_members")
+TABLES = "event_log, calls, hold_events, agents, agent_states, complaints, surveys, queue_members, feeds, dead_letters"
 
 agent_ids = st.sampled_from(sorted(AGENTS))
 callers = st.sampled_from(("+86 138 0000 0001", "+1 212 555 0199", "+44 20 7946 0958"))
@@ -141,6 +141,13 @@ def complaint_story(draw, complaint_id: str, call_ids: list[str]) -> list[dict]:
 
 
 @st.composite
+def members_story(draw, queue: str) -> list[dict]:
+    """A queue's members announced a few times, each time the whole list (the latest one wins)."""
+    return [{"type": "queue.members", "queue": queue, "agents": sorted(draw(st.sets(agent_ids)))}
+            for _ in range(draw(st.integers(1, 3)))]
+
+
+@st.composite
 def resent(draw, story: list[dict]) -> list[dict]:
     """Maybe announce one event of the story again, under a new id, later, with another detail."""
     candidates = [i for i, event in enumerate(story) if event["type"] in RESENT_FIELD]
@@ -160,6 +167,7 @@ def floors(draw) -> list[dict]:
     stories = [draw(resent(draw(call_story(c)))) for c in call_ids]
     stories += [draw(agent_story(a)) for a in draw(st.sets(agent_ids, min_size=1, max_size=2))]
     stories += [draw(resent(draw(complaint_story(f"k{n}", call_ids)))) for n in range(1, draw(st.integers(0, 2)) + 1)]
+    stories += [draw(members_story(q)) for q in sorted(draw(st.sets(st.sampled_from(QUEUES), max_size=2)))]
     # Stories interleave: a random merge of them, each kept in its own order, then one strictly
     # increasing instant per event (written with a random UTC offset), ids and seqs in time order.
     turns = draw(st.permutations([n for n, story in enumerate(stories) for _ in story]))

@@ -18,7 +18,8 @@ async def test_fresh_database_gets_every_migration_recorded(database_url):
         assert await applied_versions(conn) == {m.version for m in available()}
         tables = {r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")}
         assert {"event_log", "dead_letters", "calls", "hold_events", "agent_states", "complaints", "surveys",
-                "agent_days", "agent_day_counts", "stale_days", "alerts", "alert_events", "notifications"} <= tables
+                "agent_days", "agent_day_counts", "stale_days", "alerts", "alert_events", "notifications",
+                "queue_members"} <= tables
     finally:
         await conn.close()
 

@@ -63,6 +63,8 @@ def complaints_floor() -> Floor:
     floor.add("complaint.opened", 300, complaint_id="k3", agent="a1", customer="王强", due=now.isoformat())
     floor.add("complaint.callback_made", 400, complaint_id="k3", agent="a1")
     floor.add("complaint.closed", 500, complaint_id="k3", resolved=False)
+    # technical's members announced (its tile counts them by state), sales' never
+    floor.add("queue.members", 5, queue="technical", agents=["a1", "a2"])
     # a call on hold right now, and one waiting
     floor.add("call.queued", 10, call_id="h1", queue="technical", caller="+86 138 0000 0001")
     floor.add("call.answered", 20, call_id="h1", agent="a1")

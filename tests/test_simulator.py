@@ -72,8 +72,9 @@ FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "complaint.callback_made": ({"complaint_id", "agent"}, set()),
     "complaint.closed": ({"complaint_id"}, {"resolved"}),
     "survey.completed": ({"call_id", "agent", "score"}, set()),
+    "queue.members": ({"queue", "agents"}, set()),
 }
-TYPES = {"seq": int, "resolved": bool, "score": int}
+TYPES = {"seq": int, "resolved": bool, "score": int, "agents": list}
 
 
 def protocol_errors(event: dict) -> list[str]:
@@ -111,6 +112,8 @@ def protocol_errors(event: dict) -> list[str]:
         errors.append(f"state {event['state']!r}")
     if kind == "complaint.opened" and event.get("severity", "normal") not in {"normal", "high"}:
         errors.append(f"severity {event['severity']!r}")
+    if kind == "queue.members" and not all(AGENT_ID.match(a) for a in event["agents"]):
+        errors.append(f"agents {event['agents']!r} are not all agent ids")
     if kind == "survey.completed" and not 1 <= event["score"] <= 5:
         errors.append(f"score {event['score']}")
     if not event["id"] or not event["seq"] > 0:
@@ -125,6 +128,7 @@ def consistency_errors(events: list[dict]) -> list[str]:
     agent_state: dict[str, tuple[str, str | None]] = {}
     agent_call: dict[str, str | None] = {}
     complaints: dict[str, str] = {}
+    members: dict[str, set[str]] = {}
     ids: set[str] = set()
     last_ts, last_seq = None, None
 
@@ -148,7 +152,7 @@ def consistency_errors(events: list[dict]) -> list[str]:
             if call is not None:
                 fail(e, "call queued twice")
             calls[e["call_id"]] = {"stage": "waiting", "agent": None, "held": False,
-                                   "answered_in_visit": False, "transferred": False}
+                                   "answered_in_visit": False, "transferred": False, "queue": e["queue"]}
             continue
         if kind.startswith("call.") and call is None:
             fail(e, "call never queued")
@@ -159,6 +163,8 @@ def consistency_errors(events: list[dict]) -> list[str]:
                 fail(e, "answered while not waiting in a queue")
             if agent_call.get(agent) or agent_state.get(agent, ("",))[0] != "available":
                 fail(e, f"agent {agent} not free to answer")
+            if agent not in members.get(call["queue"], ()):
+                fail(e, f"agent {agent} answered a call of {call['queue']}, not one of its members")
             call.update(stage="talking", agent=agent, answered_in_visit=True)
             agent_call[agent] = e["call_id"]
         elif kind == "call.abandoned":
@@ -183,8 +189,10 @@ def consistency_errors(events: list[dict]) -> list[str]:
                     fail(e, f"transfer to busy agent {target}")
                 agent_call[target] = e["call_id"]
                 call["agent"] = target
+                if target not in members.get(call["queue"], ()):
+                    fail(e, f"transfer to {target}, not a member of {call['queue']}")
             else:
-                call.update(stage="waiting", agent=None, answered_in_visit=False)
+                call.update(stage="waiting", agent=None, answered_in_visit=False, queue=e["to_queue"])
         elif kind == "call.ended":
             released_waiting = call["stage"] == "waiting" and e["released_by"] == "system"
             if call["stage"] != "talking" and not released_waiting or call["held"]:
@@ -209,6 +217,8 @@ def consistency_errors(events: list[dict]) -> list[str]:
             if state in ("break", "not_ready") and "reason" not in e:
                 fail(e, "break or not-ready without a reason")
             agent_state[agent] = (state, e.get("reason"))
+        elif kind == "queue.members":
+            members[e["queue"]] = set(e["agents"])
         elif kind == "complaint.opened":
             complaints[e["complaint_id"]] = "open"
         elif kind == "complaint.callback_made":
@@ -344,6 +354,25 @@ def test_agents_have_mixed_names_teams_breaks_and_shifts(two_days):
     assert len(logouts) >= 60  # everyone finishes at least one shift in two days
 
 
+def test_each_queues_members_are_announced_when_the_floor_opens_and_when_an_agent_is_lent(two_days):
+    floor = CallFloor(11, MIDNIGHT)
+    first_seq = floor.next_seq  # a feed numbers from here: nothing is produced before the first run
+    produced = floor.events_until(MIDNIGHT)
+    assert produced[0]["seq"] == first_seq
+    opening = [e for e in produced if e["type"] == "queue.members"]
+    assert [e["ts"] for e in opening] == [MIDNIGHT.astimezone(UTC).isoformat(timespec="milliseconds")] * 4
+    assert {e["queue"]: set(e["agents"]) for e in opening} == {
+        queue: {p.id for p in floor.roster if queue in p.skills} for queue in floor.queues}
+    # Two days of the default floor: callers sometimes wait two minutes, and a queue borrows an
+    # agent from the others, announced with one more member, then gives them back.
+    announced = collections.defaultdict(list)
+    for e in by_type(two_days, "queue.members"):
+        announced[e["queue"]].append(len(e["agents"]))
+    grown = {q for q, sizes in announced.items() if any(b > a for a, b in zip(sizes, sizes[1:], strict=False))}
+    shrunk = {q for q, sizes in announced.items() if any(b < a for a, b in zip(sizes, sizes[1:], strict=False))}
+    assert grown and grown == shrunk
+
+
 # -- the floor: shutting down -------------------------------------------------------------
 
 
@@ -375,7 +404,7 @@ def test_shutdown_releases_every_call_and_caller_and_logs_everyone_out():
     assert [e["seq"] for e in final] == list(
         range(before[-1]["seq"] + 1, before[-1]["seq"] + 1 + len(final))
     )
-    # Exactly what was open gets closed: no abandons, no complaint settled.
+    # Exactly what was open gets closed: no abandons, no complaint settled, the queues' members kept.
     assert {e["type"] for e in final} == {"call.hold_ended", "call.ended", "agent.state"}
     assert {e["call_id"] for e in by_type(final, "call.hold_ended")} == held
     ended = {e["call_id"]: e for e in by_type(final, "call.ended")}

@@ -32,8 +32,8 @@ async def write(pool, events: list[dict], now: datetime) -> None:
 
 
 def busy_floor() -> list[dict]:
-    """8 queues, 150 agents with long CJK and Latin names, 20 holds over the limit, 30 callbacks
-    (some overdue), 50 abandoned calls and callers waiting."""
+    """8 queues with their members, 150 agents with long CJK and Latin names, 20 holds over the limit,
+    30 callbacks (some overdue), 50 abandoned calls and callers waiting."""
     events: list[dict] = []
     for n in range(150):
         state = ["on_call", "available", "after_call_work", "break", "not_ready"][n % 5]
@@ -60,6 +60,9 @@ def busy_floor() -> list[dict]:
     for n in range(24):
         events.append({"type": "call.queued", "call_id": f"w{n}", "queue": QUEUES[n % 8],
                        "caller": "+86 138 0000 0002", "ago": 5 + 20 * n})
+    for q, queue in enumerate(QUEUES):  # each queue's tile counts its agents by state too
+        events.append({"type": "queue.members", "queue": queue, "ago": 700,
+                       "agents": [f"a{n:03}" for n in range(150) if n % 8 in (q, (q + 1) % 8)]})
     return events
 
 

@@ -112,7 +112,8 @@ def layout(lang: str | None = None, queue: str | list[str] | None = None, team: 
             html.Thead(html.Tr([html.Th(text("queue", shown_lang))] + [html.Th(text(key, shown_lang), className="num")
                                 for key in ("waiting", "longest_wait", "asa", "on_time", "service_level",
                                             "abandon_rate", "offered", "answered", "abandoned", "on_call_now",
-                                            "on_hold_now")])),
+                                            "on_hold_now")]
+                    + [html.Th(text("queue_members", shown_lang), className="members")])),
             part("queues", html.Tbody),
         ]),
         html.Div(className="floor-lists", children=[
@@ -201,9 +202,9 @@ def floor_parts(snapshot: dict[str, Any] | None, request: dict[str, Any],
     limits = snapshot["thresholds"]
     return {
         "status": status_line(snapshot, request, lang),
-        "queues": [queue_row(q["queue"], q, limits) for q in snapshot["queues"]]
+        "queues": [queue_row(q["queue"], q, limits, lang) for q in snapshot["queues"]]
         + [queue_row(text("all_queues" if not request.get("queues") else "all_shown", lang),
-                     {**snapshot["totals"], "queue": None}, limits)],
+                     {**snapshot["totals"], "queue": None}, limits, lang)],
         "agents": agent_rows(sorted_agents(snapshot["agents"], request.get("sort") or "name",
                                            bool(request.get("descending"))), limits, lang),
         "holds": hold_list(snapshot["holds_open"], lang),
@@ -226,7 +227,9 @@ def choices(snapshot: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
     }
 
 
-def queue_row(title: str, q: dict[str, Any], limits: dict[str, float]) -> html.Tr:
+def queue_row(title: str, q: dict[str, Any], limits: dict[str, float], lang: str) -> html.Tr:
+    """A queue's figures; its members by state when the feed has said who they are (else an empty
+    cell, as on the All row)."""
     def rate(value: float | None) -> html.Td:
         level = fmt.rate_level(value, limits["rate_amber_below"], limits["rate_red_below"])
         return html.Td(fmt.percent(value), className=f"num level-{level}")
@@ -241,6 +244,10 @@ def queue_row(title: str, q: dict[str, Any], limits: dict[str, float]) -> html.T
         rate(q["service_level"]),
         html.Td(fmt.percent(q["abandon_rate"]), className="num"),
         *(html.Td(str(q[key]), className="num") for key in ("offered", "answered", "abandoned", "on_call", "on_hold")),
+        html.Td(className="members", title=define("queue_members", lang, limits), children=[
+            html.Span(className=f"count-chip state-{state}", **{"data-count": state}, children=[
+                html.Strong(str(count)), f" {state_label(state, lang)}"])
+            for state, count in (q.get("members") or {}).items()]),
     ])
 
 

@@ -150,8 +150,9 @@ def at_most(items: list[dict[str, Any]], name: str, draw: Any) -> list:
 
 def queue_tile(title: str, q: dict[str, Any], limits: dict[str, float], lang: str,
                agents: dict[str, int] | None = None, explain: bool = False) -> html.Div:
-    """A queue's tile; the All tile also counts the agents by state (``agents``), as agents are
-    not tied to queues: a queue's tile counts its calls in progress and on hold instead."""
+    """A queue's tile; the All tile also counts the agents by state (``agents``): a queue's tile
+    counts its calls in progress and on hold instead, and its members by state when the feed has
+    said who they are (``q["members"]``; no such line otherwise, rather than zeros)."""
     def level(value: float | None) -> str:
         return fmt.rate_level(value, limits["rate_amber_below"], limits["rate_red_below"])
 
@@ -163,6 +164,7 @@ def queue_tile(title: str, q: dict[str, Any], limits: dict[str, float], lang: st
         ("waiting", ("waiting",)), ("longest_wait", ("longest_wait",)), ("asa", ("asa",)),
         ("on_time", ("on_time", "rate_colours")), ("service_level", ("service_level", "rate_colours")),
         ("abandon_rate", ("abandon_rate",)), ("counts", ("counts",)), (counts_definition, (counts_definition,)),
+        *([("queue_members", ("queue_members",))] if q.get("members") is not None else []),
         ("age", ("age",)),
     ]
     defined = {name: means(*names) for name, names in figures}
@@ -191,12 +193,16 @@ def queue_tile(title: str, q: dict[str, Any], limits: dict[str, float], lang: st
             _count(state_label(state, lang), count, state) for state, count in (agents or {
                 "on_call": q["on_call"], "on_hold": q["on_hold"]}).items()]),
     ]
+    if q.get("members") is not None:
+        tile.append(html.Div(className="tile-agents tile-members", title=defined["queue_members"], children=[
+            html.Div(text("queue_members", lang), className="members-head"),
+            *(_count(state_label(state, lang), count, state) for state, count in q["members"].items())]))
     if explain:
         labels = {"waiting": text("waiting", lang), "longest_wait": text("longest_wait", lang),
                   "asa": text("asa", lang), "on_time": text("on_time", lang),
                   "service_level": text("service_level", lang), "abandon_rate": text("abandon_rate", lang),
                   "counts": text("counts", lang), counts_definition: text("agents_title", lang),
-                  "age": text("updated", lang)}
+                  "queue_members": text("queue_members", lang), "age": text("updated", lang)}
         tile.append(html.Dl(className="tile-explain", children=[
             item for name, _ in figures for item in (html.Dt(labels[name]), html.Dd(defined[name]))]))
     return html.Div(className="tile", **{"data-queue": q["queue"] or "all"}, children=tile)

@@ -305,6 +305,20 @@ SET agent = CASE WHEN excluded.ts < s.ts THEN excluded.agent ELSE s.agent END,
     score = CASE WHEN excluded.ts < s.ts THEN excluded.score ELSE s.score END,
     ts = least(s.ts, excluded.ts);
 
+-- queue members: the latest announcement wins, not the earliest. Each queue's latest in the batch
+-- (the latest ts; at the same ts, the greatest feed and event id) replaces the stored one if later
+-- by the same order, so the members do not depend on the order announcements arrive in.
+INSERT INTO queue_members AS q (queue, agents, set_at, feed, event_id)
+SELECT DISTINCT ON (e.queue) e.queue,
+       ARRAY(SELECT DISTINCT a FROM json_array_elements_text(e.agents) AS a ORDER BY a),
+       i.ts, i.feed, i.event_id
+FROM incoming_events i, json_to_record(i.body) AS e(queue text, agents json)
+WHERE i.type = 'queue.members'
+ORDER BY e.queue, i.ts DESC, i.feed DESC, i.event_id DESC
+ON CONFLICT (queue) DO UPDATE
+SET agents = excluded.agents, set_at = excluded.set_at, feed = excluded.feed, event_id = excluded.event_id
+WHERE (excluded.set_at, excluded.feed, excluded.event_id) > (q.set_at, q.feed, q.event_id);
+
 -- Days whose agent and quarter-hour totals this batch may change, part 2 of 2: those of part 1, the
 -- days on which the rows it touched are decided now, and those of every hold start of its calls (a
 -- hold ends at the call's next hold event or at the call's end; a call's row decides whether its

@@ -120,6 +120,10 @@ CROSS JOIN LATERAL (
 ) s
 WHERE s.state <> 'logged_out';
 
+-- name: queue_members
+-- Each queue's members as last announced (queue.members): the agents who take its calls now.
+SELECT queue, agents FROM queue_members;
+
 -- name: agent_counts
 -- Per agent, the counts behind the agent scores for [$1, $2); $3 = answer target seconds,
 -- $4 = hold limit seconds, $5 = now, $6 = the end of the report that [$1, $2) is a piece of ($2
