@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from callboard.metrics import Thresholds
 from dashboard.data import LiveData
-from db.migrate import available, migrate
-from db.pool import connect
+from db.migrate import migrate
 from ingest.protocol import parse_message
 from ingest.writer import EventWriter, Received
 
-from .conftest import browser_errors, wait_for
+from .conftest import browser_errors, database_before, wait_for
 from .live_stack import running_dashboard, settings_for_test
 from .scenario import NOW, T0, Floor, at, store
 from .test_api import get
@@ -81,15 +79,9 @@ async def test_an_announcement_repeated_changes_nothing(pool):
 
 
 async def test_the_migration_takes_the_announcements_the_event_log_already_holds(database_url, tmp_path):
-    before = tmp_path / "before"
-    before.mkdir()
-    for migration in available():
-        if migration.version < 12:
-            shutil.copy(migration.path, before / migration.path.name)
-    conn = await connect(database_url)
+    conn = await database_before(database_url, tmp_path, 12)
     try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-        await migrate(conn, before)
+        await conn.execute("SELECT event_log_partition('2026-11-23')")
         await conn.execute("""
             INSERT INTO event_log (feed, event_id, type, ts, call_id, received_at, body) VALUES
                 ('pbx', 'e1', 'queue.members', '2026-11-23T09:00:00Z', NULL, now(),
