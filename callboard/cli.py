@@ -155,9 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
                                            "would at start, then print the channels, who is on call now and when "
                                            "the next hand-over is.")
 
-    commands.add_parser("config", help="print the configuration settings and their current values",
-                        description="Print every setting: variable, TOML key, default, meaning, then the "
-                                    "values in force.")
+    config = commands.add_parser("config", help="print the configuration settings and their current values",
+                                 description="Print every setting: variable, TOML key, default, meaning, then "
+                                             "the values in force.")
+    config.add_argument("--markdown", action="store_true",
+                        help="print only the table of settings, as Markdown (the README's reference)")
     return parser
 
 
@@ -234,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> None:
     if args.command == "config":
         print(settings_module.markdown_table())
+        if args.markdown:
+            return
         print()
         for field, value in sorted(vars(settings).items()):
             shown = "(set)" if field in ("feed_token", "ami_secret", "database_url", "alert_link_secret") and value else value

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +19,9 @@ ROOT = Path(__file__).parents[1]
 
 def test_readme_configuration_table_is_the_one_the_code_reads():
     assert markdown_table() in (ROOT / "README.md").read_text()
+    printed = subprocess.run([sys.executable, "-m", "callboard", "config", "--markdown"], capture_output=True,
+                             text=True, check=True, env={**os.environ, "CALLBOARD_CONFIG": ""}).stdout
+    assert printed.strip() == markdown_table().strip()
 
 
 def test_every_event_type_is_documented():
