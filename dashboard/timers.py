@@ -13,7 +13,6 @@ from typing import Any
 
 from dash import html
 
-from . import format as fmt
 
 # The attribute that marks a timer and names its key.
 TIMER_KEY = "data-timer"
@@ -47,9 +46,11 @@ def alert_key(alert_id: int) -> str:
     return f"alert:{alert_id}"
 
 
-def timer(key: str, seconds: float | None) -> html.Span:
-    """A ticking duration, first drawn with the snapshot's value."""
-    return html.Span(fmt.duration(seconds), className="timer", **{TIMER_KEY: key})
+def timer(key: str) -> html.Span:
+    """A ticking duration. Drawn empty: the browser writes it from the moment it counts from before
+    the page is painted, so a part with timers stays the same from one snapshot to the next unless
+    the floor changed, and a push redraws only what changed."""
+    return html.Span("", className="timer", **{TIMER_KEY: key})
 
 
 def timer_class(spec: dict[str, Any], seconds: float) -> str:

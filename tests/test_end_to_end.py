@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -10,6 +11,8 @@ import pytest
 from selenium.webdriver.common.by import By
 from websockets.asyncio.client import connect
 
+from dashboard import server
+from dashboard.hub import SnapshotHub
 from ingest.protocol import parse_message
 from ingest.writer import EventWriter, Received
 from simulator import demo_server
@@ -153,7 +156,7 @@ window.SharedWorker = function (...args) {
 
 
 async def test_timers_turn_red_in_the_browser_when_a_hold_passes_the_limit_and_a_callback_falls_due(
-        database_url, pool, browser):
+        database_url, pool, browser, monkeypatch):
     limit_s = 8  # short, so the test need not wait a minute; the wall uses the configured limit
     now = datetime.now(UTC)
     due = now + timedelta(seconds=limit_s)
@@ -168,6 +171,10 @@ async def test_timers_turn_red_in_the_browser_when_a_hold_passes_the_limit_and_a
     frame = json.dumps([{"id": f"t{n}", "ts": now.isoformat(), **e} for n, e in enumerate(events)])
     await EventWriter(pool, "timers").write([Received(now, *parse_message(frame))])
 
+    # Nothing is written after the page opens, and the dashboard's own refresh (which would also
+    # push a figure that changes at the limit, such as the agent's hold discipline) is put off:
+    # whatever changes on the page meanwhile, the page changes by itself.
+    monkeypatch.setattr(server, "SnapshotHub", functools.partial(SnapshotHub, heartbeat_s=timeout(120)))
     counting = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": COUNT_PUSHES})
     async with running_dashboard(database_url, settings_for_test(CALLBOARD_HOLD_LIMIT_S=str(limit_s))) as base_url:
         await asyncio.to_thread(browser.get, base_url + "/wall")

@@ -10,6 +10,9 @@
     return sign + (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
   }
 
+  // The JSON text of each part as last given to the page, by "type/part" (see fill).
+  var shownParts = {};
+
   // Every timer the latest view can show, by key (dashboard/timers.py), and the server's clock
   // minus the browser's, from that view.
   var timerSpecs = {}, offsetMs = 0;
@@ -73,6 +76,7 @@
   });
   function fit() {
     fitting = null;
+    tick();  // timers just drawn (empty) get their text before the page is painted
     document.querySelectorAll("[data-fit]").forEach(fitList);
     rowsChanged.takeRecords();  // its own changes of "cut" call for no second pass
   }
@@ -107,12 +111,21 @@
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     callboard: {
       // Every pattern-matching part {type, part} on the page, from the view's parts[type][part].
+      // A part the page already shows as the view has it is left alone: a change redraws only
+      // the parts it changed (a caller joining a queue, its tile), not every row of the wall.
+      // The first fill of a page just drawn gives every part.
       fill: function (data) {
         var view = viewOf(data);
         var noUpdate = window.dash_clientside.no_update;
-        return window.dash_clientside.callback_context.outputs_list.map(function (output) {
+        var context = window.dash_clientside.callback_context;
+        var fresh = !context.triggered.length || context.triggered[0].prop_id === ".";
+        return context.outputs_list.map(function (output) {
           var parts = view && view.parts[output.id.type];
-          return parts && output.id.part in parts ? parts[output.id.part] : noUpdate;
+          if (!parts || !(output.id.part in parts)) return noUpdate;
+          var key = output.id.type + "/" + output.id.part, text = JSON.stringify(parts[output.id.part]);
+          if (!fresh && shownParts[key] === text) return noUpdate;
+          shownParts[key] = text;
+          return parts[output.id.part];
         });
       },
 

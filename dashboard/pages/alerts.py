@@ -272,7 +272,7 @@ def buttons(alert: dict[str, Any], lang: str, where: str) -> list:
 
 def alert_row(alert: dict[str, Any], lang: str, today: date, where: str, selected: bool = False) -> html.Tr:
     if where == "open":
-        age: Any = timer(alert_key(alert["id"]), None)
+        age: Any = timer(alert_key(alert["id"]))
     else:  # drawn once, on demand: how long it has lasted so far, or lasted
         ended = datetime.fromisoformat(alert["resolved_at"]) if alert["resolved_at"] else datetime.now(UTC)
         age = fmt.duration((ended - datetime.fromisoformat(alert["raised_at"])).total_seconds())

@@ -234,7 +234,7 @@ def queue_row(title: str, q: dict[str, Any], limits: dict[str, float], lang: str
         level = fmt.rate_level(value, limits["rate_amber_below"], limits["rate_red_below"])
         return html.Td(fmt.percent(value), className=f"num level-{level}")
 
-    wait = timer(wait_key(q["queue"]), q["longest_wait_s"]) if q["longest_wait_s"] is not None else fmt.MISSING
+    wait = timer(wait_key(q["queue"])) if q["longest_wait_s"] is not None else fmt.MISSING
     return html.Tr(className="total" if q["queue"] is None else "", **{"data-queue": q["queue"] or "all"}, children=[
         html.Td(title, className="name"),
         html.Td(str(q["waiting"]), className="num"),
@@ -266,7 +266,7 @@ def agent_rows(agents: list[dict[str, Any]], limits: dict[str, float], lang: str
                                 title=a["agent"]), className="name"),
             html.Td(a.get("team") or "", className="team"),
             html.Td(state, className="state"),
-            html.Td(timer(state_key(a["agent"]), a["state_s"]), className="num"),
+            html.Td(timer(state_key(a["agent"])), className="num"),
             html.Td(str(a["answered"]), className="num"),
             html.Td(fmt.duration(a["asa_s"]), className="num"),
             rate(a["on_time_rate"], colour=True),
@@ -285,7 +285,7 @@ def hold_list(holds: list[dict[str, Any]], lang: str) -> list:
     """Every open hold; the browser shows one only once it passes the limit."""
     rows = [html.Div(className="row hold", **call_data(h), children=[
         html.Span(h["agent_name"], className="who"), html.Span(h["queue"] or "", className="where"),
-        timer(hold_key(h["feed"], h["call_id"]), h["hold_s"])]) for h in holds]
+        timer(hold_key(h["feed"], h["call_id"]))]) for h in holds]
     return [*rows, html.Div(text("no_holds", lang), className="empty")]
 
 
@@ -295,7 +295,7 @@ def callback_list(complaints: list[dict[str, Any]], lang: str,
     alerts = alerts or {}
     rows = [html.Div(className="row callback", **complaint_data(c), children=[
         html.Span(c["agent_name"], className="who"), html.Span(clock(c["due"])[:5], className="where"),
-        timer(callback_key(c["feed"], c["complaint_id"]), c["seconds_left"]),
+        timer(callback_key(c["feed"], c["complaint_id"])),
         alert_beside(alerts.get((c["feed"], c["complaint_id"])), lang, today)]) for c in complaints]
     return rows or [html.Div(text("no_callbacks", lang), className="empty")]
 

@@ -172,11 +172,11 @@ def queue_tile(title: str, q: dict[str, Any], limits: dict[str, float], lang: st
         html.Div(className="tile-head", children=[
             html.Div(title, className="tile-title", title=title),
             html.Div(className="tile-age", title=defined["age"], children=[
-                f"{text('updated', lang)} ", timer(age_key(q["queue"]), None), f" {text('ago', lang)}"]),
+                f"{text('updated', lang)} ", timer(age_key(q["queue"])), f" {text('ago', lang)}"]),
         ]),
         html.Div(className="tile-main", children=[
             _figure(text("waiting", lang), str(q["waiting"]), "waiting", defined, "big"),
-            _figure(text("longest_wait", lang), timer(wait_key(q["queue"]), q["longest_wait_s"])
+            _figure(text("longest_wait", lang), timer(wait_key(q["queue"]))
                     if q["longest_wait_s"] is not None else fmt.MISSING, "longest_wait", defined, "big"),
         ]),
         html.Div(className="tile-rates", children=[
@@ -214,7 +214,7 @@ def hold_rows(holds: list[dict[str, Any]], lang: str) -> list:
         html.Div(className="row hold", **call_data(hold), children=[
             html.Span(hold["agent_name"], className="who"),
             html.Span(hold["queue"] or "", className="where"),
-            timer(hold_key(hold["feed"], hold["call_id"]), hold["hold_s"]),
+            timer(hold_key(hold["feed"], hold["call_id"])),
         ])
         for hold in holds  # oldest, so worst, first
     ]
@@ -239,7 +239,7 @@ def callback_rows(complaints: list[dict[str, Any]], as_of: str, lang: str,
         html.Div(className="row callback", **complaint_data(c), children=[
             html.Span(c["agent_name"], className="who"),
             html.Span(f"{text('due', lang)} {_due(c['due'], snapshot_day)}", className="where"),
-            timer(callback_key(c["feed"], c["complaint_id"]), c["seconds_left"]),
+            timer(callback_key(c["feed"], c["complaint_id"])),
             alert_beside(alerts.get((c["feed"], c["complaint_id"])), lang, snapshot_day),
         ])
         for c in complaints
@@ -281,7 +281,7 @@ def agent_cards(agents: list[dict[str, Any]], lang: str) -> list:
         cards.append(html.Div(className=f"agent state-{agent['state']}", **{"data-agent": agent["agent"]}, children=[
             html.Span(agent["name"], className="agent-name", title=agent["name"]),
             html.Span(state, className="agent-state"),
-            timer(state_key(agent["agent"]), agent["state_s"]),
+            timer(state_key(agent["agent"])),
             html.Span(fmt.score(agent["score"]), className="agent-score", title=text("score", lang)),
         ]))
     return cards or [html.Div(text("no_agents", lang), className="empty")]
