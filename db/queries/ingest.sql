@@ -26,6 +26,13 @@ JOIN unnest($3::bigint[], $4::bigint[], $5::bigint[]) WITH ORDINALITY
      AS t(seq, ts_us, received_us, position) USING (position)
 CROSS JOIN LATERAL json_to_record(j.body) AS e(id text, type text, call_id text);
 
+-- name: describe_staged
+-- Give the planner the staged batch's size and spread (a temporary table has no statistics until
+-- analysed): without them it guesses a large batch and joins the calls, surveys and complaints of
+-- the batch by reading those whole tables (a hash join), which grows with the history; with them it
+-- looks up just the batch's rows through their keys.
+ANALYZE incoming_events;
+
 -- name: keep_days_open
 -- As in create_staging, for the other transactions that change floor state.
 SELECT pg_advisory_xact_lock_shared(4855281085777407084);
