@@ -79,9 +79,25 @@ def _text(text: str) -> str:
     return text
 
 
+def _names(text: str) -> tuple[str, ...]:
+    """A comma-separated list of ids, none empty, none twice."""
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(names):
+        raise ValueError("give the ids separated by commas, none empty")
+    if len(set(names)) != len(names):
+        raise ValueError("an id is given twice")
+    return names
+
+
 def _public_url(text: str) -> str:
     if not text.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://, e.g. https://callboard.example.com")
+    return text.rstrip("/")
+
+
+def _login_url(text: str) -> str:
+    if not text.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://, e.g. https://login.mypurecloud.com")
     return text.rstrip("/")
 
 
@@ -166,6 +182,17 @@ SETTINGS: tuple[Setting, ...] = (
             "Name of the feed; event ids are unique per feed. Default: the feed URL's host:port."),
     Setting("CALLBOARD_FEED_TOKEN", None, _text,
             "Bearer token sent to the feed (use CALLBOARD_FEED_TOKEN_FILE to read it from a file)."),
+    Setting("CALLBOARD_GENESYS_CLIENT_ID", None, _text,
+            "Genesys Cloud source: the OAuth client (client credentials grant) the ingest signs in with."),
+    Setting("CALLBOARD_GENESYS_CLIENT_SECRET", None, _text,
+            "Genesys Cloud source: that client's secret (use CALLBOARD_GENESYS_CLIENT_SECRET_FILE to read it "
+            "from a file)."),
+    Setting("CALLBOARD_GENESYS_QUEUES", None, _names,
+            "Genesys Cloud source: the ids of the queues whose calls and members Callboard shows, separated "
+            "by commas."),
+    Setting("CALLBOARD_GENESYS_LOGIN_URL", None, _login_url,
+            "Genesys Cloud source: the region's login address. Default: the feed URL with api. changed to "
+            "login. (https://api.mypurecloud.com signs in at https://login.mypurecloud.com)."),
     Setting("CALLBOARD_NEVER_QUEUED_AFTER_S", 600.0, _positive_float,
             "Events of a call that was answered or ended but never queued are moved to dead_letters "
             "after this many seconds."),
@@ -250,6 +277,10 @@ class Settings:
     feed_source: str
     feed_name: str | None
     feed_token: str | None
+    genesys_client_id: str | None
+    genesys_client_secret: str | None
+    genesys_queues: tuple[str, ...] | None
+    genesys_login_url: str | None
     never_queued_after_s: float
     ingest_host: str
     ingest_port: int
