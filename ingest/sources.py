@@ -17,6 +17,7 @@ from typing import Protocol
 from callboard.settings import Settings
 
 from .feed import FeedClient
+from .genesys import genesys_cloud
 from .journal import Message
 from .writer import Received
 
@@ -47,4 +48,5 @@ def callboard_feed(url: str, *, deliver: Deliver, on_connection: OnConnection, l
 # Each source's URL schemes: what --feed must start with.
 SOURCES: dict[str, tuple[OpenSource, tuple[str, ...]]] = {
     "callboard": (callboard_feed, ("ws://", "wss://")),
+    "genesys-cloud": (genesys_cloud, ("https://", "http://")),
 }
