@@ -218,7 +218,8 @@ async def test_bad_notifications_are_dead_letters_and_the_source_keeps_going(poo
     assert reasons[0].startswith("genesys-cloud: a notification that is not JSON")
     assert reasons[1] == "genesys-cloud: conversation c-bad: participants is not a list of objects"
     assert reasons[2] == f"genesys-cloud: user {ANA}: neither a routing status nor a presence, with its time"
-    assert reasons[3] == "genesys-cloud: a notification of a topic Callboard did not subscribe to: v2.users.someone.presence"
+    assert reasons[3] == ("genesys-cloud: a notification of a topic Callboard did not subscribe to: "
+                          "v2.users.someone.presence")
 
 
 async def test_callboard_ingest_reads_genesys_cloud_with_the_settings_it_is_given(pool, database_url, tmp_path):
@@ -249,11 +250,12 @@ def test_the_genesys_cloud_source_names_the_settings_it_lacks(database_url):
                             env={**env, "DATABASE_URL": database_url, "CALLBOARD_GENESYS_QUEUES": QUEUE},
                             capture_output=True, text=True, timeout=timeout(60))
     assert result.returncode == 2
-    assert "the genesys-cloud source needs CALLBOARD_GENESYS_CLIENT_ID, CALLBOARD_GENESYS_CLIENT_SECRET" in result.stderr
+    needs = "the genesys-cloud source needs CALLBOARD_GENESYS_CLIENT_ID, CALLBOARD_GENESYS_CLIENT_SECRET"
+    assert needs in result.stderr
 
 
 def test_a_caller_sent_back_to_a_queue_and_answered_again_is_transferred_then_answered():
-    at = ["2026-12-06T09:00:0%d.000Z" % n for n in range(8)]
+    at = [f"2026-12-06T09:00:0{n}.000Z" for n in range(8)]
     customer = {"id": "p0", "purpose": "customer", "address": "tel:+8613800000009",
                 "calls": [{"state": "connected"}]}
     conversation = {"id": "c9", "participants": [

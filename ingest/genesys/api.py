@@ -74,7 +74,8 @@ class GenesysApi:
         body = await self._request("POST", "/api/v2/notifications/channels")
         try:
             expires = datetime.fromisoformat(body["expires"])
-            channel = Channel(body["id"], body["connectUri"], expires if expires.tzinfo else expires.replace(tzinfo=UTC))
+            expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
+            channel = Channel(body["id"], body["connectUri"], expires)
         except (KeyError, TypeError, ValueError) as exc:
             raise GenesysError(f"Genesys Cloud's new notification channel is not usable: {exc!r}") from exc
         if channel.expires <= datetime.now(UTC):

@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -241,7 +242,7 @@ class GenesysCloudSource:
         else:
             await self._reject(f"a notification of a topic Callboard did not subscribe to: {topic}", notification)
 
-    async def _hand_over(self, raw: Any, translate) -> None:
+    async def _hand_over(self, raw: Any, translate: Callable[[], list[dict[str, Any]]]) -> None:
         """Deliver the events ``translate()`` makes of ``raw``, each carrying it as its source."""
         async with self._handling:
             try:
