@@ -76,13 +76,20 @@ class GenesysServer:
                                   "modifiedDate": at}},
         })
 
-    async def set_activity(self, user: str, *, status: str, presence: str, at: str | None = None) -> dict:
-        """Change a user's routing status and presence and notify v2.users.{id}.activity."""
-        at = at or self.tick()
+    async def set_activity(self, user: str, *, status: str, presence: str, queues: list[str] | None = None) -> dict:
+        """Change a user's routing status and presence (and, given ``queues``, the queues the user takes
+        calls from) and notify v2.users.{id}.activity."""
+        at = self.tick()
+        for queue, listing in self.members.items():
+            for member in listing:
+                if member["id"] == user and queues is not None:
+                    member["joined"] = queue in queues
+        active = [queue for queue, listing in self.members.items()
+                  if any(member["id"] == user and member["joined"] for member in listing)]
         body = {"id": user, "routingStatus": {"status": status, "startTime": at},
                 "presence": {"presenceDefinition": {"id": str(uuid.uuid4()), "systemPresence": presence},
                              "presenceMessage": "", "modifiedDate": at},
-                "outOfOffice": {"active": False}, "activeQueueIds": list(self.members),
+                "outOfOffice": {"active": False}, "activeQueueIds": active,
                 "dateActiveQueuesChanged": at}
         for listing in self.members.values():
             for member in listing:

@@ -96,7 +96,9 @@ async def test_calls_holds_and_agent_states_reach_the_floor(pool, database_url):
             timed_out = await CallScript(server, QUEUE, "+86 138 0000 0004").queued()
             await timed_out.leave_queue()
             await server.set_activity(ANA, status="IDLE", presence="On Queue")
+            await server.set_activity(BO, status="OFF_QUEUE", presence="Meeting", queues=[])  # leaves the queue
             await wait_for(lambda: _ended(pool, timed_out.id), 20, "the last call to end")
+            await wait_for(lambda: _state_is(pool, BO, "not_ready"), 20, "Bo in a meeting")
             await wait_for(lambda: _state_is(pool, ANA, "available"), 20, "Ana to be available again")
 
             first = await call_row(pool, answered.id)
@@ -118,12 +120,13 @@ async def test_calls_holds_and_agent_states_reach_the_floor(pool, database_url):
                                     "call.hold_ended": 1, "call.ended": 1}
                 systems = await conn.fetch("SELECT DISTINCT body->'source'->>'system' FROM event_log")
                 assert [row[0] for row in systems] == ["genesys-cloud"]
-                members = await conn.fetchval("SELECT body FROM event_log WHERE type = 'queue.members'")
-                assert (members["queue"], members["agents"]) == (QUEUE, sorted([ANA, BO]))
+                lists = await conn.fetch("SELECT body FROM event_log WHERE type = 'queue.members' ORDER BY ts")
+                assert [(row["body"]["queue"], row["body"]["agents"]) for row in lists] == [
+                    (QUEUE, sorted([ANA, BO])), (QUEUE, [ANA])]  # at the start, and once Bo left
                 names = dict(await conn.fetch("SELECT agent, name FROM agents"))
                 assert names == {ANA: "Ana Lima", BO: "Bo Chen"}
                 assert await conn.fetchval("SELECT count(*) FROM dead_letters") == 0
-            assert tuple(await current_state(pool, BO)) == ("after_call_work", None)  # after her call
+            assert tuple(await current_state(pool, BO)) == ("not_ready", "meeting")
             assert tuple(await current_state(pool, ANA)) == ("available", None)
 
 

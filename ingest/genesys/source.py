@@ -34,7 +34,7 @@ from ..protocol import Rejected, parse_message
 from ..writer import Received
 from .api import Channel, GenesysApi, login_url_for
 from .exceptions import GenesysError, Untranslatable
-from .translate import Translator, agent_state, queue_members
+from .translate import Translator, agent_state, queue_members, time_of
 
 if TYPE_CHECKING:  # ingest.sources lists this source
     from ..sources import Deliver, OnConnection
@@ -86,6 +86,7 @@ class GenesysCloudSource:
         self._http = http
         self._translator = Translator()
         self._names: dict[str, str] = {}  # agent id -> name, from the queues' member lists
+        self._members: dict[str, set[str]] = {}  # queue -> the agents who take its calls now
         self._handling = asyncio.Lock()  # two sockets deliver during a switch; one notification at a time
         self._switch_now = asyncio.Event()
         self._connected = False
@@ -210,6 +211,7 @@ class GenesysCloudSource:
                 activity = {"routingStatus": member.get("routingStatus") or profile.get("routingStatus"),
                             "presence": member.get("presence") or profile.get("presence")}
                 await self._hand_over(member, lambda a=activity, u=user: [agent_state(u, a, self._names.get(u))])
+            self._members[queue] = set(agents)
             await self._hand_over({"queue": queue, "entities": listing},
                                   lambda q=queue, a=agents: [queue_members(q, a, now)])
 
@@ -238,9 +240,23 @@ class GenesysCloudSource:
             await self._hand_over(notification, lambda: self._translator.conversation(body, datetime.now(UTC)))
         elif topic.startswith("v2.users.") and topic.endswith(".activity"):
             user = topic.removeprefix("v2.users.").removesuffix(".activity")
-            await self._hand_over(notification, lambda: [agent_state(user, body, self._names.get(user))])
+            await self._hand_over(notification, lambda: self._activity(user, body))
         else:
             await self._reject(f"a notification of a topic Callboard did not subscribe to: {topic}", notification)
+
+    def _activity(self, user: str, activity: Any) -> list[dict[str, Any]]:
+        """The user's state, and the member list of each queue the user joined or left (activeQueueIds)."""
+        events = [agent_state(user, activity, self._names.get(user))]
+        active = activity.get("activeQueueIds")
+        if isinstance(active, list):
+            changed_at = activity.get("dateActiveQueuesChanged")
+            at = time_of(changed_at) if isinstance(changed_at, str) else datetime.now(UTC)
+            for queue in self._queues:
+                members = self._members.setdefault(queue, set())
+                if (queue in active) != (user in members):
+                    members ^= {user}
+                    events.append(queue_members(queue, sorted(members), at))
+        return events
 
     async def _hand_over(self, raw: Any, translate: Callable[[], list[dict[str, Any]]]) -> None:
         """Deliver the events ``translate()`` makes of ``raw``, each carrying it as its source."""

@@ -77,10 +77,10 @@ class Translator:
             if participant.get("purpose") == "acd" and participant.get("queueId"):
                 at = participant.get("connectedTime") or participant.get("startTime")
                 if at:
-                    steps.append((_time(at), "queue", at, participant))
+                    steps.append((time_of(at), "queue", at, participant))
             elif participant.get("purpose") in AGENT_PURPOSES and participant.get("userId"):
                 if at := call.get("connectedTime"):
-                    steps.append((_time(at), "agent", at, participant))
+                    steps.append((time_of(at), "agent", at, participant))
         steps.sort(key=lambda step: step[0])
 
         events: list[dict[str, Any]] = []
@@ -144,7 +144,7 @@ class Translator:
         events = []
         before = self._open_holds.get(key)
         if before is not None and before != held_since and call.get("state") == "connected":
-            ended = max(now, before, key=_time)  # never before its start, whatever our clocks' difference
+            ended = max(now, before, key=time_of)  # never before its start, whatever our clocks' difference
             events.append({"id": f"{conversation_id}:hold_ended:{participant['id']}:{before}",
                            "type": "call.hold_ended", "ts": ended, "call_id": conversation_id,
                            "agent": participant["userId"]})
@@ -173,7 +173,7 @@ def agent_state(user_id: str, activity: Any, name: str | None = None) -> dict[st
     times = [at for at in (routing.get("startTime"), presence.get("modifiedDate")) if isinstance(at, str)]
     if not times or not (status or system_presence):
         raise Untranslatable(f"user {user_id}: neither a routing status nor a presence, with its time")
-    ts = max(times, key=_time)
+    ts = max(times, key=time_of)
     reason = None
     if system_presence.lower() == "offline":
         state = "logged_out"
@@ -213,7 +213,8 @@ def _caller(customer: dict[str, Any]) -> str:
     return str(address).removeprefix("tel:").removeprefix("sip:") or "anonymous"
 
 
-def _time(text: str) -> datetime:
+def time_of(text: str) -> datetime:
+    """One of Genesys' times (ISO 8601, in UTC)."""
     try:
         return datetime.fromisoformat(text)
     except (TypeError, ValueError):
