@@ -55,6 +55,8 @@ class GenesysServer:
         self.conversations: dict[str, dict[str, Any]] = {}
         self.pings = 0
         self.silent = False  # no heartbeats, no pongs: a socket dead without being closed
+        self.throttle = 0  # the next this many API requests are answered 429
+        self.throttled = 0
         self._numbers = itertools.count(1)
         self._last_tick = datetime.now(UTC)
 
@@ -144,6 +146,14 @@ class GenesysServer:
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
         return self.tokens.get(token, 0.0) > time.monotonic()
 
+    def _throttled(self) -> Response | None:
+        """429, as Genesys answers a client over its rate limit, while ``throttle`` counts down."""
+        if self.throttle <= 0:
+            return None
+        self.throttle -= 1
+        self.throttled += 1
+        return JSONResponse({"status": 429, "code": "too.many.requests"}, 429, headers={"Retry-After": "0"})
+
     async def _token(self, request: Request) -> Response:
         expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
         form = {key: values[0] for key, values in parse_qs((await request.body()).decode()).items()}
@@ -157,6 +167,8 @@ class GenesysServer:
         return JSONResponse({"access_token": token, "token_type": "bearer", "expires_in": self.token_lifetime_s})
 
     async def _create_channel(self, request: Request) -> Response:
+        if throttled := self._throttled():
+            return throttled
         if not self._authorized(request):
             return JSONResponse({"status": 401, "code": "bad.credentials"}, 401)
         channel_id = f"streaming-{next(self._numbers)}-{uuid.uuid4().hex[:12]}"
@@ -169,6 +181,8 @@ class GenesysServer:
                              "expires": stamp(expires)})
 
     async def _subscribe(self, request: Request) -> Response:
+        if throttled := self._throttled():
+            return throttled
         if not self._authorized(request):
             return JSONResponse({"status": 401}, 401)
         channel = self.channels.get(request.path_params["channel"])
@@ -178,6 +192,8 @@ class GenesysServer:
         return JSONResponse({"entities": [{"id": topic} for topic in sorted(channel["topics"])]})
 
     async def _members(self, request: Request) -> Response:
+        if throttled := self._throttled():
+            return throttled
         if not self._authorized(request):
             return JSONResponse({"status": 401}, 401)
         listing = self.members.get(request.path_params["queue"], [])
@@ -188,6 +204,8 @@ class GenesysServer:
                              "pageCount": max(1, -(-len(listing) // size))})
 
     async def _details_query(self, request: Request) -> Response:
+        if throttled := self._throttled():
+            return throttled
         if not self._authorized(request):
             return JSONResponse({"status": 401}, 401)
         query = await request.json()
@@ -200,6 +218,8 @@ class GenesysServer:
                              "totalHits": len(active)})
 
     async def _conversation(self, request: Request) -> Response:
+        if throttled := self._throttled():
+            return throttled
         if not self._authorized(request):
             return JSONResponse({"status": 401}, 401)
         conversation = self.conversations.get(request.path_params["conversation"])

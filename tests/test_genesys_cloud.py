@@ -130,7 +130,7 @@ async def test_calls_holds_and_agent_states_reach_the_floor(pool, database_url):
             assert tuple(await current_state(pool, ANA)) == ("available", None)
 
 
-async def test_a_dropped_socket_reconnects_and_rebuilds_live_state(pool, database_url):
+async def test_a_dropped_socket_reconnects_and_rebuilds_live_state(pool, database_url, caplog):
     async with genesys_server() as server:
         floor(server)
         async with running_source(database_url, server) as ingest:
@@ -138,6 +138,7 @@ async def test_a_dropped_socket_reconnects_and_rebuilds_live_state(pool, databas
             await call.answer(ANA)
             await wait_for(lambda: _answered(pool, call.id), 20, "the answer")
             first_channel = set(server.channels)
+            server.throttle = 3  # and the first requests after it are over the rate limit
             await server.drop_sockets()
             # While no socket listens, the agent holds the call and the other agent goes on queue.
             await call.hold()
@@ -145,6 +146,8 @@ async def test_a_dropped_socket_reconnects_and_rebuilds_live_state(pool, databas
             await wait_for(lambda: _held(pool, call.id), 20, "the hold, from the status queries after reconnecting")
             await wait_for(lambda: _state_is(pool, BO, "available"), 20, "Bo's state, from the member list")
             assert set(server.channels) - first_channel, "a new channel after the drop"
+            lost = [r for r in caplog.records if getattr(r, "action", None) == "genesys_disconnected"]
+            assert server.throttled == 3 and len(lost) == 1  # the rate limit was waited out, not a new reconnect
             assert "after a reconnect" in ingest.source.note
             async with pool.acquire() as conn:
                 assert await conn.fetchval("SELECT connected FROM feeds WHERE feed = 'genesys'")

@@ -6,6 +6,7 @@ again before it expires, or at once when the API answers 401. Listings are read 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,10 @@ import httpx
 from .exceptions import GenesysError
 
 PAGE_SIZE = 100
+# A request answered 429 (rate limited) is asked again this many times, after Retry-After seconds
+# (at most THROTTLED_WAIT_MAX_S).
+THROTTLED_RETRIES = 5
+THROTTLED_WAIT_MAX_S = 60.0
 # Active conversations are looked for among those that began within this window before now.
 ACTIVE_WITHIN = timedelta(days=1)
 
@@ -130,6 +135,12 @@ class GenesysApi:
         if response.status_code == 401:  # the token expired or was revoked: sign in again, once
             self._token = None
             response = await self._send(method, path, **kwargs)
+        for _ in range(THROTTLED_RETRIES):
+            if response.status_code != 429:
+                break
+            # Over the organisation's rate limit: wait as long as Genesys says, then ask again.
+            await asyncio.sleep(_retry_after(response))
+            response = await self._send(method, path, **kwargs)
         if response.status_code >= 300:
             raise GenesysError(f"Genesys Cloud answered {method} {path} with HTTP {response.status_code}")
         return _json(response, f"{method} {path}") if response.content else None
@@ -149,6 +160,13 @@ def _json(response: httpx.Response, what: str) -> Any:
         return response.json()
     except ValueError as exc:
         raise GenesysError(f"Genesys Cloud's answer to {what} is not JSON") from exc
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return min(max(float(response.headers.get("retry-after", "1")), 0.0), THROTTLED_WAIT_MAX_S)
+    except ValueError:
+        return 1.0
 
 
 def _iso(moment: datetime) -> str:

@@ -51,6 +51,8 @@ RENEW_BEFORE_S = 600.0
 # During a switch of channel, both sockets deliver for this long before the old one is closed.
 SWITCH_OVERLAP_S = 2.0
 HTTP_TIMEOUT_S = 30.0
+# The most topics one channel may be subscribed to (Genesys' limit).
+MAX_TOPICS = 1000
 
 
 @dataclasses.dataclass
@@ -167,6 +169,9 @@ class GenesysCloudSource:
         users = sorted({_member_id(member) for listing in members.values() for member in listing} - {None})
         topics = [f"v2.routing.queues.{queue}.conversations" for queue in self._queues]
         topics += [f"v2.users.{user}.activity" for user in users]
+        if len(topics) > MAX_TOPICS:
+            raise GenesysError(f"{len(self._queues)} queues and {len(users)} members make {len(topics)} topics, more "
+                               f"than the {MAX_TOPICS} one Genesys Cloud channel takes: give fewer queues")
         channel = await api.create_channel()
         await api.subscribe(channel.id, topics)
         ws = await connect(channel.connect_uri, max_size=MAX_MESSAGE_BYTES, ping_interval=None,
