@@ -144,7 +144,7 @@ class GenesysCloudSource:
             self._switch_now.clear()
             new, members = await self._open(api)
             logger.info("switching to a new Genesys Cloud notification channel",
-                        extra={"action": "genesys_channel_switch", "channel": new.channel.id})
+                        extra={"action": "genesys_channel_switch"})  # no channel id: it opens the stream
             new_reading = asyncio.create_task(self._read(new), name="genesys-read")
             try:
                 await asyncio.sleep(SWITCH_OVERLAP_S)  # both sockets deliver; then the old one goes
@@ -176,8 +176,7 @@ class GenesysCloudSource:
         await api.subscribe(channel.id, topics)
         ws = await connect(channel.connect_uri, max_size=MAX_MESSAGE_BYTES, ping_interval=None,
                            close_timeout=min(10.0, self._settings.feed_ping_timeout_s), compression=None)
-        logger.info("connected to Genesys Cloud", extra={"action": "genesys_connected", "channel": channel.id,
-                                                         "topics": len(topics)})
+        logger.info("connected to Genesys Cloud", extra={"action": "genesys_connected", "topics": len(topics)})
         lifetime = (channel.expires - datetime.now(UTC)).total_seconds()
         return _Socket(channel, ws, lifetime, time.monotonic()), members
 
