@@ -214,10 +214,11 @@ async def test_bad_notifications_are_dead_letters_and_the_source_keeps_going(poo
             await server.publish(topic, {"id": "c-bad", "participants": 5})
             await server.publish(f"v2.users.{ANA}.activity", {"id": ANA})
             await server.send_to(topic, {"topicName": "v2.users.someone.presence", "eventBody": {}})
+            await server.publish(topic, {"id": "c-anonymous", "participants": [{"purpose": "customer"}]})
             call = await CallScript(server, QUEUE, "+86 138 0000 0006").queued()
             await wait_for(lambda: _queued(pool, call.id), 20, "the good call after the bad notifications")
             async with pool.acquire() as conn:
-                await wait_for(lambda: _dead_letters(pool, 4), 20, "the dead letters")
+                await wait_for(lambda: _dead_letters(pool, 5), 20, "the dead letters")
                 reasons = [r["reason"] for r in await conn.fetch("SELECT kind, reason FROM dead_letters ORDER BY id")]
                 kinds = {r[0] for r in await conn.fetch("SELECT DISTINCT kind FROM dead_letters")}
     assert kinds == {"untranslatable"}
@@ -226,6 +227,7 @@ async def test_bad_notifications_are_dead_letters_and_the_source_keeps_going(poo
     assert reasons[2] == f"genesys-cloud: user {ANA}: neither a routing status nor a presence, with its time"
     assert reasons[3] == ("genesys-cloud: a notification of a topic Callboard did not subscribe to: "
                           "v2.users.someone.presence")
+    assert reasons[4] == "genesys-cloud: conversation c-anonymous: a participant without an id"
 
 
 async def test_callboard_ingest_reads_genesys_cloud_with_the_settings_it_is_given(pool, database_url, tmp_path):

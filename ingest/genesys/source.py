@@ -184,17 +184,17 @@ class GenesysCloudSource:
         """Bring the floor up to date from status queries: members, their states, calls in progress."""
         began = datetime.now(UTC)
         await self._hand_over_members(members)
-        conversations = 0
-        for conversation_id in await api.active_conversation_ids(self._queues):
+        in_progress = await api.active_conversation_ids(self._queues)
+        for conversation_id in in_progress:
             conversation = await api.conversation(conversation_id)
-            conversations += 1
             await self._hand_over(conversation, lambda c=conversation: self._translator.conversation(
                 c, datetime.now(UTC)))
+        self._translator.forget_all_but(set(in_progress), datetime.now(UTC))
         after = "after a reconnect" if self._rebuilds else "at start"
         self._rebuilds += 1
         self.note = (f"live state rebuilt from Genesys Cloud's status queries at {began:%H:%M:%S}Z {after}; "
                      "calls that began and ended while disconnected are missing")
-        logger.warning(self.note, extra={"action": "genesys_state_rebuilt", "conversations": conversations,
+        logger.warning(self.note, extra={"action": "genesys_state_rebuilt", "conversations": len(in_progress),
                                          "queues": len(members)})
 
     async def _hand_over_members(self, members: dict[str, list[Any]]) -> None:
@@ -269,6 +269,9 @@ class GenesysCloudSource:
                 events = translate()
             except Untranslatable as exc:
                 await self._reject(str(exc), raw)
+                return
+            except (KeyError, TypeError, AttributeError, ValueError) as exc:  # a shape not foreseen
+                await self._reject(f"could not be read: {exc!r}", raw)
                 return
             if not events:
                 return

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from .exceptions import Untranslatable
@@ -23,6 +23,9 @@ from .exceptions import Untranslatable
 # Conversations whose calls ended are remembered this many at a time, so that late notifications
 # about them (wrap-up, say) do not hand the same events over again.
 ENDED_REMEMBERED = 10_000
+# A conversation the status queries no longer list as in progress, and not heard of for this long,
+# is taken to have ended while the source was disconnected, and no longer followed.
+FORGET_AFTER = timedelta(minutes=10)
 
 CUSTOMER_PURPOSES = ("customer", "external")
 AGENT_PURPOSES = ("agent", "user")
@@ -41,6 +44,7 @@ class Translator:
         self._handed_over: dict[str, set[str]] = {}  # event ids, by conversation in progress
         self._ended: OrderedDict[str, set[str]] = OrderedDict()
         self._open_holds: dict[tuple[str, str], str] = {}  # (conversation, participant) -> startHoldTime
+        self._last_seen: dict[str, datetime] = {}  # conversation in progress -> when last heard of
 
     def conversation(self, conversation: Any, seen_at: datetime) -> list[dict[str, Any]]:
         """The events the conversation's present picture adds to what was handed over before."""
@@ -49,8 +53,11 @@ class Translator:
         participants = conversation.get("participants")
         if not isinstance(participants, list) or not all(isinstance(p, dict) for p in participants):
             raise Untranslatable(f"conversation {conversation['id']}: participants is not a list of objects")
+        if not all(isinstance(p.get("id"), str) for p in participants):
+            raise Untranslatable(f"conversation {conversation['id']}: a participant without an id")
         events = self._story(conversation["id"], participants, _stamp(seen_at))
         conversation_id = conversation["id"]
+        self._last_seen[conversation_id] = seen_at
         before = self._ended.get(conversation_id) or self._handed_over.setdefault(conversation_id, set())
         new = [event for event in events if event["id"] not in before]
         before.update(event["id"] for event in new)
@@ -58,8 +65,16 @@ class Translator:
             self._forget(conversation_id, before)
         return new
 
+    def forget_all_but(self, in_progress: set[str], now: datetime) -> None:
+        """After a rebuild: a conversation followed that is not in progress any more, and has not been
+        heard of for FORGET_AFTER (Genesys' analytics can lag behind its notifications), ended unseen."""
+        for conversation_id in [c for c in self._handed_over if c not in in_progress]:
+            if now - self._last_seen[conversation_id] > FORGET_AFTER:
+                self._forget(conversation_id, self._handed_over[conversation_id])
+
     def _forget(self, conversation_id: str, handed_over: set[str]) -> None:
         self._handed_over.pop(conversation_id, None)
+        self._last_seen.pop(conversation_id, None)
         self._ended[conversation_id] = handed_over
         self._ended.move_to_end(conversation_id)
         while len(self._ended) > ENDED_REMEMBERED:
@@ -169,7 +184,7 @@ def agent_state(user_id: str, activity: Any, name: str | None = None) -> dict[st
     presence = activity.get("presence") if isinstance(activity.get("presence"), dict) else {}
     definition = presence.get("presenceDefinition") if isinstance(presence.get("presenceDefinition"), dict) else {}
     system_presence = str(definition.get("systemPresence") or "")
-    status = routing.get("status")
+    status = routing.get("status") if isinstance(routing.get("status"), str) else None
     times = [at for at in (routing.get("startTime"), presence.get("modifiedDate")) if isinstance(at, str)]
     if not times or not (status or system_presence):
         raise Untranslatable(f"user {user_id}: neither a routing status nor a presence, with its time")
@@ -207,9 +222,9 @@ def _call(participant: dict[str, Any]) -> dict[str, Any]:
 def _caller(customer: dict[str, Any]) -> str:
     """The caller's number (ANI) as Genesys gives it, without its tel: or sip: prefix; a withheld one
     is "anonymous", as Genesys itself shows it."""
-    call = _call(customer)
+    own = _call(customer).get("self")
     address = (customer.get("ani") or customer.get("address")
-               or (call.get("self") or {}).get("addressNormalized") or "")
+               or (own.get("addressNormalized") if isinstance(own, dict) else None) or "")
     return str(address).removeprefix("tel:").removeprefix("sip:") or "anonymous"
 
 
