@@ -189,7 +189,7 @@ SETTINGS: tuple[Setting, ...] = (
             "from a file)."),
     Setting("CALLBOARD_GENESYS_QUEUES", None, _names,
             "Genesys Cloud source: the ids of the queues whose calls and members Callboard shows, separated "
-            "by commas."),
+            "by commas (in the TOML file, also an array)."),
     Setting("CALLBOARD_GENESYS_LOGIN_URL", None, _login_url,
             "Genesys Cloud source: the region's login address. Default: the feed URL with api. changed to "
             "login. (https://api.mypurecloud.com signs in at https://login.mypurecloud.com)."),
@@ -339,6 +339,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
                 raw = ",".join(f"{name}={weight}" for name, weight in raw.items())
             if setting.env == "CALLBOARD_SHIFTS" and isinstance(raw, list):  # [[shifts]] tables
                 raw = shifts_from_tables(raw)
+            if setting.env == "CALLBOARD_GENESYS_QUEUES" and isinstance(raw, list):  # a TOML array
+                raw = ",".join(map(str, raw))
             value = None if raw is None else setting.parse(str(raw))
         except ValueError as exc:
             raise ConfigError(f"{setting.env}={raw!r} is not valid: {exc}") from None

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from callboard import settings as settings_module
+from callboard.exceptions import ConfigError
 from db.pool import create_pool
 from ingest import feed as feed_module
 from ingest import service
@@ -260,6 +262,16 @@ def test_the_genesys_cloud_source_names_the_settings_it_lacks(database_url):
     assert result.returncode == 2
     needs = "the genesys-cloud source needs CALLBOARD_GENESYS_CLIENT_ID, CALLBOARD_GENESYS_CLIENT_SECRET"
     assert needs in result.stderr
+
+
+def test_the_queues_are_read_from_a_list_or_a_toml_array_and_a_repeated_one_is_refused(tmp_path):
+    config = tmp_path / "callboard.toml"
+    config.write_text('genesys_queues = ["q-billing", "q-sales"]\n')
+    assert settings_module.load({"CALLBOARD_CONFIG": str(config)}).genesys_queues == ("q-billing", "q-sales")
+    assert settings_module.load({"CALLBOARD_GENESYS_QUEUES": "q-billing, q-sales"}).genesys_queues == (
+        "q-billing", "q-sales")
+    with pytest.raises(ConfigError, match="an id is given twice"):
+        settings_module.load({"CALLBOARD_GENESYS_QUEUES": "q-billing,q-billing"})
 
 
 def test_a_caller_sent_back_to_a_queue_and_answered_again_is_transferred_then_answered():
