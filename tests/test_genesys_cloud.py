@@ -21,6 +21,7 @@ from ingest import feed as feed_module
 from ingest import service
 from ingest.genesys import genesys_cloud
 from ingest.genesys import source as source_module
+from ingest.genesys.api import login_url_for
 from ingest.genesys.translate import Translator
 
 from .conftest import timeout, wait_for
@@ -272,6 +273,12 @@ def test_the_queues_are_read_from_a_list_or_a_toml_array_and_a_repeated_one_is_r
         "q-billing", "q-sales")
     with pytest.raises(ConfigError, match="an id is given twice"):
         settings_module.load({"CALLBOARD_GENESYS_QUEUES": "q-billing,q-billing"})
+
+
+def test_the_login_address_is_the_regions_api_address_with_login_for_api():
+    assert login_url_for("https://api.mypurecloud.com") == "https://login.mypurecloud.com"
+    assert login_url_for("https://api.euw2.pure.cloud/") == "https://login.euw2.pure.cloud"
+    assert login_url_for("http://127.0.0.1:8080") == "http://127.0.0.1:8080"  # a stand-in signs in at itself
 
 
 def test_a_caller_sent_back_to_a_queue_and_answered_again_is_transferred_then_answered():
