@@ -240,7 +240,9 @@ def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> N
             return
         print()
         for field, value in sorted(vars(settings).items()):
-            shown = "(set)" if field in ("feed_token", "ami_secret", "database_url", "alert_link_secret") and value else value
+            secret = field in ("feed_token", "ami_secret", "genesys_client_secret", "database_url",
+                               "alert_link_secret")
+            shown = "(set)" if secret and value else value
             if field == "alerts":  # may hold secrets; `callboard alerts check` shows what it means
                 shown = ", ".join(sorted(value.get("channels", {}))) or "(no channels)"
             if field == "shifts":

@@ -79,9 +79,25 @@ def _text(text: str) -> str:
     return text
 
 
+def _names(text: str) -> tuple[str, ...]:
+    """A comma-separated list of ids, none empty, none twice."""
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(names):
+        raise ValueError("give the ids separated by commas, none empty")
+    if len(set(names)) != len(names):
+        raise ValueError("an id is given twice")
+    return names
+
+
 def _public_url(text: str) -> str:
     if not text.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://, e.g. https://callboard.example.com")
+    return text.rstrip("/")
+
+
+def _login_url(text: str) -> str:
+    if not text.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://, e.g. https://login.mypurecloud.com")
     return text.rstrip("/")
 
 
@@ -171,6 +187,17 @@ SETTINGS: tuple[Setting, ...] = (
             "docs/sources.md says which permissions it needs)."),
     Setting("CALLBOARD_AMI_SECRET", None, _text,
             "That user's secret (use CALLBOARD_AMI_SECRET_FILE to read it from a file)."),
+    Setting("CALLBOARD_GENESYS_CLIENT_ID", None, _text,
+            "Genesys Cloud source: the OAuth client (client credentials grant) the ingest signs in with."),
+    Setting("CALLBOARD_GENESYS_CLIENT_SECRET", None, _text,
+            "Genesys Cloud source: that client's secret (use CALLBOARD_GENESYS_CLIENT_SECRET_FILE to read it "
+            "from a file)."),
+    Setting("CALLBOARD_GENESYS_QUEUES", None, _names,
+            "Genesys Cloud source: the ids of the queues whose calls and members Callboard shows, separated "
+            "by commas (in the TOML file, also an array)."),
+    Setting("CALLBOARD_GENESYS_LOGIN_URL", None, _login_url,
+            "Genesys Cloud source: the region's login address. Default: the feed URL with api. changed to "
+            "login. (https://api.mypurecloud.com signs in at https://login.mypurecloud.com)."),
     Setting("CALLBOARD_NEVER_QUEUED_AFTER_S", 600.0, _positive_float,
             "Events of a call that was answered or ended but never queued are moved to dead_letters "
             "after this many seconds."),
@@ -261,6 +288,10 @@ class Settings:
     feed_token: str | None
     ami_username: str | None
     ami_secret: str | None
+    genesys_client_id: str | None
+    genesys_client_secret: str | None
+    genesys_queues: tuple[str, ...] | None
+    genesys_login_url: str | None
     never_queued_after_s: float
     ingest_host: str
     ingest_port: int
@@ -320,6 +351,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
                 raw = ",".join(f"{name}={weight}" for name, weight in raw.items())
             if setting.env == "CALLBOARD_SHIFTS" and isinstance(raw, list):  # [[shifts]] tables
                 raw = shifts_from_tables(raw)
+            if setting.env == "CALLBOARD_GENESYS_QUEUES" and isinstance(raw, list):  # a TOML array
+                raw = ",".join(map(str, raw))
             value = None if raw is None else setting.parse(str(raw))
         except ValueError as exc:
             raise ConfigError(f"{setting.env}={raw!r} is not valid: {exc}") from None

@@ -18,6 +18,7 @@ from callboard.settings import Settings
 
 from .asterisk.source import open_ami
 from .feed import FeedClient
+from .genesys import genesys_cloud
 from .journal import Message
 from .writer import Received
 
@@ -49,4 +50,5 @@ def callboard_feed(url: str, *, deliver: Deliver, on_connection: OnConnection, l
 SOURCES: dict[str, tuple[OpenSource, tuple[str, ...]]] = {
     "callboard": (callboard_feed, ("ws://", "wss://")),
     "asterisk-ami": (open_ami, ("tcp://", "ws://", "wss://")),
+    "genesys-cloud": (genesys_cloud, ("https://", "http://")),
 }

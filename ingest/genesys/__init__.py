@@ -1,0 +1,5 @@
+"""The Genesys Cloud source (``callboard ingest --source genesys-cloud``): docs/sources.md."""
+
+from .source import GenesysCloudSource, genesys_cloud
+
+__all__ = ["GenesysCloudSource", "genesys_cloud"]
