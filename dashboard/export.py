@@ -66,12 +66,22 @@ def agents_table(name: str, agent_days: Mapping[str, Any]) -> Table:
     raise ValueError(f"no agents table {name!r}")
 
 
+# A text cell starting with one of these is taken for a formula by spreadsheet programs.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(value: Any) -> Any:
+    """``value`` as a spreadsheet shows it: a text that a spreadsheet would run as a formula (an agent
+    or queue named "=HYPERLINK(...)" by a telephony system) is kept as text, behind a quote."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def as_csv(table: Table) -> bytes:
     columns, rows = table
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
-    writer.writerows([["" if value is None else value for value in row] for row in rows])
+    writer.writerows([["" if value is None else as_text(value) for value in row] for row in rows])
     return out.getvalue().encode("utf-8")
 
 
@@ -81,7 +91,7 @@ def as_xlsx(table: Table, sheet: str) -> bytes:
     worksheet = book.create_sheet(sheet[:31])
     worksheet.append(columns)
     for row in rows:
-        worksheet.append(row)
+        worksheet.append([as_text(value) for value in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
