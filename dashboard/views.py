@@ -61,15 +61,18 @@ class SharedView:
 
     def __init__(self, default_language: str) -> None:
         self._default_language = default_language
-        self._version: int | None = None
+        self._version: tuple[int, str | None] | None = None
         self._views: dict[str, str] = {}
 
     def of(self, version: int, snapshot: Snapshot, request: PageRequest | None) -> str:
         request = {**(request or {})}
         request["lang"] = labels.language(request.get("lang"), self._default_language)
-        if version != self._version:
+        # Redrawn for a newer snapshot too, not only a newer version: the view's as_of sets the
+        # page's clock for its timers, and a page opened on a quiet floor must not get an old one.
+        drawn = (version, snapshot["as_of"] if snapshot else None)
+        if drawn != self._version:
             self._views.clear()
-            self._version = version
+            self._version = drawn
         key = json.dumps(request, sort_keys=True)
         if key not in self._views:
             self._views[key] = to_json_plotly(draw(snapshot, request))

@@ -65,6 +65,10 @@ TRANSIENT_ERRORS = CONNECTION_ERRORS + (
     asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.ReadOnlySQLTransactionError,
+    # A lock not granted in time, or a table in the middle of a change (the event log's partitions
+    # made or dropped beside the ingest): gone by the next try.
+    asyncpg.exceptions.LockNotAvailableError,
+    asyncpg.exceptions.ObjectNotInPrerequisiteStateError,
 )
 # Errors that say the data itself cannot be stored: only these send events to dead_letters.
 DATA_ERRORS = (asyncpg.exceptions.DataError, asyncpg.exceptions.IntegrityConstraintViolationError)

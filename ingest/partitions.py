@@ -43,8 +43,10 @@ def _identifier(name: str) -> str:
 
 
 async def make_partitions(pool: asyncpg.Pool, days: Iterable[date]) -> None:
-    """Make the partitions of ``days`` that do not exist yet."""
-    async with connection(pool) as conn:
+    """Make the partitions of ``days`` that do not exist yet; a lock not granted within LOCK_TIMEOUT
+    (the log's partitions being changed meanwhile) raises, to be tried again."""
+    async with connection(pool) as conn, conn.transaction():
+        await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         await conn.execute(QUERIES["partitions.make_partitions"], sorted(set(days)))
 
 
@@ -90,11 +92,11 @@ async def maintain_forever(pool: asyncpg.Pool, keep_days: int | None, interval_s
         try:
             await maintain(pool, keep_days)
             wait_s = interval_s
-        except TRANSIENT_ERRORS:
-            pass  # the writer reports the database being down
-        except asyncpg.LockNotAvailableError:
+        except (asyncpg.LockNotAvailableError, asyncpg.ObjectNotInPrerequisiteStateError):
             logger.info("the event log was busy; its partitions are looked at again soon",
                         extra={"action": "partitions_busy", "retry_in_s": wait_s})
+        except TRANSIENT_ERRORS:
+            pass  # the writer reports the database being down
         except Exception:
             logger.exception("maintaining the event log's partitions failed; trying again soon (events of a "
                              "day without a partition get one when they come)",

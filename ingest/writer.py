@@ -137,5 +137,6 @@ class EventWriter:
 
 
 def _lacks_partition(exc: asyncpg.CheckViolationError) -> bool:
-    """The event log has no partition for a row's day (PostgreSQL says so in these words)."""
-    return "no partition of relation" in str(exc)
+    """The event log has no partition for a row's day: a check violation on the log itself, not on
+    one of its constraints (the server names the table whatever the language of its messages)."""
+    return getattr(exc, "table_name", None) == "event_log" and getattr(exc, "constraint_name", None) is None

@@ -92,7 +92,10 @@
     var shown = document.querySelectorAll("[data-timer]");
     for (var n = 0; n < shown.length; n++) {
       var element = shown[n], spec = timerSpecs[element.getAttribute("data-timer")];
-      if (!spec) continue;
+      if (!spec) {  // nothing to count from (no data yet): the page's mark for a missing figure
+        if (!element.firstChild) element.appendChild(document.createTextNode("\u2013"));
+        continue;
+      }
       if (spec.fromMs === undefined) spec.fromMs = Date.parse(spec.from);
       var seconds = spec.mode === "down" ? (spec.fromMs - now) / 1000 : (now - spec.fromMs) / 1000;
       var text = duration(seconds), node = element.firstChild;

@@ -106,6 +106,10 @@ class GenesysCloudSource:
                     await self._session(api)
                 except (GenesysError, WebSocketException, OSError, TimeoutError) as exc:
                     reason = str(exc) or type(exc).__name__
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:  # never a stop of the ingest
+                    reason = f"an answer of a shape Callboard does not know ({type(exc).__name__}: {exc})"
+                    logger.exception("Genesys Cloud answered in a shape Callboard does not read; reconnecting",
+                                     extra={"action": "genesys_answer_unreadable"})
                 if self._connected:
                     delays = reconnect_delays()  # as the native feed: a fresh back-off after a connection
                     await self._on_connection(False)
@@ -189,7 +193,8 @@ class GenesysCloudSource:
             conversation = await api.conversation(conversation_id)
             await self._hand_over(conversation, lambda c=conversation: self._translator.conversation(
                 c, datetime.now(UTC)))
-        self._translator.forget_all_but(set(in_progress), datetime.now(UTC))
+        ended = self._translator.forget_all_but(set(in_progress), datetime.now(UTC))
+        await self._hand_over({"ended_unseen": [event["call_id"] for event in ended]}, lambda: ended)
         after = "after a reconnect" if self._rebuilds else "at start"
         self._rebuilds += 1
         self.note = (f"live state rebuilt from Genesys Cloud's status queries at {began:%H:%M:%S}Z {after}; "

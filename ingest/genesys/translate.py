@@ -65,12 +65,21 @@ class Translator:
             self._forget(conversation_id, before)
         return new
 
-    def forget_all_but(self, in_progress: set[str], now: datetime) -> None:
+    def forget_all_but(self, in_progress: set[str], now: datetime) -> list[dict[str, Any]]:
         """After a rebuild: a conversation followed that is not in progress any more, and has not been
-        heard of for FORGET_AFTER (Genesys' analytics can lag behind its notifications), ended unseen."""
+        heard of for FORGET_AFTER (Genesys' analytics can lag behind its notifications), ended unseen;
+        the events that end its call now, released by the system (how it ended was not seen), so that
+        it does not stay on the floor."""
+        ended = []
         for conversation_id in [c for c in self._handed_over if c not in in_progress]:
             if now - self._last_seen[conversation_id] > FORGET_AFTER:
-                self._forget(conversation_id, self._handed_over[conversation_id])
+                handed_over = self._handed_over[conversation_id]
+                end = {"id": f"{conversation_id}:ended", "type": "call.ended", "ts": _stamp(now),
+                       "call_id": conversation_id, "released_by": "system"}
+                if end["id"] not in handed_over:
+                    ended.append(end)
+                self._forget(conversation_id, handed_over | {end["id"]})
+        return ended
 
     def _forget(self, conversation_id: str, handed_over: set[str]) -> None:
         self._handed_over.pop(conversation_id, None)
