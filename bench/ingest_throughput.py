@@ -132,7 +132,8 @@ def marking_days_stale(url: str, days: int, every_s: float) -> Callable[[], Awai
         try:
             while True:
                 await conn.execute("INSERT INTO stale_days (day) SELECT current_date - n FROM generate_series(1, $1) n "
-                                   "ON CONFLICT (day) DO UPDATE SET mark = excluded.mark, marked_at = excluded.marked_at",
+                                   "ON CONFLICT (day) DO UPDATE "
+                                   "SET mark = excluded.mark, marked_at = excluded.marked_at",
                                    days)
                 await asyncio.sleep(every_s)
         finally:

@@ -67,7 +67,8 @@ async def database_facts(url: str) -> tuple[int, int, int, list[str], list[str]]
         await conn.execute("VACUUM ANALYZE")  # what autovacuum does to settled history
         events = await conn.fetchval("SELECT count(*) FROM event_log")
         size = await conn.fetchval("SELECT pg_database_size(current_database())")
-        log_size = await conn.fetchval("SELECT sum(pg_total_relation_size(partition::text::regclass)) FROM event_log_days")
+        log_size = await conn.fetchval(
+            "SELECT sum(pg_total_relation_size(partition::text::regclass)) FROM event_log_days")
         queues = [row["queue"] for row in await conn.fetch("SELECT DISTINCT queue FROM queue_quarter_counts")]
         teams = [row["team"] for row in await conn.fetch("SELECT DISTINCT team FROM agents WHERE team IS NOT NULL")]
         return events, size, log_size, sorted(queues), sorted(teams)

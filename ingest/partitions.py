@@ -64,8 +64,9 @@ async def drop_days_before(pool: asyncpg.Pool, first_kept: date) -> list[date]:
                 await conn.execute(f"ALTER TABLE event_log DETACH PARTITION {_identifier(row['partition'])} FINALIZE")
                 await conn.execute(f"DROP TABLE {_identifier(row['partition'])}")
             for row in await conn.fetch(QUERIES["partitions.days_before"], first_kept):
-                await conn.execute(f"ALTER TABLE event_log DETACH PARTITION {_identifier(row['partition'])} CONCURRENTLY")
-                await conn.execute(f"DROP TABLE {_identifier(row['partition'])}")
+                partition = _identifier(row["partition"])
+                await conn.execute(f"ALTER TABLE event_log DETACH PARTITION {partition} CONCURRENTLY")
+                await conn.execute(f"DROP TABLE {partition}")
                 dropped.append(row["day"])
         finally:
             await conn.execute("RESET lock_timeout")

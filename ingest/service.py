@@ -414,7 +414,8 @@ async def _connect_with_retry(database_url: str, stop: asyncio.Event, timeout_s:
     delay = 0.2
     while not stop.is_set():
         try:
-            return await create_pool(database_url, min_size=1, max_size=WRITERS + 4,  # + heartbeat, sweep, roll-up, partitions
+            # The writers, and the heartbeat, sweep, roll-up and partitions one each.
+            return await create_pool(database_url, min_size=1, max_size=WRITERS + 4,
                                      timeout_s=timeout_s)
         except TRANSIENT_ERRORS as exc:
             logger.warning("database unreachable at start; retrying",

@@ -77,7 +77,8 @@ class AmiSource:
                              extra={"action": "ami_login_refused", "url": self._shown_url, "error": str(exc)})
             except AmiEventUnusable as exc:  # a status reply Callboard cannot read: never a stop of the ingest
                 logger.error("Asterisk's status reply could not be read; reconnecting to ask again (check the "
-                             "dead letters for the entry)", extra={"action": "ami_status_unreadable", "error": str(exc)})
+                             "dead letters for the entry)",
+                             extra={"action": "ami_status_unreadable", "error": str(exc)})
                 await self._dead_letter(str(exc), f"QueueStatus reply unreadable ({exc})", datetime.now(UTC))
             except (AmiConnectionLost, AmiProtocolError, TimeoutError) as exc:
                 logger.warning("Asterisk Manager Interface connection lost; reconnecting and rebuilding live state "
