@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import asyncpg
+from browser import start_browser
 from http_timing import free_port, measure, summary, wait_until_answering
 from throwaway import run_on_a_server
 
@@ -91,8 +91,6 @@ async def mark_every_day_stale(url: str, stale: bool) -> None:
         await conn.close()
 
 
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-dev-shm-usage", "--window-size=1920,1080")
 # True once every chart of the page has drawn its data (Plotly keeps it on the graph's div).
 ALL_CHARTS_DRAWN = """
 var cards = document.querySelectorAll('[data-chart]');
@@ -108,14 +106,7 @@ return cards.length;
 def page_paints(base_url: str, path: str, times: int) -> tuple[list[float], int]:
     """Seconds from starting to load ``path`` in headless Chromium until every chart is drawn, per
     load (the first one, which fills the browser's cache, left out); and how many charts there were."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or shutil.which("google-chrome") or ""
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver = start_browser()
     took, charts = [], 0
     try:
         for n in range(times + 1):

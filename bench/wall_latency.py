@@ -36,7 +36,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from browser import start_browser
+from http_timing import free_port
 from throwaway import run_on_a_server
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
@@ -144,12 +144,6 @@ class PushClient:
 
     def first_after(self, moment: float) -> float | None:
         return next((t for t in self.received if t >= moment), None)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get_json(port: int, path: str) -> object:
