@@ -79,9 +79,10 @@ class AgentDayTotals:
             await conn.execute(QUERIES["rollup.mark_days_without_totals"], days, t.answer_target_s, t.hold_limit_s,
                                t.short_abandon_s)
 
-    async def roll_up_one(self, marked_before: datetime) -> date | None:
-        """Compute again the latest complete day marked stale before ``marked_before``; the day, or
-        None if there is none, or none that may be computed yet."""
+    async def roll_up_one(self, marked_before: datetime) -> tuple[date, bool] | None:
+        """Compute again the latest complete day marked stale before ``marked_before``: the day and
+        whether its totals were stored (not if it was marked again meanwhile), or None if there is
+        none, or none that may be computed yet."""
         async with connection(self._pool) as conn:
             stale = await conn.fetchrow(QUERIES["rollup.next_stale_day"], marked_before)
             if stale is None:
@@ -94,9 +95,9 @@ class AgentDayTotals:
             totals = await self._count_day(conn, day)
         async with transaction(self._pool) as conn:
             if await conn.fetchval(QUERIES["rollup.unmark_day"], day, mark) is None:
-                return day  # marked again meanwhile: still stale, computed again later
+                return day, False  # marked again meanwhile: still stale, computed again later
             await self._store_day(conn, day, totals)
-        return day
+        return day, True
 
     async def _count_day(self, conn: asyncpg.Connection, day: date) -> DayCounts:
         """The day's agent counts and its queue and floor counts per quarter hour, from one snapshot."""
@@ -129,15 +130,18 @@ class AgentDayTotals:
                            *_columns(counts.floor, ("bucket", "queue", "agent", *FLOOR_COUNT_FIELDS)))
 
     async def roll_up_stale(self) -> list[date]:
-        """Compute every complete day stale now again, one transaction each; the days computed.
+        """Compute every complete day stale now again, one transaction each; the days whose totals
+        were stored.
 
         A day marked again meanwhile waits for the next pass: while events for a past day stream
         in (a feed catching up), the day is computed once a pass, not over and over.
         """
         began = datetime.now(UTC)
         days = []
-        while (day := await self.roll_up_one(began)) is not None:
-            days.append(day)
+        while (computed := await self.roll_up_one(began)) is not None:
+            day, stored = computed
+            if stored:
+                days.append(day)
         return days
 
 
