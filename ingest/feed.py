@@ -31,6 +31,17 @@ RECONNECT_MAX_S = 30.0
 YIELD_EVERY = 50
 
 
+def shown_url(url: str) -> str:
+    """``url`` as logs show it: without a user and password, a query or a fragment (tokens go there)."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if ":" in netloc:
+        netloc = f"[{netloc}]"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return parts._replace(netloc=netloc, query="", fragment="").geturl()
+
+
 def reconnect_delays() -> Iterator[float]:
     return backoff(initial_delay=RECONNECT_FIRST_MAX_S, min_delay=RECONNECT_MIN_S, max_delay=RECONNECT_MAX_S,
                    factor=1.5)
@@ -66,7 +77,7 @@ class FeedClient:
         # connection silent for ping_timeout is declared dead.
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
-        self._shown_url = urlsplit(url)._replace(query="", fragment="").geturl()  # no tokens in logs
+        self._shown_url = shown_url(url)
 
     async def run(self) -> None:
         async for ws in connect(

@@ -401,3 +401,8 @@ async def test_a_stop_while_the_database_is_unreachable_at_start_ends_the_ingest
     finally:
         await asyncio.to_thread(start_postgres, server)
         service_pool.terminate()
+
+
+def test_a_feed_url_is_logged_without_its_password_and_tokens():
+    assert feed_module.shown_url("wss://callboard:s3cret@pbx.example:8765/feed?token=abc#x") == "wss://pbx.example:8765/feed"
+    assert feed_module.shown_url("tcp://[::1]:5038") == "tcp://[::1]:5038"

@@ -20,7 +20,7 @@ from websockets.exceptions import InvalidHandshake, InvalidURI
 from callboard.exceptions import ConfigError
 from callboard.settings import Settings
 
-from ..feed import YIELD_EVERY, reconnect_delays
+from ..feed import YIELD_EVERY, reconnect_delays, shown_url
 from ..journal import Message
 from ..protocol import Rejected, parse_message
 from ..writer import Received
@@ -50,7 +50,7 @@ class AmiSource:
         self._translator = Translator()
         self._told_channels_refused = False
         self._action_ids = itertools.count(1)
-        self._shown_url = urlsplit(url)._replace(query="", fragment="").geturl()
+        self._shown_url = shown_url(self.url)
 
     async def run(self) -> None:
         delays = reconnect_delays()
