@@ -62,9 +62,9 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
                           "按承诺时间完成的回电 / 已回电或已过承诺时间的投诉"),
     "agent_hangup_rate": ("calls the agent hung up first / calls the agent ended",
                           "坐席先挂断的通话 / 坐席结束的通话"),
-    "repeat_calls": ("calls from the same number within 24 h after a call not resolved or abandoned, counted for "
-                     "that call's queue and agent",
-                     "同一号码在一通未解决或放弃的来电后 24 小时内的再次来电，计入前一通来电的队列和坐席"),
+    "agent_repeat_calls": ("calls from the same number within 24 h after a call not resolved or abandoned, "
+                           "counted for that call's queue and agent",
+                           "同一号码在一通未解决或放弃的来电后 24 小时内的再次来电，计入前一通来电的队列和坐席"),
     "score": ("weighted mean of on-time answer rate, CSAT, resolution rate, hold discipline and callbacks on "
               "time rate; a component without data is left out",
               "及时应答率、客户满意度、解决率、保留纪律和按时回电率的加权平均；无数据的项不计入"),

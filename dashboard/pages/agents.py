@@ -39,7 +39,7 @@ FIGURES: tuple[tuple[str, str, str, Any], ...] = (
     ("hold_discipline", "hold_discipline", "hold_discipline", fmt.percent),
     ("callbacks_on_time_rate", "callbacks_on_time", "callbacks_on_time", fmt.percent),
     ("agent_hangup_rate", "agent_hangup_rate", "agent_hangup_rate", fmt.percent),
-    ("repeat_calls", "repeat_calls", "repeat_calls", str),
+    ("repeat_calls", "repeat_calls", "agent_repeat_calls", str),
     ("score", "score_title", "score", fmt.score),
 )
 FORMATS = ("csv", "xlsx")
