@@ -18,7 +18,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import TypeVar
 
@@ -31,6 +31,7 @@ from db.pool import DATA_ERRORS, TRANSIENT_ERRORS, create_pool
 
 from .exceptions import ImportInterrupted, ImportRefused
 from .importers import Chunk, first_line, jsonl, queue_log
+from .partitions import make_partitions
 from .rollup import AgentDayTotals
 from .writer import EventWriter, Received
 
@@ -82,6 +83,7 @@ class Backfill:
         self._pool = pool
         self._writer = EventWriter(pool, feed, keeps_resume_point=False)
         self._totals = AgentDayTotals(pool, thresholds)
+        self._days_with_partitions: set[date] = set()
 
     async def run(self, path: Path, chunks: Iterator[Chunk], progress: Progress = lambda chunk: None) -> ImportSummary:
         summary = ImportSummary(path)
@@ -107,12 +109,21 @@ class Backfill:
 
     async def _write(self, queue: asyncio.Queue[Chunk | None], summary: ImportSummary, progress: Progress) -> None:
         while (chunk := await queue.get()) is not None:
+            await self._make_partitions(chunk)
             received_at = datetime.now(UTC)
             await self._store(received_at, chunk, summary)
             summary.lines = max(summary.lines, chunk.last_line)
             summary.events += len(chunk.events)
             summary.skipped += chunk.skipped
             progress(chunk)
+
+    async def _make_partitions(self, chunk: Chunk) -> None:
+        """Make the event log's partitions of the chunk's days first: history brings day after day
+        without one, and a batch that finds its day missing is written twice."""
+        days = {event.ts.astimezone(UTC).date() for event in chunk.events} - self._days_with_partitions
+        if days:
+            await self._retrying(lambda: make_partitions(self._pool, days))
+            self._days_with_partitions |= days
 
     async def _store(self, received_at: datetime, chunk: Chunk, summary: ImportSummary) -> None:
         try:

@@ -119,7 +119,6 @@ class EventWriter:
             [(event.ts - _EPOCH) // _MICROSECOND for _, event in items],
             [(received_at - _EPOCH) // _MICROSECOND for received_at, _ in items],
         )
-        await conn.execute(QUERIES["ingest.describe_staged"])
         rows = await conn.fetch(QUERIES["ingest.insert_events"])
         return {row["type"]: row["events"] for row in rows}
 

@@ -26,13 +26,6 @@ JOIN unnest($3::bigint[], $4::bigint[], $5::bigint[]) WITH ORDINALITY
      AS t(seq, ts_us, received_us, position) USING (position)
 CROSS JOIN LATERAL json_to_record(j.body) AS e(id text, type text, call_id text);
 
--- name: describe_staged
--- Give the planner the staged batch's size and spread (a temporary table has no statistics until
--- analysed): without them it guesses a large batch and joins the calls, surveys and complaints of
--- the batch by reading those whole tables (a hash join), which grows with the history; with them it
--- looks up just the batch's rows through their keys.
-ANALYZE incoming_events;
-
 -- name: keep_days_open
 -- As in create_staging, for the other transactions that change floor state.
 SELECT pg_advisory_xact_lock_shared(4855281085777407084);
@@ -154,6 +147,9 @@ SELECT pg_notify('callboard_changes', $1);
 -- that ended after that is computed only once this transaction has ended, rollup.ingest_in_flight_since).
 -- A day marked again takes a new mark: a roll-up computed before this transaction's changes does
 -- not take it off the list (rollup.unmark_day).
+-- The rows of the batch's calls and complaints are looked up one by one through their keys
+-- (ARRAY(subquery) cannot be turned into a join): joined, the planner, which knows nothing of the
+-- staged batch's size, may read those whole tables by hash join, a cost that grows with the history.
 WITH touched_calls AS (
     SELECT DISTINCT feed, call_id FROM incoming_events WHERE call_id IS NOT NULL
 ), touched_complaints AS (
@@ -162,14 +158,18 @@ WITH touched_calls AS (
 INSERT INTO decided_before (day)
 SELECT DISTINCT (decided_at AT TIME ZONE 'UTC')::date
 FROM (
-    SELECT unnest(ARRAY[c.queued_at, c.queued_at + interval '1 day', c.answered_at, c.abandoned_at, c.ended_at])
-    FROM calls c JOIN touched_calls USING (feed, call_id)
+    SELECT unnest(
+        ARRAY(SELECT unnest(ARRAY[c.queued_at, c.queued_at + interval '1 day', c.answered_at, c.abandoned_at,
+                                  c.ended_at])
+              FROM calls c WHERE c.feed = t.feed AND c.call_id = t.call_id)
+        || ARRAY(SELECT s.ts FROM surveys s WHERE s.feed = t.feed AND s.call_id = t.call_id)
+        -- a complaint's callback counts in its call's queue
+        || ARRAY(SELECT least(k.callback_at, k.due) FROM complaints k WHERE k.feed = t.feed AND k.call_id = t.call_id))
+    FROM touched_calls t
     UNION ALL
-    SELECT s.ts FROM surveys s JOIN touched_calls USING (feed, call_id)
-    UNION ALL
-    SELECT least(k.callback_at, k.due) FROM complaints k JOIN touched_complaints USING (feed, complaint_id)
-    UNION ALL  -- a complaint's callback counts in its call's queue
-    SELECT least(k.callback_at, k.due) FROM complaints k JOIN touched_calls USING (feed, call_id)
+    SELECT (SELECT least(k.callback_at, k.due) FROM complaints k
+            WHERE k.feed = t.feed AND k.complaint_id = t.complaint_id)
+    FROM touched_complaints t
 ) d(decided_at)
 WHERE (decided_at AT TIME ZONE 'UTC')::date < (clock_timestamp() AT TIME ZONE 'UTC')::date;
 
@@ -340,16 +340,18 @@ SELECT day FROM decided_before
 UNION
 SELECT (decided_at AT TIME ZONE 'UTC')::date
 FROM (
-    SELECT unnest(ARRAY[c.queued_at, c.queued_at + interval '1 day', c.answered_at, c.abandoned_at, c.ended_at])
-    FROM calls c JOIN touched_calls USING (feed, call_id)
+    SELECT unnest(
+        ARRAY(SELECT unnest(ARRAY[c.queued_at, c.queued_at + interval '1 day', c.answered_at, c.abandoned_at,
+                                  c.ended_at])
+              FROM calls c WHERE c.feed = t.feed AND c.call_id = t.call_id)
+        || ARRAY(SELECT h.ts FROM hold_events h WHERE h.feed = t.feed AND h.call_id = t.call_id AND h.kind = 'start')
+        || ARRAY(SELECT s.ts FROM surveys s WHERE s.feed = t.feed AND s.call_id = t.call_id)
+        || ARRAY(SELECT least(k.callback_at, k.due) FROM complaints k WHERE k.feed = t.feed AND k.call_id = t.call_id))
+    FROM touched_calls t
     UNION ALL
-    SELECT h.ts FROM hold_events h JOIN touched_calls USING (feed, call_id) WHERE h.kind = 'start'
-    UNION ALL
-    SELECT s.ts FROM surveys s JOIN touched_calls USING (feed, call_id)
-    UNION ALL
-    SELECT least(k.callback_at, k.due) FROM complaints k JOIN touched_complaints USING (feed, complaint_id)
-    UNION ALL
-    SELECT least(k.callback_at, k.due) FROM complaints k JOIN touched_calls USING (feed, call_id)
+    SELECT (SELECT least(k.callback_at, k.due) FROM complaints k
+            WHERE k.feed = t.feed AND k.complaint_id = t.complaint_id)
+    FROM touched_complaints t
 ) d(decided_at)
 WHERE (decided_at AT TIME ZONE 'UTC')::date < (clock_timestamp() AT TIME ZONE 'UTC')::date
 ORDER BY 1
