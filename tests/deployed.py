@@ -1,0 +1,127 @@
+"""Callboard as a centre deploys it, for tests: the production command lines as real processes, more
+Chromium browsers than the session's one, and a change on the floor for the pages to show."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import psutil
+from selenium.webdriver.common.by import By
+
+from callboard.demo import free_port
+from ingest.protocol import parse_message
+from ingest.writer import EventWriter, Received
+
+from .conftest import CHROMIUM_FLAGS, _find, timeout, wait_for
+
+
+def get(url: str, **kwargs) -> tuple[int, str]:
+    """Status and body of a GET; 0 when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=5, **kwargs) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+    except OSError:
+        return 0, ""
+
+
+class Dashboard:
+    """``callboard dashboard --workers N`` on a free loopback port, as a systemd unit would start it."""
+
+    def __init__(self, database_url: str, workers: int, **environ: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "DATABASE_URL": database_url, "CALLBOARD_TIMEZONE": "UTC", **environ}
+        self.process = subprocess.Popen([sys.executable, "-m", "callboard", "dashboard", "--workers", str(workers),
+                                         "--host", "127.0.0.1", "--port", str(self.port)], env=env)
+
+    async def started(self, workers: int) -> None:
+        async def up() -> bool:
+            assert self.process.poll() is None, f"the dashboard exited with {self.process.returncode}"
+            status, _ = await asyncio.to_thread(get, self.url + "/healthz")
+            return status == 200 and len(self.workers()) == workers
+
+        await wait_for(up, 60, f"{workers} dashboard workers to answer /healthz")
+
+    def workers(self) -> list[psutil.Process]:
+        """The worker processes (uvicorn spawns them, and multiprocessing a helper that holds no socket)."""
+        children = psutil.Process(self.process.pid).children()
+        return [child for child in children if "resource_tracker" not in " ".join(child.cmdline())]
+
+    def pages_served(self) -> dict[int, int]:
+        """Worker pid → connections open to it from browsers; once idle keep-alive connections have
+        timed out (uvicorn closes them after 5 s), these are the pages' websockets."""
+        return {worker.pid: sum(c.status == psutil.CONN_ESTABLISHED and c.laddr.port == self.port
+                                for c in worker.net_connections("tcp"))
+                for worker in self.workers()}
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout(30))
+
+
+@contextlib.contextmanager
+def dashboard_processes(database_url: str, workers: int, **environ: str) -> Iterator[Dashboard]:
+    dashboard = Dashboard(database_url, workers, **environ)
+    try:
+        yield dashboard
+    finally:
+        if dashboard.stop() != 0:
+            raise AssertionError(f"the dashboard did not stop cleanly on SIGTERM: {dashboard.process.returncode}")
+
+
+@contextlib.contextmanager
+def another_browser(**options) -> Iterator:
+    """One more headless Chromium with a profile of its own: pages in one browser share one websocket
+    (Dash keeps it in a shared worker), so pages of different browsers are different connections."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chrome_options = webdriver.ChromeOptions()
+    chrome_options.binary_location = os.environ.get("CALLBOARD_CHROMIUM") or _find(
+        "chromium", "chromium-browser", "google-chrome")
+    for flag in CHROMIUM_FLAGS:
+        chrome_options.add_argument(flag)
+    for flag in options.get("flags", ()):
+        chrome_options.add_argument(flag)
+    chrome_options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver_path = os.environ.get("CALLBOARD_CHROMEDRIVER") or _find("chromedriver")
+    driver = webdriver.Chrome(service=Service(driver_path), options=chrome_options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+async def call_waiting_in(pool, queue: str, feed: str = "deployed") -> None:
+    """A call starts waiting in ``queue``: the ingest's writer stores it and announces the change."""
+    now = datetime.now(UTC)
+    frame = json.dumps([{"id": f"{queue}-call", "ts": now.isoformat(), "type": "call.queued",
+                         "call_id": f"{queue}-call", "queue": queue, "caller": "+44 20 7946 0999"}])
+    await EventWriter(pool, feed).write([Received(now, *parse_message(frame))])
+
+
+def wall_text(driver) -> str:
+    try:
+        return driver.find_element(By.CSS_SELECTOR, ".wall").text
+    except Exception:
+        return ""
+
+
+async def wall_shows(driver, text: str, seconds: float = 20) -> None:
+    async def shows() -> bool:
+        return text in await asyncio.to_thread(wall_text, driver)
+
+    await wait_for(shows, seconds, f"the wall to show {text!r}")
