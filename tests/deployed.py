@@ -4,18 +4,25 @@ Chromium browsers than the session's one, and a change on the floor for the page
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psutil
+import pytest
 from selenium.webdriver.common.by import By
 
 from callboard.demo import free_port
@@ -125,3 +132,89 @@ async def wall_shows(driver, text: str, seconds: float = 20) -> None:
         return text in await asyncio.to_thread(wall_text, driver)
 
     await wait_for(shows, seconds, f"the wall to show {text!r}")
+
+
+# --- nginx in front ----------------------------------------------------------------------------
+# Tests with nginx skip where it is not installed, unless CALLBOARD_REQUIRE_NGINX=1 (CI sets it),
+# which turns that skip into a failure.
+NGINX_CONF = Path(__file__).parents[1] / "deploy" / "nginx" / "callboard.conf"
+
+
+def nginx_binary() -> str:
+    found = _find("nginx") or next((path for path in ("/usr/sbin/nginx",) if os.path.exists(path)), None)
+    if found:
+        return found
+    message = "nginx is not installed (apt-get install nginx)"
+    if os.environ.get("CALLBOARD_REQUIRE_NGINX") == "1":
+        pytest.fail(message + "; CALLBOARD_REQUIRE_NGINX=1 forbids skipping")
+    pytest.skip(message)
+
+
+def site_config(upstream_port: int, https_port: int, http_port: int, certificate: Path, key: Path) -> str:
+    """deploy/nginx/callboard.conf as shipped, but on loopback ports and with the test's certificate."""
+    text = NGINX_CONF.read_text()
+    replacements = [
+        (r"server 127\.0\.0\.1:8050;", f"server 127.0.0.1:{upstream_port};"),
+        (r"listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;"),
+        (r"listen 80;", f"listen 127.0.0.1:{http_port};"),
+        (r"listen \[::\]:\d+( ssl)?;\n", ""),
+        (r"ssl_certificate +/\S+;", f"ssl_certificate {certificate};"),
+        (r"ssl_certificate_key +/\S+;", f"ssl_certificate_key {key};"),
+    ]
+    for pattern, replacement in replacements:
+        text, count = re.subn(pattern, replacement, text)
+        assert count, f"deploy/nginx/callboard.conf no longer has {pattern!r}"
+    return text
+
+
+@contextlib.contextmanager
+def running_nginx(directory: Path, site: str, https_port: int) -> Iterator[None]:
+    """nginx in the foreground, one process, everything it writes in ``directory``."""
+    (directory / "callboard.conf").write_text(site)
+    (directory / "nginx.conf").write_text(f"""
+daemon off;
+master_process off;
+pid {directory}/nginx.pid;
+error_log {directory}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log {directory}/access.log;
+    client_body_temp_path {directory}/body;
+    proxy_temp_path {directory}/proxy;
+    fastcgi_temp_path {directory}/fastcgi;
+    uwsgi_temp_path {directory}/uwsgi;
+    scgi_temp_path {directory}/scgi;
+    include {directory}/callboard.conf;
+}}
+""")
+    nginx = nginx_binary()
+    checked = subprocess.run([nginx, "-t", "-p", str(directory), "-c", str(directory / "nginx.conf")],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    process = subprocess.Popen([nginx, "-p", str(directory), "-c", str(directory / "nginx.conf")])
+    try:
+        deadline = time.monotonic() + timeout(10)
+        while not _listening(https_port):
+            assert process.poll() is None, (directory / "error.log").read_text()
+            assert time.monotonic() < deadline, "nginx did not start listening"
+            time.sleep(0.05)
+        yield
+    finally:
+        process.terminate()  # nginx's fast shutdown
+        process.wait(timeout(10))
+
+
+def _listening(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+    return False
+
+
+def spki_fingerprint(certificate_pem: bytes) -> str:
+    """What Chromium's --ignore-certificate-errors-spki-list takes: the base64 SHA-256 of the public key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    key = x509.load_pem_x509_certificate(certificate_pem).public_key()
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
