@@ -46,8 +46,8 @@ def get(url: str, **kwargs) -> tuple[int, str]:
 class Dashboard:
     """``callboard dashboard --workers N`` on a free loopback port, as a systemd unit would start it."""
 
-    def __init__(self, database_url: str, workers: int, **environ: str) -> None:
-        self.port = free_port()
+    def __init__(self, database_url: str, workers: int, port: int | None = None, **environ: str) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "DATABASE_URL": database_url, "CALLBOARD_TIMEZONE": "UTC", **environ}
         self.process = subprocess.Popen([sys.executable, "-m", "callboard", "dashboard", "--workers", str(workers),
@@ -80,8 +80,9 @@ class Dashboard:
 
 
 @contextlib.contextmanager
-def dashboard_processes(database_url: str, workers: int, **environ: str) -> Iterator[Dashboard]:
-    dashboard = Dashboard(database_url, workers, **environ)
+def dashboard_processes(database_url: str, workers: int, port: int | None = None,
+                        **environ: str) -> Iterator[Dashboard]:
+    dashboard = Dashboard(database_url, workers, port, **environ)
     try:
         yield dashboard
     finally:
