@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import logging.config
-import sys
 import time
 
 # uvicorn adds a copy of its message with terminal colours.

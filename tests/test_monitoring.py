@@ -69,7 +69,8 @@ async def test_every_metric_the_dashboard_and_the_alert_rules_use_is_served(data
     available = exposed(served[ingest_port]) | exposed(served[alerts_port])
     assert {"callboard_ingest_feed_connected", "callboard_ingest_lag_seconds_bucket",
             "callboard_alerts_listening"} <= available
-    used = {name for text in [*dashboard_queries(), *(rule["expr"] for rule in rules())] for name in METRIC.findall(text)}
+    queries = [*dashboard_queries(), *(rule["expr"] for rule in rules())]
+    used = {name for text in queries for name in METRIC.findall(text)}
     assert used and used <= available, f"not served: {sorted(used - available)}"
     # Every Callboard metric family is on the dashboard.
     families = set(re.findall(r"^# TYPE (\S+) ", served[ingest_port] + served[alerts_port], re.MULTILINE))

@@ -12,8 +12,17 @@ import trustme
 from callboard.demo import free_port
 
 from .conftest import browser_errors, wait_for
-from .deployed import (another_browser, call_waiting_in, dashboard_processes, get, nginx_binary, running_nginx,
-                       site_config, spki_fingerprint, wall_shows)
+from .deployed import (
+    another_browser,
+    call_waiting_in,
+    dashboard_processes,
+    get,
+    nginx_binary,
+    running_nginx,
+    site_config,
+    spki_fingerprint,
+    wall_shows,
+)
 
 
 async def test_the_wall_through_nginx_over_tls_gets_pushed_changes(database_url, pool, tmp_path):
@@ -38,7 +47,8 @@ async def test_the_wall_through_nginx_over_tls_gets_pushed_changes(database_url,
             assert (redirect.status, redirect.getheader("Location")) == (301, "https://127.0.0.1/wall?lang=zh-Hans")
 
             # Chromium trusts this certificate alone, as a browser trusts the centre's own.
-            trusted = f"--ignore-certificate-errors-spki-list={spki_fingerprint(certificate.cert_chain_pems[0].bytes())}"
+            fingerprint = spki_fingerprint(certificate.cert_chain_pems[0].bytes())
+            trusted = f"--ignore-certificate-errors-spki-list={fingerprint}"
             with another_browser(flags=[trusted]) as wall:
                 await asyncio.to_thread(wall.get, base + "/wall")
                 await wall_shows(wall, "All queues")
