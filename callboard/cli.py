@@ -41,6 +41,12 @@ def _host_port(text: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+def _worker_count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 1 to 64 worker processes")
+    return int(text)
+
+
 def _time_zone(text: str) -> zoneinfo.ZoneInfo:
     try:
         return zoneinfo.ZoneInfo(text)
@@ -115,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
                                     description="Serve the wallboard, the floor view and /api/v1 over HTTP.")
     dashboard.add_argument("--host", help="address to listen on (default: CALLBOARD_DASHBOARD_HOST)")
     dashboard.add_argument("--port", type=int, help="port to listen on (default: CALLBOARD_DASHBOARD_PORT)")
+    dashboard.add_argument("--workers", type=_worker_count, default=1, metavar="N",
+                           help="processes serving on the one port, each with its own database connections and "
+                                "change listener (default 1; about one per core for many open pages)")
 
     simulate = commands.add_parser(
         "simulate", help="serve a simulated call floor as an event feed",
@@ -300,8 +309,11 @@ def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> N
                                                       feed_name=args.feed_name or settings.feed_name,
                                                       host=args.host, port=port, open_source=open_source))
         elif args.command == "dashboard":
-            from dashboard.server import serve
+            from dashboard.server import serve, serve_workers
 
             host = args.host or settings.dashboard_host
             port = settings.dashboard_port if args.port is None else args.port
-            run_until_signal(lambda stop: serve(settings, url, host, port, stop))
+            if args.workers > 1:
+                serve_workers(url, host, port, args.workers, args.log_level)
+            else:
+                run_until_signal(lambda stop: serve(settings, url, host, port, stop))

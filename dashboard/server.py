@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 
 import uvicorn
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
+from callboard import logs
 from callboard.settings import Settings
+from callboard.settings import load as load_settings
 from db.pool import create_pool
 
 from . import ack_link, alerts_api
@@ -60,12 +63,13 @@ def build(settings: Settings, database_url: str) -> FastAPI:
     return server
 
 
+# No per-message compression: each change goes to every open page, and compressing it once per
+# socket cost more CPU than drawing it; a wall is on the local network.
+SERVER_OPTIONS = {"ws_per_message_deflate": False, "timeout_graceful_shutdown": 3}
+
+
 async def serve(settings: Settings, database_url: str, host: str, port: int, stop: asyncio.Event) -> None:
-    # No per-message compression: each change goes to every open page, and compressing it once per
-    # socket cost more CPU than drawing it; a wall is on the local network.
-    config = uvicorn.Config(build(settings, database_url), host=host, port=port, log_config=None,
-                            ws_per_message_deflate=False,
-                            timeout_graceful_shutdown=3)
+    config = uvicorn.Config(build(settings, database_url), host=host, port=port, log_config=None, **SERVER_OPTIONS)
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     stopping = asyncio.create_task(stop.wait())
@@ -74,3 +78,18 @@ async def serve(settings: Settings, database_url: str, host: str, port: int, sto
     await serving
     stopping.cancel()
     logger.info("dashboard stopped", extra={"action": "dashboard_stopped"})
+
+
+def worker_app() -> FastAPI:
+    """The app of one of several worker processes: each reads the settings itself and holds its own
+    pool and its own change listener, so the workers share nothing but PostgreSQL."""
+    settings = load_settings()
+    return build(settings, settings.database_url)
+
+
+def serve_workers(database_url: str, host: str, port: int, workers: int, log_level: str) -> None:
+    """Serve with ``workers`` processes on one socket; SIGTERM stops them all cleanly."""
+    os.environ["DATABASE_URL"] = database_url  # the workers' own settings name the same database
+    uvicorn.run("dashboard.server:worker_app", factory=True, host=host, port=port, workers=workers,
+                log_config=logs.dict_config(log_level), **SERVER_OPTIONS)
+    logger.info("dashboard stopped", extra={"action": "dashboard_stopped", "workers": workers})

@@ -55,3 +55,21 @@ def test_rate_colours_default_and_must_be_ordered_fractions():
         load({"CALLBOARD_RATE_AMBER_BELOW": "0.7", "CALLBOARD_RATE_RED_BELOW": "0.7"})
     with pytest.raises(ConfigError, match="CALLBOARD_RATE_AMBER_BELOW='80'"):
         load({"CALLBOARD_RATE_AMBER_BELOW": "80"})
+
+
+@pytest.mark.parametrize("variable, field", [
+    ("DATABASE_URL", "database_url"), ("CALLBOARD_FEED_TOKEN", "feed_token"),
+    ("CALLBOARD_ALERT_LINK_SECRET", "alert_link_secret"), ("CALLBOARD_AMI_SECRET", "ami_secret"),
+    ("CALLBOARD_GENESYS_CLIENT_SECRET", "genesys_client_secret"),
+])
+def test_a_secret_is_read_from_the_file_its_file_variable_names(tmp_path, variable, field):
+    secret = tmp_path / "secret"
+    secret.write_text("postgresql://callboard:s3cret@db/callboard\n")  # as `printf ... > file` leaves it
+    assert getattr(load({f"{variable}_FILE": str(secret)}), field) == "postgresql://callboard:s3cret@db/callboard"
+    # A value in the environment itself wins over the file.
+    assert getattr(load({variable: "direct", f"{variable}_FILE": str(secret)}), field) == "direct"
+
+
+def test_a_secret_file_that_cannot_be_read_is_refused_by_name(tmp_path):
+    with pytest.raises(ConfigError, match=r"DATABASE_URL_FILE='.*missing' cannot be read"):
+        load({"DATABASE_URL_FILE": str(tmp_path / "missing")})
