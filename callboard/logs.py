@@ -10,6 +10,9 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import traceback
+from pathlib import Path
+from typing import TextIO
 
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
@@ -38,8 +41,18 @@ class LogfmtFormatter(logging.Formatter):
         return " ".join(parts)
 
 
-def configure(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def fault(exc: BaseException) -> dict[str, str]:
+    """What a log line may say of an unexpected exception: its type and the line that raised it,
+    never its message or traceback, which may quote the input (a caller's number, a customer's
+    name) being read when it was raised."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "unknown"
+    return {"error_type": type(exc).__name__, "error_at": where}
+
+
+def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
+    """Log lines of ``level`` and above to ``stream`` (standard error by default)."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(LogfmtFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
