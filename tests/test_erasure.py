@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, time, timedelta
 
+from callboard import privacy
 from callboard.metrics import Thresholds
 from callboard.settings import load
 from callboard.shifts import parse as parse_shifts
@@ -68,14 +69,20 @@ async def figures(pool, start: datetime, end: datetime) -> tuple:
             await LiveData(pool, thresholds, UTC, stale_after_s=30).agent_days(start, end))
 
 
+# Every column that holds personal data (callboard/privacy.py), by the time that makes it old; with a
+# dead letter's raw text, its reason (which may quote a field).
+AGE_OF = {("calls", "caller"): "queued_at", ("complaints", "customer"): "opened_at", ("event_log", "body"): "ts",
+          ("dead_letters", "raw"): "received_at"}
+QUOTED_BESIDE = {"dead_letters": ", reason"}
+
+
 async def personal_data_stored(pool, before: datetime) -> list[str]:
     """Every customer's number or name still stored of the time before ``before``."""
+    assert set(AGE_OF) == set(privacy.COLUMNS)
     async with pool.acquire() as conn:
-        texts = [json.dumps([list(r) for r in await conn.fetch(query, before)], ensure_ascii=False) for query in (
-            "SELECT caller FROM calls WHERE queued_at < $1",
-            "SELECT customer FROM complaints WHERE opened_at < $1",
-            "SELECT body::text FROM event_log WHERE ts < $1",
-            "SELECT raw, reason FROM dead_letters WHERE received_at < $1")]
+        texts = [json.dumps([list(r) for r in await conn.fetch(
+            f"SELECT {column}::text{QUOTED_BESIDE.get(table, '')} FROM {table} WHERE {age} < $1", before)],
+            ensure_ascii=False) for (table, column), age in AGE_OF.items()]
     return [found for text in texts for found in personal_data_in(text)]
 
 
