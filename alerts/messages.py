@@ -17,6 +17,7 @@ import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 
+from callboard.privacy import mask_customer
 from callboard.settings import LANGUAGES
 
 # What raised an alert. The rule engine raises these; each has a title below.
@@ -63,26 +64,6 @@ def text(key: str, language: str) -> str:
     return chinese if language == "zh-Hans" else english
 
 
-MASK = "••••"
-
-
-def mask_customer(customer: str | None) -> str | None:
-    """The customer as a message may show them: the last 4 digits of a phone number, nothing else.
-
-    A name, an e-mail address or a short number is masked entirely: showing its last 4 digits would
-    show most or all of it. A customer masked already (as stored with an alert) stays as it is.
-    """
-    if not customer:
-        return None
-    if customer == MASK or (customer.startswith(MASK + " ") and customer[len(MASK) + 1:].isdigit()
-                            and len(customer) == len(MASK) + 5):
-        return customer
-    digits = [ch for ch in customer if ch.isdigit()]
-    if len(digits) >= 7 and all(ch.isdigit() or ch in "+-() ." for ch in customer):
-        return f"{MASK} {''.join(digits[-4:])}"
-    return MASK
-
-
 def duration(seconds: float, language: str) -> str:
     """``45 s``, ``12 min``, ``1 h 5 min`` (``45秒``, ``12分钟``, ``1小时5分钟``); whole units, rounded down."""
     whole = max(0, int(seconds))
@@ -105,7 +86,7 @@ class AlertFacts:
     level: int = 0  # 0: the rota's first level; 1: the next; ...
     queue: str | None = None
     agent: str | None = None
-    customer: str | None = None  # already masked (see mask_customer)
+    customer: str | None = None  # already masked (callboard.privacy.mask_customer)
     due_at: datetime.datetime | None = None  # a callback's promised time
     value: float | None = None  # seconds on hold / waiting / without data, or a service level (0-1)
     by: str | None = None  # who acknowledged or resolved

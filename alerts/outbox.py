@@ -30,6 +30,7 @@ from typing import Any
 
 import asyncpg
 
+from callboard.privacy import mask_customer
 from callboard.settings import Settings
 from db.pool import TRANSIENT_ERRORS, connection
 from db.queries import QUERIES
@@ -38,7 +39,7 @@ from . import links
 from .channels import Channel
 from .exceptions import ChannelError, OutboxError
 from .listening import listening
-from .messages import AlertFacts, Message, compose, mask_customer
+from .messages import AlertFacts, Message, compose
 from .rota import Recipient
 
 logger = logging.getLogger(__name__)

@@ -83,6 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("migrate", help="apply pending schema migrations",
                            description="Apply every pending migration in db/migrations, in order. Safe to run "
                                        "again, and from several processes at once.")
+    grant = db_commands.add_parser(
+        "grant", help="set up least-privilege roles (and login users) for each part",
+        description="As a superuser: make the group roles callboard_migrator (owns the schema), callboard_ingest, "
+                    "callboard_dashboard and callboard_alerts, give each only what its part needs, and make or "
+                    "update a login user ROLE_login for each role given a password file. Safe to run again; run "
+                    "it again after every `callboard db migrate` (docs/security.md, deploy/README.md).")
+    for part in ("migrator", "ingest", "dashboard", "alerts"):
+        grant.add_argument(f"--{part}-password-file", type=Path, metavar="PATH",
+                           help=f"make or update login user callboard_{part}_login with the password in PATH")
 
     ingest = commands.add_parser(
         "ingest", help="subscribe to a telephony event feed and write it to the database",
@@ -296,7 +305,15 @@ def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> N
         if not feed.startswith(schemes):
             raise ConfigError(f"the feed {feed!r} of source {source} must start with {' or '.join(schemes)}")
     with database_url(settings) as url:
-        if args.command == "db":
+        if args.command == "db" and args.db_command == "grant":
+            from db.grants import grant_url, read_password
+
+            passwords = {f"callboard_{part}": read_password(path)
+                         for part in ("migrator", "ingest", "dashboard", "alerts")
+                         if (path := getattr(args, f"{part}_password_file"))}
+            for user in asyncio.run(grant_url(url, passwords)):
+                print(f"login user {user} ready")
+        elif args.command == "db":
             from db.migrate import migrate_url
 
             asyncio.run(migrate_url(url))

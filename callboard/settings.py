@@ -222,6 +222,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Raw events older than this many days are dropped, a day at a time, by the ingest; every "
             "figure, trend and scorecard stays (they are kept apart from the raw events), but call "
             "timelines of older calls are gone. Unset: raw events are kept for ever."),
+    Setting("CALLBOARD_KEEP_PERSONAL_DATA_DAYS", None, _positive_int,
+            "Customers' numbers and names older than this many days are erased, every hour, by the "
+            "ingest, from calls, complaints, the raw events and the dead letters; every figure stays "
+            "(repeat callers included). Unset: they are kept as long as the rows that hold them."),
     Setting("CALLBOARD_DB_TIMEOUT_S", 30.0, _positive_float,
             "The ingest gives up a database statement or connection attempt after this many seconds, "
             "discards the connection (it may be half-open) and retries on a new one."),
@@ -301,6 +305,7 @@ class Settings:
     batch_max: int
     journal_max_mb: int
     keep_events_days: int | None
+    keep_personal_data_days: int | None
     db_timeout_s: float
     feed_ping_timeout_s: float
     public_url: str | None

@@ -21,8 +21,8 @@ import asyncpg
 from alerts import config as alerts_config
 from alerts import outbox
 from alerts.exceptions import AlertsError
-from alerts.messages import mask_customer
 from alerts.rota import Recipient
+from callboard.privacy import mask_customer
 from callboard.settings import Settings
 from db.queries import QUERIES
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from callboard import metrics
+from callboard import metrics, privacy
 from db.pool import connection
 from db.queries import QUERIES
 
@@ -58,6 +58,9 @@ def select(snapshot: dict[str, Any] | None, queues: Sequence[str] | None = None,
     return chosen
 
 
+# One live snapshot is pushed to every open page, the wall's among them, and served by the JSON
+# API: it shows personal data only masked, whoever looks (docs/security.md, "Personal data").
+SNAPSHOT_SHOWS_PERSONAL_DATA = False
 # The live snapshot lists at most this many of each queue's latest abandoned calls.
 ABANDONED_LISTED = 50
 # The floor view's drill-down lists at most this many of an agent's calls of the day.
@@ -160,7 +163,7 @@ class LiveData:
             "abandoned_calls": [
                 {"feed": a["feed"], "call_id": a["call_id"], "queue": a["queue"],
                  "queued_at": local(a["waiting_since"]), "abandoned_at": local(a["abandoned_at"]),
-                 "caller": a["caller_masked"],
+                 "caller": privacy.shown_number(a["caller"], full=SNAPSHOT_SHOWS_PERSONAL_DATA),
                  **metrics.abandon(a["waiting_since"], a["abandoned_at"], t)}
                 for a in abandoned
             ],

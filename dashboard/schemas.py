@@ -80,7 +80,8 @@ class AbandonedCall(Shape):
     waited_s: float
     short: Annotated[bool, Field(description="a short abandon: left out of service level and abandon rate")]
     caller: Annotated[str | None, Field(description="the caller's number masked to its last 4 digits, "
-                                                    "e.g. '•••• 0101'; null when it has fewer than 7 digits")]
+                                                    "e.g. '•••• 0101'; '••••' when it has fewer than 7 "
+                                                    "digits or is not a plain number; null when none came")]
 
 
 class Complaint(Shape):

@@ -16,3 +16,7 @@ class MigrationError(DatabaseError):
 class DatabaseUnusable(DatabaseError):
     """The database answers but cannot be used until an operator acts (bad credentials, no schema);
     the message says what to do. Retrying does not help."""
+
+
+class GrantError(DatabaseError):
+    """The roles and privileges could not be set up; the message says what to do."""

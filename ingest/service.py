@@ -22,6 +22,7 @@ from callboard.settings import load as load_settings
 from db.pool import DATA_ERRORS, TRANSIENT_ERRORS, connection, create_pool, needs_operator
 from db.queries import QUERIES
 
+from .erasure import erase_forever
 from .health import serving
 from .journal import Journal, Message
 from .protocol import Rejected, parse_message
@@ -112,8 +113,12 @@ class IngestService:
         rolling_up = asyncio.create_task(roll_up_forever(self._day_totals), name="roll-up")
         partitioning = asyncio.create_task(maintain_forever(self._pool, self._settings.keep_events_days),
                                            name="partitions")
+        upkeep = [beating, sweeping, rolling_up, partitioning]
+        if self._settings.keep_personal_data_days:
+            upkeep.append(asyncio.create_task(erase_forever(self._pool, self._settings.keep_personal_data_days),
+                                              name="erasure"))
         done, _ = await asyncio.wait({receiving, stopping, *writers}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (beating, sweeping, rolling_up, partitioning, receiving):
+        for task in (*upkeep, receiving):
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await rolling_up  # a day being computed is rolled back and stays stale

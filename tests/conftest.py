@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -138,6 +139,17 @@ def _find(*names: str) -> str | None:
 
 @pytest.fixture(scope="session")
 def browser():
+    yield from _chromium({"browser": "ALL"})
+
+
+@pytest.fixture
+def recording_browser():
+    """A Chromium of its own for one test that also records the network: every websocket frame and
+    HTTP answer the page receives, in its performance log (see :func:`network_events`)."""
+    yield from _chromium({"browser": "ALL", "performance": "ALL"})
+
+
+def _chromium(logging_prefs: dict[str, str]):
     chromium = os.environ.get("CALLBOARD_CHROMIUM") or _find("chromium", "chromium-browser", "google-chrome")
     driver_path = os.environ.get("CALLBOARD_CHROMEDRIVER") or _find("chromedriver")
     if not chromium or not driver_path:
@@ -152,12 +164,19 @@ def browser():
     options.binary_location = chromium
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.set_capability("goog:loggingPrefs", logging_prefs)
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     try:
         yield driver
     finally:
         driver.quit()
+
+
+def network_events(driver) -> list[dict]:
+    """The Chrome DevTools network events (method, params) recorded since the last call, by a
+    :func:`recording_browser`."""
+    messages = (json.loads(entry["message"])["message"] for entry in driver.get_log("performance"))
+    return [m for m in messages if m["method"].startswith("Network.")]
 
 
 def browser_errors(driver) -> list[str]:

@@ -107,8 +107,8 @@ async def test_database_url_is_used_instead_of_the_embedded_server(postgres_serv
 
 
 def test_every_command_explains_itself():
-    for command in ([], ["demo"], ["db"], ["db", "migrate"], ["ingest"], ["import"], ["dashboard"], ["simulate"],
-                    ["config"]):
+    for command in ([], ["demo"], ["db"], ["db", "migrate"], ["db", "grant"], ["ingest"], ["import"], ["dashboard"],
+                    ["simulate"], ["config"]):
         result = subprocess.run([sys.executable, "-m", "callboard", *command, "--help"],
                                 capture_output=True, text=True, timeout=timeout(30))
         assert result.returncode == 0 and "usage: callboard" in result.stdout, command

@@ -223,12 +223,12 @@ async def test_abandoned_calls_are_listed_newest_first_with_the_callers_number_m
     listed = (await snapshot(pool, floor))["abandoned_calls"]
     # billing's latest two (x5, x4), then sales' x6 — newest first across queues
     assert [(a["call_id"], a["queue"], a["caller"]) for a in listed] == [
-        ("x6", "sales", "•••• 0106"), ("x5", "billing", "•••• 0005"), ("x4", "billing", None)]
+        ("x6", "sales", "•••• 0106"), ("x5", "billing", "•••• 0005"), ("x4", "billing", "••••")]
     floor.events.clear()
     monkeypatch.setattr("dashboard.data.ABANDONED_LISTED", 50)
     listed = {a["call_id"]: a for a in (await snapshot(pool, floor))["abandoned_calls"]}
-    # fewer than 7 digits is too little to mask: nothing is shown
-    assert [listed[c]["caller"] for c in ("x1", "x2", "x3")] == ["•••• 0101", "•••• 0002", None]
+    # fewer than 7 digits is too little to show any of: masked whole
+    assert [listed[c]["caller"] for c in ("x1", "x2", "x3")] == ["•••• 0101", "•••• 0002", "••••"]
     # x1 waited 3 s and x2 4 s (short, under 5 s); x3 waited exactly 5 s, which counts
     assert [(listed[c]["waited_s"], listed[c]["short"]) for c in ("x1", "x2", "x3")] == [
         (3, True), (4, True), (5, False)]

@@ -19,7 +19,7 @@ async def test_fresh_database_gets_every_migration_recorded(database_url):
         tables = {r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")}
         assert {"event_log", "dead_letters", "calls", "hold_events", "agent_states", "complaints", "surveys",
                 "agent_days", "agent_day_counts", "stale_days", "alerts", "alert_events", "notifications",
-                "queue_members"} <= tables
+                "queue_members", "event_log_days_erased"} <= tables
     finally:
         await conn.close()
 

@@ -47,14 +47,11 @@ GROUP BY queue;
 -- name: abandoned_calls
 -- The latest $3 calls of each queue abandoned in [$1, $2), newest first: call, queue, when the
 -- caller started the wait they gave up on (queued, or sent back to a queue) and hung up, and the
--- caller's number masked to its last 4 digits ("•••• 0101"; NULL when it has fewer than 7
--- digits). The whole number never leaves the database. Reads only the window's abandons
--- (calls_abandoned_idx).
-SELECT feed, call_id, queue, waiting_since, abandoned_at,
-       CASE WHEN length(digits) >= 7 THEN '•••• ' || right(digits, 4) END AS caller_masked
+-- caller's number (personal data: masked by callboard.privacy before anyone sees it). Reads only
+-- the window's abandons (calls_abandoned_idx).
+SELECT feed, call_id, queue, waiting_since, abandoned_at, caller
 FROM (
-    SELECT feed, call_id, queue, coalesce(requeued_at, queued_at) AS waiting_since, abandoned_at,
-           regexp_replace(caller, '[^0-9]', '', 'g') AS digits,
+    SELECT feed, call_id, queue, coalesce(requeued_at, queued_at) AS waiting_since, abandoned_at, caller,
            row_number() OVER (PARTITION BY queue ORDER BY abandoned_at DESC, feed, call_id) AS latest
     FROM calls
     WHERE abandoned_at >= $1 AND abandoned_at < $2 AND queued_at IS NOT NULL AND queue IS NOT NULL

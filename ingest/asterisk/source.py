@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import orjson
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
+from callboard import logs
 from callboard.exceptions import ConfigError
 from callboard.settings import Settings
 
@@ -182,8 +183,8 @@ class AmiSource:
             await self._dead_letter(orjson.dumps(message).decode(), str(exc), received_at)
             return
         except Exception as exc:  # one event Callboard misreads must not stop the floor
-            logger.exception("an AMI event could not be translated; dead-lettered",
-                             extra={"action": "ami_translation_failed", "event": message.get("Event")})
+            logger.error("an AMI event could not be translated; dead-lettered",
+                         extra={"action": "ami_translation_failed", "event": message.get("Event"), **logs.fault(exc)})
             await self._dead_letter(orjson.dumps(message).decode(), f"could not be translated ({exc!r})",
                                     received_at)
             return

@@ -26,6 +26,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
+from callboard import logs
 from callboard.exceptions import ConfigError
 from callboard.settings import Settings
 
@@ -107,9 +108,9 @@ class GenesysCloudSource:
                 except (GenesysError, WebSocketException, OSError, TimeoutError) as exc:
                     reason = str(exc) or type(exc).__name__
                 except (KeyError, TypeError, ValueError, AttributeError) as exc:  # never a stop of the ingest
-                    reason = f"an answer of a shape Callboard does not know ({type(exc).__name__}: {exc})"
-                    logger.exception("Genesys Cloud answered in a shape Callboard does not read; reconnecting",
-                                     extra={"action": "genesys_answer_unreadable"})
+                    reason = f"an answer of a shape Callboard does not know ({type(exc).__name__})"
+                    logger.error("Genesys Cloud answered in a shape Callboard does not read; reconnecting",
+                                 extra={"action": "genesys_answer_unreadable", **logs.fault(exc)})
                 if self._connected:
                     delays = reconnect_delays()  # as the native feed: a fresh back-off after a connection
                     await self._on_connection(False)
