@@ -18,7 +18,8 @@ from .rota import CHANNELS_WITH_ADDRESSES
 async def send_test(settings: Settings, channel_name: str, address: str | None) -> str:
     """Send the test message through one channel, straight away (not through the outbox); say what happened.
 
-    Raises :class:`~alerts.exceptions.ChannelError` when the receiver refuses it, :class:`AlertsConfigError` for a bad setup.
+    Raises :class:`~alerts.exceptions.ChannelError` when the receiver refuses it,
+    :class:`AlertsConfigError` for a bad setup.
     """
     channels, _ = config.load(settings)
     if channel_name not in channels:

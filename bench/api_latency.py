@@ -56,7 +56,8 @@ async def load(url: str, events: int, days: int, now: datetime) -> int:
         await conn.execute("SET synchronous_commit = off; SET maintenance_work_mem = '256MB'; SET work_mem = '64MB'")
         steps = [("agents", (AGENTS,)), ("history_calls", (calls, start, end, AGENTS)), ("history_holds", ()),
                  ("history_surveys", ()), ("history_complaints", ()), ("history_agent_states", (start, end)),
-                 ("event_log_days", (start - timedelta(days=1), now + timedelta(days=1))), ("history_event_log", ()), ("floor_now", (now, WAITING, HOLDS))]
+                 ("event_log_days", (start - timedelta(days=1), now + timedelta(days=1))),
+                 ("history_event_log", ()), ("floor_now", (now, WAITING, HOLDS))]
         for name, args in steps:
             began = time.monotonic()
             await conn.execute(SQL[f"api_latency.{name}"], *args)

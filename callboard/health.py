@@ -34,7 +34,8 @@ def build(exposition: Callable[[], bytes], status: Status) -> Starlette:
 
 
 @contextlib.asynccontextmanager
-async def serving(exposition: Callable[[], bytes], status: Status, host: str, port: int) -> AsyncIterator[uvicorn.Server]:
+async def serving(exposition: Callable[[], bytes], status: Status, host: str,
+                  port: int) -> AsyncIterator[uvicorn.Server]:
     """Serve the endpoint on ``host``:``port`` until the block ends."""
     server = uvicorn.Server(uvicorn.Config(build(exposition, status), host=host, port=port, log_config=None,
                                            access_log=False, lifespan="off"))

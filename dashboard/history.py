@@ -10,6 +10,7 @@ no more than ones that tile the window.
 from __future__ import annotations
 
 import collections
+import itertools
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
@@ -175,7 +176,7 @@ def quarter_pieces(boundaries: list[datetime], rolled_days: Sequence[date]) -> t
     added |= {edge(moment) for moment in boundaries if moment != _floor_quarter(moment)
               for edge in (_floor_quarter, _ceil_quarter) if start < edge(moment) < end}
     refined = sorted(set(boundaries) | added)
-    whole = {n for n, (a, b) in enumerate(zip(refined, refined[1:]), 1)
+    whole = {n for n, (a, b) in enumerate(itertools.pairwise(refined), 1)
              if a == _floor_quarter(a) and b == _floor_quarter(b) and any(qa <= a and b <= qb for qa, qb in quarters)}
     return refined, whole
 

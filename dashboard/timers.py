@@ -13,7 +13,6 @@ from typing import Any
 
 from dash import html
 
-
 # The attribute that marks a timer and names its key.
 TIMER_KEY = "data-timer"
 # A promised callback turns amber this long before it is due (red once overdue).

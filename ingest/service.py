@@ -25,9 +25,9 @@ from db.queries import QUERIES
 from .erasure import erase_forever
 from .health import serving
 from .journal import Journal, Message
+from .partitions import maintain_forever
 from .protocol import Rejected, parse_message
 from .resume_point import ResumePoint, highest_seq
-from .partitions import maintain_forever
 from .rollup import AgentDayTotals, roll_up_forever
 from .sources import OpenSource, Source, callboard_feed
 from .telemetry import IngestTelemetry

@@ -228,7 +228,7 @@ class AmiServer:
         await self.send({"Event": "QueueMemberPause", **member})
 
     async def _member_status(self, interface: str, *, in_call: bool) -> None:
-        for queue, members in self.members.items():
+        for members in self.members.values():
             if interface in members:
                 members[interface].update(InCall="1" if in_call else "0", Status="2" if in_call else "1")
                 await self.send({"Event": "QueueMemberStatus", **members[interface]})

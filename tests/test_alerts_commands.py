@@ -80,4 +80,5 @@ async def test_a_bad_rota_stops_check_naming_the_entry(tmp_path):
     rota.write_text('[people.mo]\ncontacts = [{ channel = "leads-mail" }]\n')
     status, output = await callboard("alerts", "check", config=write_config(tmp_path, "https://x.example/h"),
                                      rota=str(rota))
-    assert status == 2 and "[people.mo] contacts[0]: channel 'leads-mail' sends e-mail: give the person's address" in output
+    assert status == 2
+    assert "[people.mo] contacts[0]: channel 'leads-mail' sends e-mail: give the person's address" in output

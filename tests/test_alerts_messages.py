@@ -63,9 +63,11 @@ def test_the_same_message_in_simplified_chinese():
      "服务水平降至62% · billing"),
     (overdue(kind="feed_down", due_at=None, queue=None, agent=None, subject="feed:main-pbx", value=3900.0),
      "No data from the telephony feed for 1 h 5 min", "话务数据源已1小时5分钟无数据"),
-    (overdue(change="escalated", level=1), "Escalated, not acknowledged: Complaint callback overdue by 12 min · billing",
+    (overdue(change="escalated", level=1),
+     "Escalated, not acknowledged: Complaint callback overdue by 12 min · billing",
      "未确认，已升级：投诉回电已逾期12分钟 · billing"),
-    (overdue(change="acknowledged", by="li-wei"), "Acknowledged by li-wei: Complaint callback overdue by 12 min · billing",
+    (overdue(change="acknowledged", by="li-wei"),
+     "Acknowledged by li-wei: Complaint callback overdue by 12 min · billing",
      "已由li-wei确认：投诉回电已逾期12分钟 · billing"),
     (overdue(change="resolved", by="rule"), "Resolved: Complaint callback overdue by 12 min · billing",
      "已解决：投诉回电已逾期12分钟 · billing"),
@@ -95,7 +97,8 @@ def test_channel_bodies_carry_the_same_words():
     assert slack["blocks"][-1]["elements"][0]["url"] == BASE + "/alerts?alert=42"
     card = as_teams(message)["attachments"][0]["content"]
     assert {"title": "Queue", "value": "<b>&co"} in card["body"][1]["facts"]
-    assert card["actions"] == [{"type": "Action.OpenUrl", "title": "Open in Callboard", "url": BASE + "/alerts?alert=42"}]
+    assert card["actions"] == [{"type": "Action.OpenUrl", "title": "Open in Callboard",
+                                "url": BASE + "/alerts?alert=42"}]
     subject, plain, page = as_email(message)
     assert subject == message.title and plain == as_text(message) + "\n"
     assert "<td>&lt;b&gt;&amp;co</td>" in page

@@ -26,7 +26,8 @@ WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
 ROTA = {
     "people": {
         "li-wei": {"name": "Li Wei", "language": "zh-Hans",
-                   "contacts": [{"channel": "leads-mail", "address": "li.wei@example.com"}, {"channel": "leads-slack"}]},
+                   "contacts": [{"channel": "leads-mail", "address": "li.wei@example.com"},
+                                {"channel": "leads-slack"}]},
         "sam": {"contacts": [{"channel": "leads-mail", "address": "sam@example.com"}]},
         "noor": {"contacts": [{"channel": "leads-mail", "address": "noor@example.com"}]},
         "ana": {"contacts": [{"channel": "leads-slack"}]},

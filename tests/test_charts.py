@@ -78,7 +78,8 @@ def test_every_chart_is_a_figure_plotly_accepts():
     cells = {"cells": [{"weekday": 0, "hour": 9, **figures(service_level=0.5)}]}
     built = [charts.volume(trends, "en"), charts.asa(trends, THRESHOLDS, "en"), charts.rates(trends, THRESHOLDS, "en"),
              charts.abandon_rate(trends, "en"), charts.holds(trends, "en"), charts.callbacks(trends, "en"),
-             charts.repeat_calls(trends, "en"), charts.heatmap(cells, THRESHOLDS, "en"), charts.heatmap(cells, THRESHOLDS, "en", "asa_s"), charts.shifts(trends, "en"),
+             charts.repeat_calls(trends, "en"), charts.heatmap(cells, THRESHOLDS, "en"),
+             charts.heatmap(cells, THRESHOLDS, "en", "asa_s"), charts.shifts(trends, "en"),
              charts.periods(trends, "en")]
     for figure in built:
         go.Figure(figure)  # plotly's own check of every property: raises on one it does not know

@@ -46,8 +46,8 @@ def day_of_events(day: int, at: datetime) -> list[dict]:
         events += [{"type": "call.ended", "ts": ts(10 * n + 5), "call_id": call, "agent": agent,
                     "released_by": "customer", "resolved": n != 4},
                    {"type": "survey.completed", "ts": ts(10 * n + 6), "call_id": call, "agent": agent, "score": n}]
-    events += [{"type": "complaint.opened", "ts": ts(20), "complaint_id": f"d{day}k", "agent": "a1", "call_id": f"d{day}c1",
-                "customer": CUSTOMERS[day % len(CUSTOMERS)], "due": ts(60 + 30 * (day % 2))},
+    events += [{"type": "complaint.opened", "ts": ts(20), "complaint_id": f"d{day}k", "agent": "a1",
+                "call_id": f"d{day}c1", "customer": CUSTOMERS[day % len(CUSTOMERS)], "due": ts(60 + 30 * (day % 2))},
                {"type": "complaint.callback_made", "ts": ts(75), "complaint_id": f"d{day}k", "agent": "a1"}]
     return [{"id": f"d{day}e{n}", **event} for n, event in enumerate(events)]
 
@@ -95,7 +95,8 @@ async def test_erasing_old_personal_data_keeps_every_figure_and_leaves_no_number
     first_kept = today - timedelta(days=KEEP_DAYS)
     cutoff = datetime.combine(first_kept, time(0), tzinfo=UTC)
     before = await figures(pool, start, end)
-    assert any(a["repeat_calls"] for a in before[2]["agents"]) and before[0]["totals"]["repeat_calls"]  # repeats counted
+    # repeats are counted
+    assert any(a["repeat_calls"] for a in before[2]["agents"]) and before[0]["totals"]["repeat_calls"]
     assert await personal_data_stored(pool, cutoff)
 
     # In batches of 2 rows (or events).

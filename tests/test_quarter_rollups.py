@@ -20,7 +20,7 @@ from dashboard.history import History, quarter_pieces, raw_runs
 from db.queries import QUERIES
 from ingest.writer import EventWriter
 
-from .test_agent_days import DAYS, M, WINDOW, empty_floor, floors_over_days, roll_up
+from .test_agent_days import DAYS, WINDOW, M, empty_floor, floors_over_days, roll_up
 from .test_ingest_order import FEED, QUEUES, deliveries, message
 
 T = Thresholds()
@@ -48,7 +48,8 @@ def test_a_boundary_off_the_quarter_hour_is_counted_from_the_calls_between_its_q
 
     refined, from_quarters = quarter_pieces(boundaries, [M.date()])
 
-    assert refined == [at(1) + timedelta(minutes=7), at(1.25), at(5), at(9.75), at(9) + timedelta(minutes=50, seconds=1)]
+    assert refined == [at(1) + timedelta(minutes=7), at(1.25), at(5), at(9.75),
+                       at(9) + timedelta(minutes=50, seconds=1)]
     assert from_quarters == {2, 3}
     assert raw_runs(4, from_quarters) == [(0, 1), (3, 4)]
 

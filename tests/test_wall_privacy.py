@@ -90,7 +90,8 @@ async def test_the_wall_never_receives_a_customers_number_or_name(database_url, 
     assert any("•••• 0004" in frame for frame in frames)  # the pushes carry the abandoned calls, masked
     assert "•••• 0004" in page
     # The wall's data (what it shows, callbacks' answers, pushes) holds no run of 5 digits at all.
-    for where, texts in (("the wall", [page]), ("a push", frames), ("a callback's answer", answers["application/json"])):
+    wall_data = (("the wall", [page]), ("a push", frames), ("a callback's answer", answers["application/json"]))
+    for where, texts in wall_data:
         for text in texts:
             assert numbers_in_sight(text) == [], f"{where} shows a number: {numbers_in_sight(text)} {text[:3000]}"
     # Nothing the page received (its HTML, whose asset addresses carry numbers, too) holds a customer's.

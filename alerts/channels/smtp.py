@@ -96,7 +96,8 @@ class SmtpChannel:
         except aiosmtplib.SMTPResponseException as exc:
             raise _refusal(exc.code, f"refused the message: {exc.message}") from None
         except aiosmtplib.SMTPNotSupported as exc:
-            raise ChannelError(f"the mail server does not support what the channel asks: {exc}", permanent=True) from None
+            raise ChannelError(f"the mail server does not support what the channel asks: {exc}",
+                               permanent=True) from None
         except (aiosmtplib.SMTPException, OSError) as exc:  # timeouts, lost connections, TLS failures
             raise ChannelError(f"could not reach the mail server: {type(exc).__name__}: {exc}",
                                permanent=False) from None
