@@ -137,7 +137,7 @@ def _find(*names: str) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def browser():
+def chromium():
     chromium = os.environ.get("CALLBOARD_CHROMIUM") or _find("chromium", "chromium-browser", "google-chrome")
     driver_path = os.environ.get("CALLBOARD_CHROMEDRIVER") or _find("chromedriver")
     if not chromium or not driver_path:
@@ -158,6 +158,27 @@ def browser():
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture
+def browser(chromium):
+    """Headless Chromium signed in as the admin test user of every dashboard a test runs
+    (tests/live_stack.py adds that user and session to each)."""
+    sign_in_browser(chromium, "admin")
+    return chromium
+
+
+def sign_in_browser(driver, role: str | None) -> None:
+    """Forget every cookie; then hold the session of the test user of ``role`` (None: nobody's)."""
+    from dashboard.auth import SESSION_COOKIE
+
+    from .live_stack import SESSION_KEYS
+
+    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    if role is not None:
+        driver.execute_cdp_cmd("Network.setCookie", {"name": SESSION_COOKIE, "value": SESSION_KEYS[role],
+                                                     "domain": "127.0.0.1", "path": "/", "httpOnly": True,
+                                                     "sameSite": "Lax"})
 
 
 def browser_errors(driver) -> list[str]:

@@ -106,9 +106,9 @@ RETURNING id;
 -- name: use_token
 -- The API token whose sha256 is $1, marked used at $2 (at most once a minute, to spare writes).
 WITH found AS (SELECT id, name, role, last_used_at FROM api_tokens WHERE token_hash = $1),
-     touched AS (UPDATE api_tokens t SET last_used_at = $2 FROM found
+     touched AS (UPDATE api_tokens t SET last_used_at = $2::timestamptz FROM found
                  WHERE t.id = found.id AND (found.last_used_at IS NULL
-                                            OR found.last_used_at < $2 - interval '1 minute'))
+                                            OR found.last_used_at < $2::timestamptz - interval '1 minute'))
 SELECT name, role FROM found;
 
 -- name: list_tokens
