@@ -14,11 +14,11 @@ import html
 import ipaddress
 import json
 import logging
-from collections.abc import Callable
 from contextvars import ContextVar
 from urllib.parse import quote, urlsplit
 
 from dash import Dash
+from fastapi import FastAPI
 from starlette.requests import HTTPConnection
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -73,11 +73,33 @@ def callback_area(app: Dash, output: str) -> str:
     (the live push checks each page's request itself) and Dash's own."""
     spec = app.callback_map.get(output)
     module = getattr(spec.get("callback"), "__module__", "") if spec else ""
-    if module.startswith("dashboard.pages."):
-        return page_area(module.rsplit(".", 1)[1])
-    if module == "dashboard.app" or module.startswith("dash."):
+    package, _, page = module.rpartition(".")
+    if package in ("pages", "dashboard.pages"):  # Dash imports the pages folder as "pages"
+        return page_area(page)
+    if module == "dashboard.app" or package == "dash":
         return "dash"
     return "other"
+
+
+def declare_security(server: FastAPI) -> None:
+    """/openapi.json says how the API is signed in to: a bearer token, or a browser's session cookie."""
+    describe = server.openapi
+
+    def openapi() -> dict:
+        schema = describe()
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        if "bearer" not in schemes:
+            schemes["bearer"] = {"type": "http", "scheme": "bearer",
+                                 "description": "An API token from `callboard tokens add NAME --role ROLE`."}
+            schemes["session"] = {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE,
+                                  "description": "A browser signed in at /signin."}
+            for path, operations in schema["paths"].items():
+                if area_of(path.split("{")[0]) != PUBLIC:
+                    for operation in operations.values():
+                        operation["security"] = [{"bearer": []}, {"session": []}]
+        return schema
+
+    server.openapi = openapi
 
 
 def security_headers(settings: Settings, script_hashes: list[str]) -> list[tuple[bytes, bytes]]:
@@ -97,7 +119,7 @@ def security_headers(settings: Settings, script_hashes: list[str]) -> list[tuple
 class AccessMiddleware:
     """Lets a request through only if its holder's role may reach its path; adds the security headers."""
 
-    def __init__(self, app: ASGIApp, dash_app: Callable[[], Dash]) -> None:
+    def __init__(self, app: ASGIApp, dash_app: Dash) -> None:
         self.app = app
         self._dash_app = dash_app
         self._headers: list[tuple[bytes, bytes]] | None = None
@@ -176,7 +198,7 @@ class AccessMiddleware:
             output = json.loads(body).get("output", "")
         except (ValueError, AttributeError):
             output = ""
-        allowed = may_reach(who.role, callback_area(self._dash_app(), output)) if who else False
+        allowed = may_reach(who.role, callback_area(self._dash_app, output)) if who else False
 
         async def replay() -> Message:
             nonlocal body
@@ -195,7 +217,7 @@ class AccessMiddleware:
                     output = json.loads(message["text"]).get("payload", {}).get("output", "")
                 except (ValueError, AttributeError):
                     output = ""
-                if not (who and may_reach(who.role, callback_area(self._dash_app(), output))):
+                if not (who and may_reach(who.role, callback_area(self._dash_app, output))):
                     logger.warning("callback refused to a role", extra={"action": "callback_refused"})
                     return {"type": "websocket.receive", "text": '{"type": "refused"}'}
             return message
@@ -236,7 +258,7 @@ class AccessMiddleware:
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 if self._headers is None:
-                    self._headers = security_headers(connection.app.state.settings, self._dash_app().csp_hashes())
+                    self._headers = security_headers(connection.app.state.settings, self._dash_app.csp_hashes())
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 message["headers"] = [*message.get("headers", []),
                                       *((n, v) for n, v in self._headers if n not in present)]

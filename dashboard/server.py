@@ -19,7 +19,7 @@ from . import ack_link, alerts_api, signin
 from .alert_data import AlertData, PeopleNames
 from .api import BadParameter, bad_parameter_handler, invalid_request_handler, router
 from .app import create_app, prepare
-from .auth import AccessMiddleware
+from .auth import AccessMiddleware, declare_security
 from .data import LiveData
 from .export import router as export_router
 from .history import History
@@ -57,11 +57,13 @@ def build(settings: Settings, database_url: str) -> FastAPI:
     server.include_router(alerts_api.router)
     server.include_router(ack_link.router)
     server.include_router(signin.router)
-    server.add_middleware(AccessMiddleware, dash_app=lambda: dash_app)
     server.include_router(export_router)
     server.add_exception_handler(BadParameter, bad_parameter_handler)
     server.add_exception_handler(RequestValidationError, invalid_request_handler)
     dash_app = create_app(server, settings.language)
+    # Outermost, so that it sees every request first (Dash's own middleware reads callback bodies).
+    server.add_middleware(AccessMiddleware, dash_app=dash_app)
+    declare_security(server)
     return server
 
 

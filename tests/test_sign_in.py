@@ -5,6 +5,7 @@ trusted proxy header, and the audit of it all."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
@@ -13,7 +14,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from access import keys
-from dashboard.auth import SESSION_COOKIE
+from dashboard.auth import SESSION_COOKIE, callback_area
 
 from .conftest import browser_errors, sign_in_browser, wait_for
 from .http import Answer, http
@@ -266,3 +267,39 @@ async def test_signing_in_and_out_in_chromium_with_no_console_errors(database_ur
 
 async def _has(driver, selector: str) -> bool:
     return bool(await asyncio.to_thread(driver.find_elements, By.CSS_SELECTOR, selector))
+
+
+async def test_a_wall_session_cannot_run_another_page_s_callbacks(database_url):
+    import dash
+
+    async with running_dashboard(database_url, settings_for_test()) as base:
+        floor_output = next(output for output, spec in dash.get_app().callback_map.items()
+                            if getattr(spec.get("callback"), "__module__", "") == "pages.floor")
+        body = json.dumps({"output": floor_output, "outputs": [], "inputs": [], "changedPropIds": []}).encode()
+        headers = {"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"}
+        wall = await asyncio.to_thread(http, f"{base}/_dash-update-component", "POST", body,
+                                       {**headers, **session_cookie("wall")})
+        assert wall.status == 403
+        assert callback_area(dash.get_app(), floor_output) == "floor"  # which a supervisor may reach
+
+
+async def test_openapi_declares_the_bearer_token_and_the_session_cookie(database_url):
+    async with running_dashboard(database_url, settings_for_test()) as base:
+        openapi = json.loads((await get(base + "/openapi.json", **session_cookie())).body)
+    assert openapi["components"]["securitySchemes"]["bearer"] == {
+        "type": "http", "scheme": "bearer", "description": "An API token from `callboard tokens add NAME --role ROLE`."}
+    assert openapi["paths"]["/api/v1/live"]["get"]["security"] == [{"bearer": []}, {"session": []}]
+    assert openapi["paths"]["/api/v1/alerts/{alert_id}/acknowledge"]["post"]["security"]
+    assert "security" not in openapi["paths"]["/healthz"]["get"]
+
+
+async def test_an_acknowledgement_is_audited_as_whoever_was_signed_in(database_url, pool):
+    await pool.execute("INSERT INTO alerts (kind, subject, raised_at, details) VALUES ('long_hold', 'x/1', now(), '{}')")
+    alert_id = await pool.fetchval("SELECT id FROM alerts")
+    async with running_dashboard(database_url, settings_for_test()) as base:
+        answer = await asyncio.to_thread(http, f"{base}/api/v1/alerts/{alert_id}/acknowledge", "POST",
+                                         b'{"by": "Li Wei"}', {"Content-Type": "application/json",
+                                                              "Authorization": f"Bearer {API_TOKENS['supervisor']}"})
+        assert answer.status == 200
+    assert [tuple(r) for r in await pool.fetch("SELECT actor, action, subject FROM audit_log")] == [
+        ("test-supervisor", "alert_acknowledged", f"alert {alert_id} as Li Wei")]
