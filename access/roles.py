@@ -41,6 +41,30 @@ PREFIXES: tuple[tuple[str, str], ...] = (
 PAGE_AREAS = {"wall": "wall", "floor": "floor", "alerts": "alerts", "trends": "trends", "agents": "agents"}
 
 
+# What each area holds, for the table in docs/security.md.
+AREA_TEXTS = {
+    "wall": "the wall display, `/wall`",
+    "dash": "what every page needs: Dash's callbacks (each held to its own page's area) and live push",
+    "floor": "the floor view, `/`",
+    "alerts": "the Alerts page, `/alerts` (acknowledge and resolve)",
+    "live_api": "the live API: `/api/v1/live`, `/api/v1/complaints`, `/api/v1/alerts…`; `/openapi.json`, `/docs`",
+    "trends": "the Trends page, `/trends`",
+    "agents": "the agent scorecards, `/agents`",
+    "exports": "the CSV and XLSX downloads, `/export/…`",
+    "api": "the rest of the API: `/api/v1/agents…`, `/api/v1/trends…`",
+    "other": "any other address",
+}
+
+
+def markdown_table() -> str:
+    """The table of who may see what, for docs/security.md."""
+    rows = ["| What | " + " | ".join(ROLES) + " |", "|---|" + "---|" * len(ROLES)]
+    for area, what in AREA_TEXTS.items():
+        marks = " | ".join("yes" if area in AREAS_OF_ROLE[role] else "—" for role in ROLES)
+        rows.append(f"| {what} | {marks} |")
+    return "\n".join(rows)
+
+
 def area_of(path: str) -> str:
     """The area ``path`` belongs to: ``public``, ``signed_in``, or one a role may be allowed."""
     if path in EXACT:
@@ -62,8 +86,3 @@ def page_area(page: str | None) -> str:
     """The area of a page's live view (its ``{"page": …}`` request), "other" if unknown."""
     return PAGE_AREAS.get(page or "", "other")
 
-
-def check_role(role: str) -> str:
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; the roles are {', '.join(ROLES)}")
-    return role

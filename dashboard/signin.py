@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import secrets
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -112,15 +112,16 @@ async def sign_out(request: Request) -> Response:
 
 
 @router.get(DISPLAY_PATH, include_in_schema=False)
-async def display(request: Request, key: str = "", lang: str | None = None) -> Response:
-    """A wall screen opening its display URL: signed in with the wall role, sent on to /wall."""
+async def display(request: Request, key: str = "", next: str | None = None) -> Response:  # noqa: A002
+    """A wall screen opening its display URL: signed in with the wall role, sent on to /wall (or the
+    wall view ``next`` names, e.g. ``/wall?queue=billing``)."""
     new = await _gate(request).sign_in_display(key, client_address(request), request.cookies.get(SESSION_COOKIE))
-    lang = language(lang, request.app.state.settings.language)
     if new is None:
+        lang = request.app.state.settings.language
         return page(text("signin_title", lang), f'<p class="ack-refused">{html.escape(text("display_link_unusable", lang))}'
                     "</p>", lang, 403)
-    return _signed_in(request, new, "/wall" + (f"?lang={quote(lang)}" if lang != request.app.state.settings.language
-                                               else ""))
+    target = safe_next(next)
+    return _signed_in(request, new, target if target == "/wall" or target.startswith("/wall?") else "/wall")
 
 
 @router.get("/signin/link", include_in_schema=False)

@@ -62,3 +62,13 @@ async def test_the_sign_out_button_is_for_people_not_display_screens(database_ur
         await asyncio.to_thread(browser.get, f"{base}/display?key={token}")
         await wait_for(lambda: shown(browser, ".wall"), 15, "the wall")
         assert browser.find_elements(By.CSS_SELECTOR, "#sign-out") == []
+
+
+async def test_a_display_url_may_open_a_chosen_wall_view_but_no_other_page(database_url, pool):
+    token = await Accounts(pool).add_display("lobby")
+    async with running_dashboard(database_url, settings_for_test()) as base:
+        chosen = await asyncio.to_thread(http, f"{base}/display?key={token}&next=%2Fwall%3Fqueue%3Dbilling")
+        assert chosen.status == 303 and chosen.headers["Location"] == "/wall?queue=billing"
+        for elsewhere in ("%2Ftrends", "https%3A%2F%2Fevil.example%2Fwall", "%2F%2Fevil.example"):
+            answer = await asyncio.to_thread(http, f"{base}/display?key={token}&next={elsewhere}")
+            assert answer.status == 303 and answer.headers["Location"] == "/wall", elsewhere
