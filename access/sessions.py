@@ -26,7 +26,8 @@ class Principal:
     """Who a request comes from: their name (a user's, a display's or an API token's) and role.
 
     ``session`` is the sha256 of the session cookie (None for tokens and the proxy's header): it is
-    checked again before each push to a page, so a revoked display stops receiving at once.
+    checked again before each push to a page (dashboard/session_watch.py), so a revoked display
+    stops receiving at once.
     """
 
     name: str
@@ -125,15 +126,18 @@ class Gate:
 
     # --- Who holds a request -------------------------------------------------------------------
     async def by_session(self, key: str) -> Principal | None:
-        return await self.by_session_hash(keys.digest(key))
-
-    async def by_session_hash(self, session: bytes) -> Principal | None:
         """The holder of an unexpired session (its user's current role), None if ended or expired."""
+        session = keys.digest(key)
         row = await self._pool.fetchrow(QUERIES["auth.session"], session, datetime.now(UTC))
         if row is None:
             return None
         return Principal(row["name"], row["role"], "display" if row["is_display"] else "user", session,
                          row["csrf_token"])
+
+    async def live_sessions(self, sessions: list[bytes]) -> set[bytes]:
+        """Those of ``sessions`` that have neither ended nor expired."""
+        rows = await self._pool.fetch(QUERIES["auth.live_sessions"], sessions, datetime.now(UTC))
+        return {row["id_hash"] for row in rows}
 
     async def by_token(self, token: str) -> Principal | None:
         row = await self._pool.fetchrow(QUERIES["auth.use_token"], keys.digest(token), datetime.now(UTC))

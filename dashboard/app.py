@@ -15,8 +15,7 @@ from dash.exceptions import PreventUpdate
 from fastapi import FastAPI
 
 from access.roles import may_reach, page_area
-from access.sessions import Gate, Principal
-from db.pool import CONNECTION_ERRORS
+from access.sessions import Principal
 
 from . import ids
 from .auth import current
@@ -24,6 +23,7 @@ from .data import LiveData
 from .history import History
 from .hub import SnapshotHub
 from .labels import text
+from .session_watch import SessionWatch
 from .views import SharedView
 
 PAGES = Path(__file__).with_name("pages")
@@ -68,11 +68,14 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
         if socket is None or who is None:
             raise PreventUpdate
         hub: SnapshotHub = server.state.hub
+        sessions: SessionWatch = server.state.session_watch
         version = 0
+        if who.session:
+            sessions.watch(who.session)
         try:
             while not socket.is_shutdown:
                 version, snapshot = await hub.wait_newer(version)
-                if not await still_signed_in(server.state.gate, who):
+                if who.session and not await sessions.holds(who.session, version):
                     set_props(ids.SIGNED_OUT, {"children": signed_out_notice(language)})
                     logger.info("push stopped: the page's session has ended", extra={"action": "push_signed_out"})
                     break
@@ -87,6 +90,9 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
                     "pushed_at": time.time()})
         except (WebsocketDisconnected, TimeoutError):
             pass  # the page has gone; it starts a new push when it reconnects
+        finally:
+            if who.session:
+                sessions.unwatch(who.session)
         raise PreventUpdate
 
     @app.callback(Output(ids.LIVE_STORE, "data", allow_duplicate=True), Input(ids.PAGE, "data"),
@@ -139,20 +145,6 @@ def shift_names() -> list[str]:
 def site_zone() -> tzinfo:
     """The site's time zone (``CALLBOARD_TIMEZONE``): the managers' days start at its midnight."""
     return dash.get_app().server.state.settings.timezone
-
-
-async def still_signed_in(gate: Gate, who: Principal) -> bool:
-    """Whether the session a page was opened with still holds (a token or proxy user: always).
-
-    While the database cannot be reached the page keeps its session: what it is pushed then is the
-    stale banner over the figures it already has, and it is checked again at the next push.
-    """
-    if who.session is None:
-        return True
-    try:
-        return await gate.by_session_hash(who.session) is not None
-    except CONNECTION_ERRORS:
-        return True
 
 
 def signed_out_notice(lang: str) -> html.Div:

@@ -23,6 +23,7 @@ from .auth import AccessMiddleware, declare_security
 from .data import LiveData
 from .export import router as export_router
 from .history import History
+from .session_watch import SessionWatch
 from .hub import SnapshotHub
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ def build(settings: Settings, database_url: str) -> FastAPI:
         app.state.settings = settings
         app.state.pool = await create_pool(database_url, min_size=1, max_size=4)
         app.state.gate = Gate(app.state.pool, settings)
+        app.state.session_watch = SessionWatch(app.state.gate)
         people = PeopleNames(settings)
         app.state.live = LiveData(app.state.pool, settings.thresholds(), settings.timezone, settings.stale_after_s,
                                   people)

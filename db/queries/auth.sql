@@ -126,3 +126,7 @@ INSERT INTO audit_log (actor, action, subject, address) VALUES ($1, $2, $3, $4);
 -- name: audit_since
 -- What was recorded since $1, oldest first.
 SELECT at, actor, action, subject, address FROM audit_log WHERE at >= $1 ORDER BY id;
+
+-- name: live_sessions
+-- Which of the sessions $1 (sha256 of their keys) have neither ended nor expired by $2.
+SELECT id_hash FROM sessions WHERE id_hash = any($1::bytea[]) AND expires_at > $2;
