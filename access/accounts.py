@@ -80,7 +80,8 @@ class Accounts:
             await self._changed(conn, "user_role_changed", f"{name}: {role}")
 
     async def users(self) -> list[Listed]:
-        return [Listed(r["name"], r["role"], r["created_at"]) for r in await self._pool.fetch(QUERIES["auth.list_users"])]
+        rows = await self._pool.fetch(QUERIES["auth.list_users"])
+        return [Listed(r["name"], r["role"], r["created_at"]) for r in rows]
 
     async def has_admin(self) -> bool:
         return await self._pool.fetchval(QUERIES["auth.count_admins"]) > 0

@@ -34,7 +34,8 @@ def display_url(settings: Settings, token: str) -> str:
     return f"{settings.dashboard_url()}{DISPLAY_PATH}?key={token}"
 
 
-async def run(settings: Settings, database_url: str, args: argparse.Namespace, password: str | None = None) -> list[str]:
+async def run(settings: Settings, database_url: str, args: argparse.Namespace,
+              password: str | None = None) -> list[str]:
     pool = await create_pool(database_url, min_size=1, max_size=1)
     try:
         return await _run(Accounts(pool), settings, args, password)

@@ -157,7 +157,8 @@ def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network,
     try:
         return tuple(ipaddress.ip_network(part.strip()) for part in text.split(","))
     except ValueError as exc:
-        raise ValueError(f"give addresses or networks separated by commas, e.g. 127.0.0.1,10.0.0.0/24 ({exc})") from None
+        raise ValueError(f"give addresses or networks separated by commas, e.g. 127.0.0.1,10.0.0.0/24 ({exc})") \
+            from None
 
 
 def _sources(text: str) -> str:

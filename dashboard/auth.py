@@ -212,9 +212,10 @@ class AccessMiddleware:
 
         async def checked() -> Message:
             message = await receive()
-            if message["type"] == "websocket.receive" and message.get("text") and '"callback_request"' in message["text"]:
+            text_sent = message.get("text") if message["type"] == "websocket.receive" else None
+            if text_sent and '"callback_request"' in text_sent:
                 try:
-                    output = json.loads(message["text"]).get("payload", {}).get("output", "")
+                    output = json.loads(text_sent).get("payload", {}).get("output", "")
                 except (ValueError, AttributeError):
                     output = ""
                 if not (who and may_reach(who.role, callback_area(self._dash_app, output))):

@@ -23,8 +23,8 @@ from .auth import AccessMiddleware, declare_security
 from .data import LiveData
 from .export import router as export_router
 from .history import History
-from .session_watch import SessionWatch
 from .hub import SnapshotHub
+from .session_watch import SessionWatch
 
 logger = logging.getLogger(__name__)
 

@@ -66,6 +66,14 @@ def _signed_in(request: Request, new: NewSession, target: str) -> Response:
     return response
 
 
+def _refused(request: Request, reason: str) -> HTMLResponse:
+    """403: why (a label's key), and a link to the sign-in form."""
+    lang = request.app.state.settings.language
+    body = (f'<p class="ack-refused">{html.escape(text(reason, lang))}</p>'
+            f'<p><a href="/signin">{html.escape(text("signin_title", lang))}</a></p>')
+    return page(text("signin_title", lang), body, lang, 403)
+
+
 def _gate(request: Request) -> Gate:
     return request.app.state.gate
 
@@ -102,9 +110,7 @@ async def sign_out(request: Request) -> Response:
     who = principal_of(request)
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     if who is None or who.session is None or not secrets.compare_digest(who.csrf or "", (form.get("csrf") or [""])[0]):
-        lang = request.app.state.settings.language
-        return page(text("signin_title", lang), f'<p class="ack-refused">{html.escape(text("signin_expired_form", lang))}'
-                    f'</p><p><a href="/signin">{html.escape(text("signin_title", lang))}</a></p>', lang, 403)
+        return _refused(request, "signin_expired_form")
     await _gate(request).sign_out(who, client_address(request))
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -117,9 +123,7 @@ async def display(request: Request, key: str = "", next: str | None = None) -> R
     wall view ``next`` names, e.g. ``/wall?queue=billing``)."""
     new = await _gate(request).sign_in_display(key, client_address(request), request.cookies.get(SESSION_COOKIE))
     if new is None:
-        lang = request.app.state.settings.language
-        return page(text("signin_title", lang), f'<p class="ack-refused">{html.escape(text("display_link_unusable", lang))}'
-                    "</p>", lang, 403)
+        return _refused(request, "display_link_unusable")
     target = safe_next(next)
     return _signed_in(request, new, target if target == "/wall" or target.startswith("/wall?") else "/wall")
 
@@ -128,8 +132,6 @@ async def display(request: Request, key: str = "", next: str | None = None) -> R
 async def sign_in_link(request: Request, key: str = "") -> Response:
     """A one-time sign-in link (the demo prints one): used up by opening it."""
     new = await _gate(request).sign_in_link(key, client_address(request), request.cookies.get(SESSION_COOKIE))
-    lang = request.app.state.settings.language
     if new is None:
-        return page(text("signin_title", lang), f'<p class="ack-refused">{html.escape(text("signin_link_unusable", lang))}'
-                    f'</p><p><a href="/signin">{html.escape(text("signin_title", lang))}</a></p>', lang, 403)
+        return _refused(request, "signin_link_unusable")
     return _signed_in(request, new, "/")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
-
 import urllib.request
+from collections.abc import AsyncIterator
 from functools import cache
 
 import uvicorn

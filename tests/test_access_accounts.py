@@ -60,8 +60,8 @@ async def test_a_user_added_by_the_command_has_an_argon2_hash_and_the_change_is_
     assert callboard(database_url, "users", "remove", "li.na").returncode == 0
     gone = callboard(database_url, "users", "remove", "li.na")
     assert gone.returncode == 2 and "no user 'li.na'" in gone.stderr
-    audit = [(r["actor"], r["action"], r["subject"]) for r in await pool.fetch(QUERIES["auth.audit_since"],
-                                                                                 await pool.fetchval("SELECT '-infinity'::timestamptz"))]
+    since = await pool.fetchval("SELECT '-infinity'::timestamptz")
+    audit = [(r["actor"], r["action"], r["subject"]) for r in await pool.fetch(QUERIES["auth.audit_since"], since)]
     assert audit == [("command line", "user_added", "li.na"), ("command line", "user_role_changed", "li.na: manager"),
                      ("command line", "user_removed", "li.na")]
 

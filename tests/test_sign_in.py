@@ -294,7 +294,8 @@ async def test_openapi_declares_the_bearer_token_and_the_session_cookie(database
 
 
 async def test_an_acknowledgement_is_audited_as_whoever_was_signed_in(database_url, pool):
-    await pool.execute("INSERT INTO alerts (kind, subject, raised_at, details) VALUES ('long_hold', 'x/1', now(), '{}')")
+    await pool.execute("INSERT INTO alerts (kind, subject, raised_at, details) "
+                       "VALUES ('long_hold', 'x/1', now(), '{}')")
     alert_id = await pool.fetchval("SELECT id FROM alerts")
     async with running_dashboard(database_url, settings_for_test()) as base:
         answer = await asyncio.to_thread(http, f"{base}/api/v1/alerts/{alert_id}/acknowledge", "POST",
