@@ -32,6 +32,7 @@ from urllib.parse import quote
 
 import asyncpg
 from http_timing import free_port, measure, summary
+from signed_in import credentials
 from throwaway import run_on_a_server
 
 from callboard.metrics import Thresholds
@@ -95,6 +96,7 @@ async def bench(admin_url: str, events: int, days: int, requests: int) -> None:
     days = await roll_up(url)
     print(f"per-day agent totals for {days} days computed in {time.monotonic() - began:.1f} s "
           f"({(time.monotonic() - began) / max(days, 1) * 1000:.0f} ms a day)", flush=True)
+    signed_in = (await credentials(url)).api_headers
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "CALLBOARD_TIMEZONE": "UTC", "CALLBOARD_CONFIG": ""}
     server = subprocess.Popen([sys.executable, "-m", "callboard", "--log-level", "WARNING", "dashboard",
@@ -104,7 +106,7 @@ async def bench(admin_url: str, events: int, days: int, requests: int) -> None:
         deadline = time.monotonic() + 120
         while True:
             try:
-                client.request("GET", "/api/v1/live")
+                client.request("GET", "/api/v1/live", headers=signed_in)
                 live = json.loads(client.getresponse().read())
                 break
             except (ConnectionError, http.client.HTTPException, json.JSONDecodeError):
@@ -117,20 +119,20 @@ async def bench(admin_url: str, events: int, days: int, requests: int) -> None:
         today = quote(now.replace(hour=0, minute=0, second=0, microsecond=0).isoformat())
         month = quote((datetime.now(UTC) - timedelta(days=30)).isoformat())
         day = quote((datetime.now(UTC) - timedelta(days=1)).isoformat())
-        print(summary("/api/v1/live (shared snapshot)", measure(client, "/api/v1/live", requests), 50))
+        print(summary("/api/v1/live (shared snapshot)", measure(client, "/api/v1/live", requests, signed_in), 50))
         # Computed for the request, as the hub computes the shared snapshot at each change: what one
         # refresh costs (it bounds how fast a change can reach the pages), not a target of its own.
         print(summary("/api/v1/live?since=today (computed)", measure(client, f"/api/v1/live?since={today}",
-                                                                     requests // 4), None))
+                                                                     requests // 4, signed_in), None))
         print(summary("/api/v1/agents, 30 days", measure(client, f"/api/v1/agents?from={month}",
-                                                         max(10, requests // 10)), 500))
+                                                         max(10, requests // 10), signed_in), 500))
         # What the managers' pages read: the Agents page's scorecards and a Trends page's charts.
         print(summary("/api/v1/agents/days, 30 days", measure(client, f"/api/v1/agents/days?from={month}",
-                                                              max(10, requests // 10)), 500))
+                                                              max(10, requests // 10), signed_in), 500))
         print(summary("/api/v1/trends, 30 days by day", measure(client, f"/api/v1/trends?from={month}&bucket=1d",
-                                                                max(10, requests // 10)), 300))
+                                                                max(10, requests // 10), signed_in), 300))
         print(summary("baseline: /api/v1/agents, 1 day", measure(client, f"/api/v1/agents?from={day}",
-                                                                 max(10, requests // 10)), None))
+                                                                 max(10, requests // 10), signed_in), None))
         client.close()
     finally:
         server.terminate()

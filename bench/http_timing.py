@@ -14,12 +14,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until_answering(client: http.client.HTTPConnection, path: str, seconds: float = 120) -> bytes:
+def wait_until_answering(client: http.client.HTTPConnection, path: str, seconds: float = 120,
+                         headers: dict[str, str] | None = None) -> bytes:
     """The first 200 answer to ``path`` once the server is up."""
     deadline = time.monotonic() + seconds
     while True:
         try:
-            client.request("GET", path)
+            client.request("GET", path, headers=headers or {})
             response = client.getresponse()
             body = response.read()
             if response.status == 200:
@@ -31,12 +32,13 @@ def wait_until_answering(client: http.client.HTTPConnection, path: str, seconds:
         time.sleep(0.2)
 
 
-def measure(client: http.client.HTTPConnection, path: str, times: int) -> list[float]:
+def measure(client: http.client.HTTPConnection, path: str, times: int,
+            headers: dict[str, str] | None = None) -> list[float]:
     """Seconds each of ``times`` requests took, after two that warm the caches."""
     took = []
     for n in range(times + 2):
         began = time.perf_counter()
-        client.request("GET", path)
+        client.request("GET", path, headers=headers or {})
         response = client.getresponse()
         body = response.read()
         elapsed = time.perf_counter() - began

@@ -35,6 +35,7 @@ from urllib.parse import quote
 import asyncpg
 from browser import start_browser
 from http_timing import free_port, measure, summary, wait_until_answering
+from signed_in import credentials
 from throwaway import run_on_a_server
 
 from db.migrate import migrate_url
@@ -103,12 +104,14 @@ return cards.length;
 """
 
 
-def page_paints(base_url: str, path: str, times: int) -> tuple[list[float], int]:
+def page_paints(base_url: str, path: str, times: int, sign_in_url: str) -> tuple[list[float], int]:
     """Seconds from starting to load ``path`` in headless Chromium until every chart is drawn, per
-    load (the first one, which fills the browser's cache, left out); and how many charts there were."""
+    load (the first one, which fills the browser's cache, left out); and how many charts there were.
+    The browser signs in first, with the one-time link ``sign_in_url``."""
     driver = start_browser()
     took, charts = [], 0
     try:
+        driver.get(sign_in_url)
         for n in range(times + 1):
             driver.get("about:blank")
             began = time.perf_counter()
@@ -161,6 +164,7 @@ async def bench(admin_url: str, days: int, agents: int, events: int, times: int)
     print(f"database: {size / 2**20:,.0f} MiB for {stored:,} events: "
           f"{size / 2**20 / (stored / 1e6):,.0f} MiB per million events, {log_size / size:.0%} of it the raw "
           "event log (what CALLBOARD_KEEP_EVENTS_DAYS drops)")
+    signed_in = await credentials(url)
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "CALLBOARD_TIMEZONE": "Asia/Shanghai", "CALLBOARD_CONFIG": "",
            "CALLBOARD_SHIFTS": "Early=07:00-15:00;Late=15:00-23:00;Night=23:00-07:00"}
@@ -172,17 +176,18 @@ async def bench(admin_url: str, days: int, agents: int, events: int, times: int)
         now = datetime.now(UTC)
         shown = []
         for name, path, target in requests_to_time(queues, teams, now):
-            took = measure(client, path, times)
+            took = measure(client, path, times, signed_in.api_headers)
             shown.append((name, path, took, target))
             print(summary(name, took, target), flush=True)
-        paints, charts = page_paints(f"http://127.0.0.1:{port}", "/trends?range=last_30_days&bucket=1h", 5)
+        paints, charts = page_paints(f"http://127.0.0.1:{port}", "/trends?range=last_30_days&bucket=1h", 5,
+                                     signed_in.sign_in_url(f"http://127.0.0.1:{port}"))
         print(summary(f"/trends, last 30 days: all {charts} charts drawn", paints, 2000.0), flush=True)
         client.close()  # the server may have closed it while the browser loaded the page; open it again
         print("the same, counted from the calls (every day marked stale):")
         await mark_every_day_stale(url, True)
         try:
             for name, path, took, _ in shown:
-                raw = measure(client, path, max(3, times // 10))
+                raw = measure(client, path, max(3, times // 10), signed_in.api_headers)
                 ratio = sorted(raw)[len(raw) // 2] / sorted(took)[len(took) // 2]
                 print(summary(f"  {name}", raw, None) + f"  {ratio:5.1f}x the time", flush=True)
         finally:

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 from browser import start_browser
 from http_timing import free_port
+from signed_in import credentials
 from throwaway import run_on_a_server
 
 from db.migrate import migrate_url
@@ -74,6 +75,7 @@ async def bench(admin_url: str, seconds: float) -> None:
         await EventWriter(pool, "bench").write([Received(now, *parse_message(json.dumps(busy_floor(now))))])
     finally:
         await pool.close()
+    signed_in = await credentials(url)
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "CALLBOARD_CONFIG": "", "CALLBOARD_TIMEZONE": "UTC"}
     server = subprocess.Popen([sys.executable, "-m", "callboard", "--log-level", "WARNING", "dashboard",
@@ -83,7 +85,7 @@ async def bench(admin_url: str, seconds: float) -> None:
         deadline = time.monotonic() + 120
         while True:
             try:
-                await asyncio.to_thread(browser.get, f"http://127.0.0.1:{port}/wall")
+                await asyncio.to_thread(browser.get, signed_in.display_url(f"http://127.0.0.1:{port}"))
                 break
             except Exception:
                 if time.monotonic() > deadline:

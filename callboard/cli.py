@@ -173,12 +173,72 @@ def build_parser() -> argparse.ArgumentParser:
                                            "would at start, then print the channels, who is on call now and when "
                                            "the next hand-over is.")
 
+    _account_commands(commands)
+
     config = commands.add_parser("config", help="print the configuration settings and their current values",
                                  description="Print every setting: variable, TOML key, default, meaning, then "
                                              "the values in force.")
     config.add_argument("--markdown", action="store_true",
                         help="print only the table of settings, as Markdown (the README's reference)")
     return parser
+
+
+def _account_commands(commands: argparse._SubParsersAction) -> None:
+    from access.roles import ROLES
+
+    users = commands.add_parser("users", help="people who may sign in to the dashboard, and their roles",
+                                description="Add, list, change and remove the people who sign in to the dashboard "
+                                            "(roles: docs/security.md).")
+    user_commands = users.add_subparsers(dest="action", required=True, metavar="USERS_COMMAND")
+    add = user_commands.add_parser("add", help="add a user (asks for the password twice)",
+                                   description="Add a user with a role; the password is asked twice at the "
+                                               "terminal, or read from the first line of --password-file.")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--password-file", type=Path, metavar="FILE", help="read the password from this file")
+    remove = user_commands.add_parser("remove", help="remove a user and end their sessions",
+                                      description="Remove a user; their open sessions end at once.")
+    remove.add_argument("name", metavar="NAME")
+    set_role = user_commands.add_parser("set-role", help="change a user's role",
+                                        description="Change a user's role; their open sessions take it at once.")
+    set_role.add_argument("name", metavar="NAME")
+    set_role.add_argument("role", choices=ROLES)
+    user_commands.add_parser("list", help="list the users and their roles", description="List the users.")
+
+    displays = commands.add_parser("displays", help="wall screens signed in by a URL",
+                                   description="Wall displays: each has a secret URL that signs its screen in "
+                                               "with the wall role, until the display is revoked.")
+    display_commands = displays.add_subparsers(dest="action", required=True, metavar="DISPLAYS_COMMAND")
+    display_add = display_commands.add_parser("add", help="add a display and print its URL",
+                                              description="Add a display and print the URL to open on its screen.")
+    display_add.add_argument("name", metavar="NAME")
+    display_revoke = display_commands.add_parser("revoke", help="revoke a display; its screens are signed out",
+                                                 description="Revoke a display: its screens stop receiving the "
+                                                             "wall at the next update and show a sign-in notice.")
+    display_revoke.add_argument("name", metavar="NAME")
+    display_commands.add_parser("list", help="list the displays", description="List the displays.")
+
+    tokens = commands.add_parser("tokens", help="bearer tokens for programs using the JSON API",
+                                 description="Bearer tokens for /api/v1, each with a role (docs/security.md).")
+    token_commands = tokens.add_subparsers(dest="action", required=True, metavar="TOKENS_COMMAND")
+    token_add = token_commands.add_parser("add", help="add a token and print it once",
+                                          description="Add an API token with a role and print it (only now).")
+    token_add.add_argument("name", metavar="NAME")
+    token_add.add_argument("--role", required=True, choices=ROLES)
+    token_revoke = token_commands.add_parser("revoke", help="revoke a token", description="Revoke an API token.")
+    token_revoke.add_argument("name", metavar="NAME")
+    token_commands.add_parser("list", help="list the tokens (never the tokens themselves)",
+                              description="List the API tokens, their roles and when each was last used.")
+
+
+def _accounts(args: argparse.Namespace, settings: settings_module.Settings) -> None:
+    from access import commands as access_commands
+
+    password = None
+    if args.command == "users" and args.action == "add":
+        password = access_commands.read_password(args.password_file)
+    with database_url(settings) as url:
+        print("\n".join(asyncio.run(access_commands.run(settings, url, args, password))))
 
 
 def _simulation_options(parser: argparse.ArgumentParser) -> None:
@@ -286,6 +346,9 @@ def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> N
         return
     if args.command == "alerts":
         _alerts(args, settings)
+        return
+    if args.command in ("users", "displays", "tokens"):
+        _accounts(args, settings)
         return
     if args.command == "demo":
         from .demo import run_demo

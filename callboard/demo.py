@@ -17,9 +17,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import timedelta
 
+from access.accounts import Accounts
+from access.commands import DISPLAY_PATH
+from access.keys import new_key
+from access.sessions import Gate
 from db.migrate import migrate_url
-from db.pool import connect
+from db.pool import connect, create_pool
 from db.queries import QUERIES
 
 from .database import database_url
@@ -30,6 +35,9 @@ logger = logging.getLogger(__name__)
 FEED_NAME = "demo"
 READY_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 10
+DEMO_ADMIN = "admin"
+DEMO_DISPLAY = "demo-wall"
+SIGN_IN_LINK_VALID = timedelta(hours=24)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -52,6 +60,8 @@ def run_demo(settings: Settings, args: argparse.Namespace) -> int:
         with database_url(settings) as url:
             asyncio.run(migrate_url(url))
             backfill = 0 if asyncio.run(_has_history(url)) else args.backfill_minutes
+            base_url = f"http://{_browser_host(host)}:{port}"
+            links = asyncio.run(_sign_in_links(url, settings, base_url))
             env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
             command = [sys.executable, "-m", "callboard", "--log-level", args.log_level]
             roles = {
@@ -67,7 +77,7 @@ def run_demo(settings: Settings, args: argparse.Namespace) -> int:
             processes = {name: subprocess.Popen(argv, env=env, start_new_session=True)
                          for name, argv in roles.items()}
             try:
-                return _supervise(processes, f"http://{_browser_host(host)}:{port}", stop_requested)
+                return _supervise(processes, base_url, links, stop_requested)
             finally:
                 _stop_all(processes)
     finally:
@@ -84,7 +94,27 @@ async def _has_history(url: str) -> bool:
         await conn.close()
 
 
-def _supervise(processes: dict[str, subprocess.Popen], url: str, stop_requested: list) -> int:
+async def _sign_in_links(database_url: str, settings: Settings, base_url: str) -> tuple[str, str]:
+    """A one-time sign-in link for an admin (made, with a password nobody knows, if there is none) and
+    the wall display's URL (a new one each run: only a hash of the last one was kept)."""
+    pool = await create_pool(database_url, min_size=1, max_size=1)
+    try:
+        accounts = Accounts(pool, actor="demo")
+        admins = [user.name for user in await accounts.users() if user.role == "admin"]
+        if not admins:
+            await accounts.add_user(DEMO_ADMIN, "admin", new_key())
+            admins = [DEMO_ADMIN]
+        admin = DEMO_ADMIN if DEMO_ADMIN in admins else admins[0]
+        link = await Gate(pool, settings).add_sign_in_link(admin, SIGN_IN_LINK_VALID)
+        if any(display.name == DEMO_DISPLAY for display in await accounts.displays()):
+            await accounts.revoke_display(DEMO_DISPLAY)
+        display = await accounts.add_display(DEMO_DISPLAY)
+    finally:
+        await pool.close()
+    return f"{base_url}/signin/link?key={link}", f"{base_url}{DISPLAY_PATH}?key={display}"
+
+
+def _supervise(processes: dict[str, subprocess.Popen], url: str, links: tuple[str, str], stop_requested: list) -> int:
     announced = False
     deadline = time.monotonic() + READY_TIMEOUT_S
     while not stop_requested:
@@ -95,8 +125,10 @@ def _supervise(processes: dict[str, subprocess.Popen], url: str, stop_requested:
                 return 1
         if not announced:
             if _answers(url + "/healthz"):
-                print(f"\n  Callboard is running: open {url}/wall (wall display) or {url}/ (floor view)"
-                      "   (Ctrl-C stops everything)\n", flush=True)
+                sign_in, display = links
+                print(f"\n  Callboard is running at {url}   (Ctrl-C stops everything)\n"
+                      f"  Sign in as an admin (this link works once): {sign_in}\n"
+                      f"  The wall, on a display screen:              {display}\n", flush=True)
                 announced = True
             elif time.monotonic() > deadline:
                 logger.error("the dashboard did not come up in time", extra={"action": "demo_not_ready", "url": url})

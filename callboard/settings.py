@@ -9,6 +9,7 @@ secrets kept out of the environment. The README's configuration table is printed
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 import zoneinfo
@@ -135,6 +136,36 @@ def _score_weights(text: str) -> dict[str, float]:
     if not any(weights.values()):
         raise ValueError("at least one weight must be more than 0")
     return weights
+
+
+def _switch(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _header_name(text: str) -> str:
+    if not text.replace("-", "").isalnum():
+        raise ValueError("must be an HTTP header name, e.g. X-Forwarded-User")
+    return text.lower()
+
+
+def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Addresses or networks separated by commas, e.g. 127.0.0.1,10.0.0.0/24."""
+    try:
+        return tuple(ipaddress.ip_network(part.strip()) for part in text.split(","))
+    except ValueError as exc:
+        raise ValueError(f"give addresses or networks separated by commas, e.g. 127.0.0.1,10.0.0.0/24 ({exc})") \
+            from None
+
+
+def _sources(text: str) -> str:
+    """CSP sources separated by spaces, e.g. https://kiosk.example.com."""
+    if any(c in text for c in ";,\n\r"):
+        raise ValueError("give origins separated by spaces, e.g. https://kiosk.example.com")
+    return text.strip()
 
 
 def _weights_text(weights: Mapping[str, float]) -> str:
@@ -267,6 +298,28 @@ SETTINGS: tuple[Setting, ...] = (
             "itself restarted, three times this long after the attempt began."),
     Setting("CALLBOARD_ALERT_SEND_ATTEMPTS", 10, _positive_int,
             "Attempts at delivering one notification before it is marked dead, its last error kept."),
+    Setting("CALLBOARD_SESSION_HOURS", 12.0, _positive_float,
+            "A person signed in to the dashboard is signed out this many hours later."),
+    Setting("CALLBOARD_DISPLAY_SESSION_DAYS", 365.0, _positive_float,
+            "A wall screen signed in by its display URL stays signed in this many days, unless the display "
+            "is revoked (`callboard displays revoke`)."),
+    Setting("CALLBOARD_SECURE_COOKIES", False, _switch,
+            "true: the session cookie is only ever sent over HTTPS (set it behind a TLS-terminating proxy). "
+            "Requests that came over TLS get a Secure cookie anyway."),
+    Setting("CALLBOARD_SIGN_IN_ATTEMPTS", 5, _positive_int,
+            "Failed sign-ins allowed per user name, and per client address, within "
+            "CALLBOARD_SIGN_IN_WINDOW_MIN; more are refused until the window has passed."),
+    Setting("CALLBOARD_SIGN_IN_WINDOW_MIN", 15.0, _positive_float,
+            "The window, in minutes, that failed sign-ins are counted over."),
+    Setting("CALLBOARD_FRAME_ANCESTORS", None, _sources,
+            "Origins allowed to show the dashboard in a frame (a kiosk page), separated by spaces. Unset: "
+            "no page may frame it."),
+    Setting("CALLBOARD_TRUSTED_USER_HEADER", None, _header_name,
+            "Single sign-on through a reverse proxy: the request header naming the signed-in user, e.g. "
+            "X-Forwarded-User. The user must exist (`callboard users add`). Unset: the header is ignored."),
+    Setting("CALLBOARD_TRUSTED_PROXIES", None, _networks,
+            "The proxies' addresses or networks, separated by commas: CALLBOARD_TRUSTED_USER_HEADER is "
+            "believed only on requests coming straight from them."),
 )
 
 # Tables of the TOML file that a role reads and checks itself (the alert channels: docs/alerts.md).
@@ -322,6 +375,14 @@ class Settings:
     alert_link_valid_h: float
     alert_send_timeout_s: float
     alert_send_attempts: int
+    session_hours: float
+    display_session_days: float
+    secure_cookies: bool
+    sign_in_attempts: int
+    sign_in_window_min: float
+    frame_ancestors: str | None
+    trusted_user_header: str | None
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None
     alerts: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def replace(self, **changes: Any) -> Settings:
@@ -371,6 +432,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     if values["alert_feed_down_s"] < FEED_DOWN_MIN_S:
         raise ConfigError(f"CALLBOARD_ALERT_FEED_DOWN_S={values['alert_feed_down_s']} is too short: the ingest's "
                           f"heartbeat comes every 5 s, so give at least {FEED_DOWN_MIN_S:g}")
+    if values["trusted_user_header"] and not values["trusted_proxies"]:
+        raise ConfigError("CALLBOARD_TRUSTED_USER_HEADER needs CALLBOARD_TRUSTED_PROXIES: the addresses of the "
+                          "proxies that set it (anyone else could send the header)")
     values["alerts"] = file_values.get("alerts", {})
     if not isinstance(values["alerts"], Mapping):
         raise ConfigError(f"{environ.get('CALLBOARD_CONFIG')}: alerts must be a table, as [alerts.channels.NAME]")

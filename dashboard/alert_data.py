@@ -162,8 +162,12 @@ class AlertData:
                 "matching": matching, "offset": chosen.offset,
                 "alerts": [self._view(row) for row in rows]}
 
-    async def act(self, alert_id: int, action: str, by: str, at: datetime | None = None) -> Outcome:
-        """Acknowledge or resolve alert ``alert_id`` as ``by``; everyone notified about it so far hears so."""
+    async def act(self, alert_id: int, action: str, by: str, at: datetime | None = None,
+                  signed_in: str | None = None) -> Outcome:
+        """Acknowledge or resolve alert ``alert_id`` as ``by``; everyone notified about it so far hears so.
+
+        A change made is audited as done by ``signed_in`` (who holds the session or token), else by ``by``.
+        """
         if action not in ACTIONS:
             raise ValueError(f"action must be one of {ACTIONS}, not {action!r}")
         at = at or datetime.now(UTC)
@@ -172,6 +176,9 @@ class AlertData:
             recipients = [Recipient(r["recipient"], r["channel"], r["address"], r["language"])
                           for r in await conn.fetch(QUERIES["alert_views.alert_recipients"], alert_id)]
             changed = await change(conn, alert_id, by=by, at=at, recipients=recipients)
+            if changed is not None:
+                await conn.execute(QUERIES["auth.audit"], signed_in or by, f"alert_{action}d",
+                                   f"alert {alert_id} as {by}", None)
         # who acted is kept with the alert, never logged
         logger.info("alert changed by a person" if changed else "alert already changed; nothing done",
                     extra={"action": f"alert_{action}", "alert": alert_id, "changed": changed is not None})

@@ -68,12 +68,13 @@ def notification_outcome(n: dict[str, Any], lang: str, today: date) -> str:
 
 
 async def action_message(data: AlertData, action: str, alert_id: int, name: str | None, lang: str,
-                         done: int) -> tuple[str, str, int]:
-    """(message, its class, the new change count) for a click on ``action`` of alert ``alert_id``."""
+                         done: int, signed_in: str | None = None) -> tuple[str, str, int]:
+    """(message, its class, the new change count) for a click on ``action`` of alert ``alert_id`` by the
+    person signed in as ``signed_in``."""
     by = (name or "").strip()
     if not by:
         return text("alerts_name_needed", lang), "alerts-message refused", done
-    outcome = await data.act(alert_id, action, by)
+    outcome = await data.act(alert_id, action, by, signed_in=signed_in)
     if outcome.alert is None:
         return text("alerts_missing", lang).format(id=alert_id), "alerts-message refused", done
     if not outcome.changed:

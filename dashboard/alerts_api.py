@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from . import schemas
 from .alert_data import HISTORY_PAGE, AlertData, HistoryFilter
 from .api import BAD_PARAMETER, BadParameter, report_window
+from .auth import principal_of
 
 router = APIRouter()
 NOT_FOUND = {404: {"model": schemas.Error, "description": "no alert with that id"}}
@@ -52,7 +53,8 @@ async def _act(request: Request, alert_id: int, action: str, body: schemas.Alert
     by = body.by.strip()
     if not by:
         raise BadParameter("by", "by must name who acts")
-    outcome = await _alerts(request).act(alert_id, action, by)
+    who = principal_of(request)
+    outcome = await _alerts(request).act(alert_id, action, by, signed_in=who.name if who else None)
     if outcome.alert is None:
         return JSONResponse(status_code=404, content={"error": f"no alert {alert_id}", "parameter": "alert_id"})
     return {"changed": outcome.changed, "alert": outcome.alert}

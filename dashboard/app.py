@@ -14,10 +14,16 @@ from dash.backends.ws import WebsocketDisconnected
 from dash.exceptions import PreventUpdate
 from fastapi import FastAPI
 
+from access.roles import may_reach, page_area
+from access.sessions import Principal
+
 from . import ids
+from .auth import current
 from .data import LiveData
 from .history import History
 from .hub import SnapshotHub
+from .labels import text
+from .session_watch import SessionWatch
 from .views import SharedView
 
 PAGES = Path(__file__).with_name("pages")
@@ -52,24 +58,41 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
         One message per change, drawn once for all pages that show the same thing
         (dashboard/views.py); the browser shows it without calling back to the server. The page
         is asked what it shows at each change, as a floor view's filters may have changed.
+
+        Before each push the page's session is checked again: a screen whose display was revoked
+        (or whose session ended) gets a sign-in notice instead, and nothing more. A page gets the
+        views its holder's role may see only.
         """
         socket = ctx.websocket
-        if socket is None:
+        who = current()
+        if socket is None or who is None:
             raise PreventUpdate
         hub: SnapshotHub = server.state.hub
+        sessions: SessionWatch = server.state.session_watch
         version = 0
+        if who.session:
+            sessions.watch(who.session)
         try:
             while not socket.is_shutdown:
                 version, snapshot = await hub.wait_newer(version)
+                if who.session and not await sessions.holds(who.session, version):
+                    set_props(ids.SIGNED_OUT, {"children": signed_out_notice(language)})
+                    logger.info("push stopped: the page's session has ended", extra={"action": "push_signed_out"})
+                    break
                 asked_at = time.time()
                 request = await socket.get_prop(ids.PAGE, "data", timeout=10)
                 answered_at = time.time()
+                if not may_reach(who.role, page_area((request or {}).get("page"))):
+                    continue
                 set_props(ids.LIVE_STORE, {"data": shared.of(version, snapshot, request)})
                 logger.debug("view pushed to a page", extra={
                     "action": "view_pushed", "version": version, "asked_at": asked_at, "answered_at": answered_at,
                     "pushed_at": time.time()})
         except (WebsocketDisconnected, TimeoutError):
             pass  # the page has gone; it starts a new push when it reconnects
+        finally:
+            if who.session:
+                sessions.unwatch(who.session)
         raise PreventUpdate
 
     @app.callback(Output(ids.LIVE_STORE, "data", allow_duplicate=True), Input(ids.PAGE, "data"),
@@ -77,7 +100,8 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
     async def show_page(request: dict) -> str:
         """A page just opened, or changed what it shows: its view of the latest snapshot, now."""
         hub: SnapshotHub = server.state.hub
-        if hub.snapshot is None:
+        who = current()
+        if hub.snapshot is None or who is None or not may_reach(who.role, page_area((request or {}).get("page"))):
             raise PreventUpdate
         return shared.of(hub.version, hub.snapshot, request)
 
@@ -123,8 +147,27 @@ def site_zone() -> tzinfo:
     return dash.get_app().server.state.settings.timezone
 
 
+def signed_out_notice(lang: str) -> html.Div:
+    return html.Div(className="signed-out", role="alert", children=[
+        html.P(text("signed_out_notice", lang)), html.A(text("signin_title", lang), href="/signin?next=/wall")])
+
+
 def shell() -> html.Div:
     return html.Div(className="shell", children=[
         dcc.Store(id=ids.LIVE_STORE),
+        html.Div(id=ids.SIGNED_OUT),
+        *sign_out_form(current()),
         dash.page_container,
     ])
+
+
+def sign_out_form(who: Principal | None) -> list[html.Form]:
+    """A person's Sign out button, posting their session's CSRF token (a display screen has none)."""
+    if who is None or who.kind != "user":
+        return []
+    lang = site_language()
+    return [html.Form(id=ids.SIGN_OUT, method="post", action="/signout", className="sign-out", children=[
+        dcc.Input(type="hidden", name="csrf", value=who.csrf),
+        html.Span(who.name, className="dim"),
+        html.Button(text("signout_button", lang), type="submit", className="link"),
+    ])]

@@ -2,6 +2,8 @@
 
 # App shell
 LIVE_STORE = "live-store"          # the latest pushed view of the floor (dashboard/views.py)
+SIGN_OUT = "sign-out"              # a signed-in person's Sign out button (posts to /signout)
+SIGNED_OUT = "signed-out"          # where a page whose session ended says so (the push stops then)
 PAGE = "page"                      # in each page's layout: what it shows, {"page", "lang", …} (views.py)
 
 # Wall display: {"type": WALL_PART, "part": "status" | "queues" | "holds" | "callbacks" | "agents"}

@@ -12,19 +12,22 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
+from access.sessions import Gate
 from callboard import logs
 from callboard.settings import Settings
 from callboard.settings import load as load_settings
 from db.pool import create_pool
 
-from . import ack_link, alerts_api
+from . import ack_link, alerts_api, signin
 from .alert_data import AlertData, PeopleNames
 from .api import BadParameter, bad_parameter_handler, invalid_request_handler, router
 from .app import create_app, prepare
+from .auth import AccessMiddleware, declare_security
 from .data import LiveData
 from .export import router as export_router
 from .history import History
 from .hub import SnapshotHub
+from .session_watch import SessionWatch
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +39,8 @@ def build(settings: Settings, database_url: str) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.pool = await create_pool(database_url, min_size=1, max_size=4)
+        app.state.gate = Gate(app.state.pool, settings)
+        app.state.session_watch = SessionWatch(app.state.gate)
         people = PeopleNames(settings)
         app.state.live = LiveData(app.state.pool, settings.thresholds(), settings.timezone, settings.stale_after_s,
                                   people)
@@ -56,10 +61,14 @@ def build(settings: Settings, database_url: str) -> FastAPI:
     server.include_router(router)
     server.include_router(alerts_api.router)
     server.include_router(ack_link.router)
+    server.include_router(signin.router)
     server.include_router(export_router)
     server.add_exception_handler(BadParameter, bad_parameter_handler)
     server.add_exception_handler(RequestValidationError, invalid_request_handler)
     dash_app = create_app(server, settings.language)
+    # Outermost, so that it sees every request first (Dash's own middleware reads callback bodies).
+    server.add_middleware(AccessMiddleware, dash_app=dash_app)
+    declare_security(server)
     return server
 
 

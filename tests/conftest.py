@@ -138,15 +138,18 @@ def _find(*names: str) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def browser():
+def chromium():
     yield from _chromium({"browser": "ALL"})
 
 
 @pytest.fixture
 def recording_browser():
-    """A Chromium of its own for one test that also records the network: every websocket frame and
-    HTTP answer the page receives, in its performance log (see :func:`network_events`)."""
-    yield from _chromium({"browser": "ALL", "performance": "ALL"})
+    """A Chromium of its own for one test, signed in as the wall test user (a display), that also
+    records the network: every websocket frame and HTTP answer the page receives, in its
+    performance log (see :func:`network_events`)."""
+    for driver in _chromium({"browser": "ALL", "performance": "ALL"}):
+        sign_in_browser(driver, "wall")
+        yield driver
 
 
 def _chromium(logging_prefs: dict[str, str]):
@@ -170,6 +173,27 @@ def _chromium(logging_prefs: dict[str, str]):
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture
+def browser(chromium):
+    """Headless Chromium signed in as the admin test user of every dashboard a test runs
+    (tests/live_stack.py adds that user and session to each)."""
+    sign_in_browser(chromium, "admin")
+    return chromium
+
+
+def sign_in_browser(driver, role: str | None) -> None:
+    """Forget every cookie; then hold the session of the test user of ``role`` (None: nobody's)."""
+    from dashboard.auth import SESSION_COOKIE
+
+    from .live_stack import SESSION_KEYS
+
+    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    if role is not None:
+        driver.execute_cdp_cmd("Network.setCookie", {"name": SESSION_COOKIE, "value": SESSION_KEYS[role],
+                                                     "domain": "127.0.0.1", "path": "/", "httpOnly": True,
+                                                     "sameSite": "Lax"})
 
 
 def network_events(driver) -> list[dict]:

@@ -24,7 +24,7 @@ from dashboard.hub import SnapshotHub
 from dashboard.labels import text
 
 from .conftest import browser_errors, timeout, wait_for
-from .live_stack import running_dashboard, settings_for_test
+from .live_stack import running_dashboard, session_cookie, settings_for_test
 from .test_api import get
 from .test_wall import write
 
@@ -83,8 +83,10 @@ async def stored(pool, alert_id: int) -> dict:
     return dict(await pool.fetchrow("SELECT state, acknowledged_by, resolved_by FROM alerts WHERE id = $1", alert_id))
 
 
-def post(url: str, body: bytes, content_type: str) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": content_type})
+def post(url: str, body: bytes, content_type: str, role: str | None = "admin") -> tuple[int, str]:
+    """POST as the test user of ``role``'s browser would from our own pages (None: no one signed in)."""
+    headers = {"Content-Type": content_type, **(session_cookie(role) if role else {})}
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.read().decode()
@@ -298,14 +300,14 @@ async def test_the_acknowledge_link_asks_first_acknowledges_as_the_person_alerte
         assert (await stored(pool, alert_id))["state"] == "open"
 
         form = urlencode({"token": valid}).encode()
-        status, page = await asyncio.to_thread(post, f"{base_url}/alerts/ack", form, FORM)
+        status, page = await asyncio.to_thread(post, f"{base_url}/alerts/ack", form, FORM, None)
         assert status == 200 and "已以 Li Wei 的身份于" in page
         assert await stored(pool, alert_id) == {"state": "acknowledged", "acknowledged_by": "Li Wei",
                                                 "resolved_by": None}
         # the link again, or its button twice: says who acknowledged and when
         for answer in (await asyncio.to_thread(fetch, ack_url(valid)),
                        await asyncio.to_thread(post, f"{base_url}/alerts/ack", form,
-                                               FORM)):
+                                               FORM, None)):
             assert answer[0] == 200 and "已由Li Wei于" in answer[1] and 'method="post"' not in answer[1]
         await AlertData(pool, UTC).act(alert_id, "resolve", "Mo")
         status, page = await asyncio.to_thread(fetch, ack_url(valid))
@@ -316,7 +318,7 @@ async def test_the_acknowledge_link_asks_first_acknowledges_as_the_person_alerte
             status, page = await asyncio.to_thread(fetch, ack_url(token))
             assert status == 400 and reason in page and 'href="/alerts?lang=en"' in page, page
             status, page = await asyncio.to_thread(post, f"{base_url}/alerts/ack", urlencode({"token": token}).encode(),
-                                                   FORM)
+                                                   FORM, None)
             assert status == 400 and reason in page
     assert await pool.fetchval("SELECT count(*) FROM alert_events WHERE change = 'acknowledged'") == 1
 

@@ -13,13 +13,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from .live_stack import running_dashboard, settings_for_test
+from .live_stack import running_dashboard, settings_for_test, signed_in
 from .scenario import NOW, T0, Floor, at, store
 
 
-def get(url: str) -> tuple[int, dict]:
+def get(url: str, role: str = "admin") -> tuple[int, dict]:
+    """GET ``url`` signed in as the test user of ``role``: the status and the JSON answered."""
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(signed_in(url, role), timeout=10) as response:
             return response.status, json.load(response)
     except urllib.error.HTTPError as error:
         return error.code, json.load(error)

@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 
 import asyncpg
 import psutil
+import pytest
 
 from callboard.demo import free_port
 from db.pool import recreate_database
@@ -43,8 +46,8 @@ def wait_for_line(lines: queue.Queue, text: str, seconds: float) -> list[str]:
     raise AssertionError(f"{text!r} not printed within {seconds} s; output:\n" + "".join(seen))
 
 
-def live(base_url: str) -> dict:
-    with urllib.request.urlopen(base_url + "/api/v1/live", timeout=5) as response:
+def live(browser: urllib.request.OpenerDirector, base_url: str) -> dict:
+    with browser.open(base_url + "/api/v1/live", timeout=5) as response:
         return json.load(response)
 
 
@@ -70,11 +73,22 @@ def test_demo_shows_moving_numbers_and_ctrl_c_stops_everything(tmp_path):
     started = time.monotonic()
     demo, lines = start(["demo", "--port", str(port)], env)
     try:
-        wait_for_line(lines, f"open http://127.0.0.1:{port}/wall", 60)
+        printed = "".join(wait_for_line(lines, "The wall, on a display screen:", 60))
+        sign_in = re.search(rf"http://127\.0\.0\.1:{port}/signin/link\?key=[\w-]+", printed)[0]
+        display = re.search(rf"http://127\.0\.0\.1:{port}/display\?key=[\w-]+", printed)[0]
+        # nobody signed in sees nothing; the one-time link signs a browser in as the admin, once
+        with pytest.raises(urllib.error.HTTPError, match="401"):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/live", timeout=5)
+        admin = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        assert admin.open(sign_in, timeout=5).url == f"http://127.0.0.1:{port}/"
+        with pytest.raises(urllib.error.HTTPError, match="403"):
+            urllib.request.build_opener(urllib.request.HTTPCookieProcessor()).open(sign_in, timeout=5)
+        wall = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        assert wall.open(display, timeout=5).url == f"http://127.0.0.1:{port}/wall"
         seen = []
         deadline = started + timeout(30)
         while time.monotonic() < deadline:
-            snapshot = live(f"http://127.0.0.1:{port}")
+            snapshot = live(admin, f"http://127.0.0.1:{port}")
             totals = snapshot["totals"]
             seen.append((totals["offered"], totals["answered"], totals["waiting"],
                          tuple((a["agent"], a["state"]) for a in snapshot["agents"])))
@@ -108,7 +122,7 @@ async def test_database_url_is_used_instead_of_the_embedded_server(postgres_serv
 
 def test_every_command_explains_itself():
     for command in ([], ["demo"], ["db"], ["db", "migrate"], ["db", "grant"], ["ingest"], ["import"], ["dashboard"],
-                    ["simulate"], ["config"]):
+                    ["simulate"], ["config"], ["users"], ["displays"], ["tokens"]):
         result = subprocess.run([sys.executable, "-m", "callboard", *command, "--help"],
                                 capture_output=True, text=True, timeout=timeout(30))
         assert result.returncode == 0 and "usage: callboard" in result.stdout, command

@@ -73,3 +73,15 @@ def test_every_setting_the_operations_doc_names_exists():
     operations = (ROOT / "docs" / "operations.md").read_text()
     named = set(re.findall(r"CALLBOARD_[A-Z_]+", operations))
     assert named and named <= {line.split("`")[1] for line in markdown_table().splitlines()[2:]}
+
+
+def test_the_security_doc_shows_the_role_table_the_code_applies():
+    from access.roles import markdown_table as roles_table
+
+    assert roles_table() in (ROOT / "docs" / "security.md").read_text()
+
+
+def test_every_setting_the_security_doc_names_exists():
+    security = (ROOT / "docs" / "security.md").read_text()
+    named = set(re.findall(r"CALLBOARD_[A-Z_]+", security))
+    assert named and named <= {line.split("`")[1] for line in markdown_table().splitlines()[2:]}

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import jsonschema_rs
 
-from .live_stack import running_dashboard, settings_for_test
+from .live_stack import running_dashboard, settings_for_test, signed_in
 from .scenario import T0, Floor, store
 from .test_alerts_page import post, raise_alert
 from .test_api import THE_HOUR, agents_floor, get, trends_floor
@@ -83,7 +83,7 @@ def post_json(url: str, body: dict) -> tuple[int, dict]:
 
 
 def download(url: str) -> tuple[int, str]:
-    with urllib.request.urlopen(url, timeout=10) as response:
+    with urllib.request.urlopen(signed_in(url), timeout=10) as response:
         return response.status, response.headers["Content-Type"]
 
 

@@ -23,7 +23,7 @@ from dashboard import periods
 from dashboard.export import TREND_FIGURES
 
 from .conftest import browser_errors, timeout, wait_for
-from .live_stack import running_dashboard, settings_for_test
+from .live_stack import running_dashboard, settings_for_test, signed_in
 from .scenario import store
 from .test_agent_scorecards import WINDOW as AGENTS_WINDOW
 from .test_agent_scorecards import two_days
@@ -34,7 +34,7 @@ SETTINGS = {"CALLBOARD_SHIFTS": ";".join(shift.text() for shift in SHIFTS)}
 
 
 def fetch(url: str) -> tuple[str, str, bytes]:
-    with urllib.request.urlopen(url, timeout=10) as response:
+    with urllib.request.urlopen(signed_in(url), timeout=10) as response:
         return response.headers["Content-Type"], response.headers["Content-Disposition"], response.read()
 
 

@@ -16,7 +16,7 @@ from ingest.protocol import parse_message
 from ingest.writer import EventWriter, Received
 
 from .conftest import browser_errors, wait_for
-from .live_stack import running_dashboard, settings_for_test
+from .live_stack import running_dashboard, settings_for_test, signed_in
 
 QUEUES = ["billing", "sales", "technical", "账单查询与退款服务", "international-roaming-support", "loyalty",
           "企业客户专线", "complaints-escalation"]
@@ -67,7 +67,7 @@ def busy_floor() -> list[dict]:
 
 
 def read(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as response:
+    with urllib.request.urlopen(signed_in(url), timeout=10) as response:
         return response.read().decode()
 
 

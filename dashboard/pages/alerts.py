@@ -27,6 +27,7 @@ from dashboard import ids
 from dashboard.alert_data import HISTORY_PAGE, STATES, AlertData, HistoryFilter
 from dashboard.alert_widgets import action_message, notification_outcome, when
 from dashboard.app import site_language
+from dashboard.auth import current
 from dashboard.labels import alert_kind_label, language, text
 from dashboard.timers import alert_key, timer
 from dashboard.views import live_parts
@@ -160,7 +161,9 @@ async def act(_clicks: list, name: str | None, request: dict[str, Any], done: in
     clicked = ctx.triggered_id
     if not clicked or not ctx.triggered or not ctx.triggered[0]["value"]:
         raise PreventUpdate  # buttons redrawn by a push, not clicked
-    return await action_message(alert_data(), clicked["action"], clicked["alert"], name, _language(request), done)
+    who = current()
+    return await action_message(alert_data(), clicked["action"], clicked["alert"], name, _language(request), done,
+                                signed_in=who.name if who else None)
 
 
 @dash.callback(Output(ids.ALERTS_DETAIL, "children"), Input(ids.ALERTS_DONE, "data"),

@@ -21,9 +21,10 @@ $$;
 -- as it is now (run again after a migration).
 DO $$
 DECLARE
-    -- The tables the dashboard writes: alert acknowledgements today. Sign-in's users, sessions and
-    -- audit tables join this list.
-    dashboard_writes text[] := ARRAY['alerts', 'alert_events', 'notifications'];
+    -- The tables the dashboard writes: alert acknowledgements, and sign-in's sessions, one-time
+    -- links, failed attempts, audit log, tokens' last use and passwords' rehashing.
+    dashboard_writes text[] := ARRAY['alerts', 'alert_events', 'notifications', 'sessions', 'sign_in_links',
+                                     'sign_in_failures', 'audit_log', 'api_tokens', 'users'];
     -- The tables the alert service writes: the alerts, their state changes and the outbox.
     alerts_writes text[] := ARRAY['alerts', 'alert_events', 'notifications'];
     -- The key of the callers' numbers' hashes: whoever reads it can tell which number a hash is of.
