@@ -256,7 +256,8 @@ def abandoned_title(totals: dict[str, Any], lang: str) -> html.H2:
 
 
 def abandoned_rows(calls: list[dict[str, Any]], lang: str) -> list:
-    """Newest first; short abandons (left out of the service level) dimmed and marked."""
+    """Newest first; short abandons (left out of the service level) dimmed and marked. No caller's
+    number, not even its end: a wall is seen by whoever passes (the floor view shows it to supervisors)."""
     rows = [
         html.Div(className="row abandon short" if call["short"] else "row abandon",
                  **call_data(call), children=[
@@ -264,7 +265,6 @@ def abandoned_rows(calls: list[dict[str, Any]], lang: str) -> list:
             html.Span(call["queue"], className="where"),
             html.Span(fmt.duration(call["waited_s"]), className="waited",
                       title=text("short", lang) if call["short"] else None),
-            html.Span(call["caller"] or fmt.MISSING, className="caller"),
             html.Span(call["call_id"], className="call-id"),
         ])
         for call in calls
