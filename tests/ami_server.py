@@ -39,6 +39,8 @@ class AmiServer:
         self.silent = False  # a half-open connection: nothing answered, nothing sent
         self.sent: list[dict[str, str]] = []  # every event, as sent
         self.queue_status_asked = 0
+        self.channels_asked = 0  # CoreShowChannels answered: the last action of a (re)connect's rebuild
+        self.unanswered: list[str] = []  # actions ignored while silent
         self._clients: dict[object, asyncio.Queue[dict[str, str] | str | None]] = {}
         self._servers: list = []
         self._tasks: set[asyncio.Task] = set()
@@ -131,6 +133,7 @@ class AmiServer:
         logged_in = False
         while (action := await receive()) is not None:
             if self.silent and logged_in:
+                self.unanswered.append(action.get("Action", ""))
                 continue
             reply = {"Response": "Success", "ActionID": action.get("ActionID", "")}
             name = action.get("Action")
@@ -149,6 +152,7 @@ class AmiServer:
             elif name == "Ping":
                 outbox.put_nowait({**reply, "Ping": "Pong", "Timestamp": f"{time.time():.6f}"})
             elif name == "CoreShowChannels":
+                self.channels_asked += 1
                 if not self.shows_channels:
                     outbox.put_nowait({**reply, "Response": "Error", "Message": "Permission denied"})
                     continue

@@ -64,6 +64,12 @@ async def logged_in(pbx: AmiServer, count: int = 1) -> None:
     await wait_for(ready, 10, f"login number {count} and its QueueStatus")
 
 
+async def logged_in_without_status(pbx: AmiServer, count: int) -> None:
+    async def tried() -> bool:
+        return pbx.logins >= count
+    await wait_for(tried, 10, f"login number {count}")
+
+
 async def call(pool, call_id: str) -> dict | None:
     async with pool.acquire() as conn:
         row = await conn.fetchrow("SELECT * FROM calls WHERE feed = $1 AND call_id = $2", FEED, call_id)
@@ -375,6 +381,9 @@ async def test_an_asterisk_gone_silent_is_pinged_then_left_and_reconnected(datab
     port = await pbx.start_tcp()
     async with ami_ingest(database_url, f"tcp://127.0.0.1:{port}", CALLBOARD_FEED_PING_TIMEOUT_S="1"):
         await logged_in(pbx)
+        async def rebuilt() -> bool:  # its last question answered: from now on the ingest only listens
+            return pbx.channels_asked >= 1
+        await wait_for(rebuilt, 10, "the CoreShowChannels of the rebuild")
         pbx.silent = True  # the connection stays open, but Pings go unanswered
         async def reconnected() -> bool:
             return pbx.login_attempts >= 2
@@ -383,6 +392,16 @@ async def test_an_asterisk_gone_silent_is_pinged_then_left_and_reconnected(datab
         await logged_in(pbx, 2)
     lost = [r for r in caplog.records if getattr(r, "action", None) == "ami_disconnected"]
     assert lost[0].reason == "no answer to pings for 1 s"
+    assert "Ping" in pbx.unanswered
+
+
+async def test_an_asterisk_that_does_not_answer_a_status_query_is_left_and_asked_again(database_url, pbx, caplog):
+    pbx.silent = True  # logs in, then answers nothing: not even the QueueStatus of the rebuild
+    port = await pbx.start_tcp()
+    async with ami_ingest(database_url, f"tcp://127.0.0.1:{port}", CALLBOARD_FEED_PING_TIMEOUT_S="1"):
+        await logged_in_without_status(pbx, 2)
+    lost = [r for r in caplog.records if getattr(r, "action", None) == "ami_disconnected"]
+    assert lost[0].reason == "no answer to QueueStatus within 1 s"
 
 
 async def test_a_refused_login_is_logged_with_what_to_check_and_tried_again(database_url, caplog):

@@ -80,7 +80,7 @@ class AmiSource:
                              "dead letters for the entry)",
                              extra={"action": "ami_status_unreadable", "error": str(exc)})
                 await self._dead_letter(str(exc), f"QueueStatus reply unreadable ({exc})", datetime.now(UTC))
-            except (AmiConnectionLost, AmiProtocolError, TimeoutError) as exc:
+            except (AmiConnectionLost, AmiProtocolError) as exc:
                 logger.warning("Asterisk Manager Interface connection lost; reconnecting and rebuilding live state "
                                "from QueueStatus", extra={"action": "ami_disconnected", "url": self._shown_url,
                                                           "reason": str(exc) or type(exc).__name__})
@@ -141,7 +141,10 @@ class AmiSource:
         others: list[tuple[datetime, Headers | Unreadable]] = []
         listed: list[Headers] = []
         while True:
-            message = await asyncio.wait_for(stream.receive(), self._ping_timeout)
+            try:
+                message = await asyncio.wait_for(stream.receive(), self._ping_timeout)
+            except TimeoutError:
+                raise AmiConnectionLost(f"no answer to {action['Action']} within {self._ping_timeout:g} s") from None
             if isinstance(message, Unreadable) or message.get("ActionID") != action_id:
                 others.append((datetime.now(UTC), message))
             elif "Response" in message:
