@@ -38,6 +38,7 @@ from .translate import Translator, agent_state, queue_members, time_of
 
 if TYPE_CHECKING:  # ingest.sources lists this source
     from ..sources import Deliver, OnConnection
+    from ..stored_floor import StoredFloorReader
 
 logger = logging.getLogger(__name__)
 
@@ -354,6 +355,8 @@ def _member_id(member: Any) -> str | None:
 
 
 def genesys_cloud(url: str, *, deliver: Deliver, on_connection: OnConnection, last_seq: int | None,
-                  settings: Settings) -> GenesysCloudSource:
-    """Genesys Cloud's notification service, at the region's API address (https://api.mypurecloud.com)."""
+                  settings: Settings, stored_floor: StoredFloorReader) -> GenesysCloudSource:
+    """Genesys Cloud's notification service, at the region's API address (https://api.mypurecloud.com).
+    Neither ``last_seq`` nor the stored floor is needed: every event is named by Genesys' own ids and
+    times, so what the status queries give again after a restart is the same event."""
     return GenesysCloudSource(url, deliver=deliver, on_connection=on_connection, settings=settings)
