@@ -30,6 +30,7 @@ from .protocol import Rejected, parse_message
 from .resume_point import ResumePoint, highest_seq
 from .rollup import AgentDayTotals, roll_up_forever
 from .sources import OpenSource, Source, callboard_feed
+from .stored_floor import StoredFloorReader
 from .telemetry import IngestTelemetry
 from .writer import EventWriter, Received
 
@@ -102,7 +103,8 @@ class IngestService:
             logger.info("ingest stopped before the database answered", extra={"action": "ingest_stopped"})
             return
         self.source = self._open_source(self._feed_url, deliver=self._deliver, on_connection=self._record_connection,
-                                        last_seq=resuming.result(), settings=self._settings)
+                                        last_seq=resuming.result(), settings=self._settings,
+                                        stored_floor=StoredFloorReader(self._pool, self._feed_name))
         await self._record_connection(False)  # until the feed answers (a killed ingest left it true)
         receiving = asyncio.create_task(self.source.run(), name="feed")
         if self._journal is not None and self._journal.pending:  # left by an earlier run

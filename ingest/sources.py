@@ -4,7 +4,8 @@ A source connects to one telephony system, turns what it sends into protocol eve
 and hands each message to ``deliver`` as the native feed does: parsed by ``protocol.parse_message``
 and as JSON text (the journal keeps that text while the database is down). A translated event keeps
 the system's own event beside it, in its ``source`` field, for audit. A source reconnects forever;
-``last_seq`` is where a source that can replay resumes, and ``note`` tells operators (log and
+``last_seq`` is where a source that can replay resumes, ``stored_floor`` what one that cannot
+reads back to take up where the ingest left off, and ``note`` tells operators (log and
 /readyz) what they should know about its state, such as live state rebuilt from status queries
 after a reconnect because the system cannot replay what was missed.
 """
@@ -20,6 +21,7 @@ from .asterisk.source import open_ami
 from .feed import FeedClient
 from .genesys import genesys_cloud
 from .journal import Message
+from .stored_floor import StoredFloorReader
 from .writer import Received
 
 Deliver = Callable[[Received, Message], Awaitable[None]]
@@ -35,12 +37,13 @@ class Source(Protocol):
 
 class OpenSource(Protocol):
     def __call__(self, url: str, *, deliver: Deliver, on_connection: OnConnection, last_seq: int | None,
-                 settings: Settings) -> Source: ...
+                 settings: Settings, stored_floor: StoredFloorReader) -> Source: ...
 
 
 def callboard_feed(url: str, *, deliver: Deliver, on_connection: OnConnection, last_seq: int | None,
-                   settings: Settings) -> FeedClient:
-    """Callboard's own protocol over a websocket (docs/events.md): the default."""
+                   settings: Settings, stored_floor: StoredFloorReader) -> FeedClient:
+    """Callboard's own protocol over a websocket (docs/events.md): the default. It resumes by ``last_seq``;
+    the stored floor is not needed (a feed that replays sends every event as it sent it first)."""
     return FeedClient(url, deliver=deliver, on_connection=on_connection, last_seq=last_seq,
                       token=settings.feed_token, ping_interval=min(10.0, settings.feed_ping_timeout_s / 2),
                       ping_timeout=settings.feed_ping_timeout_s)

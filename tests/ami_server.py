@@ -34,11 +34,14 @@ class AmiServer:
         self.clock = time.time()  # advanced by the scripts, never set back
         self.members: dict[str, dict[str, dict[str, str]]] = {}  # queue -> interface -> member headers
         self.entries: dict[str, dict[str, dict[str, str]]] = {}  # queue -> uniqueid -> caller
+        self.answered: dict[str, tuple[dict[str, str], float]] = {}  # uniqueid -> (its entry, answered at)
         self.logins = 0
         self.login_attempts = 0
         self.silent = False  # a half-open connection: nothing answered, nothing sent
         self.sent: list[dict[str, str]] = []  # every event, as sent
         self.queue_status_asked = 0
+        self.channels_asked = 0  # CoreShowChannels answered: the last action of a (re)connect's rebuild
+        self.unanswered: list[str] = []  # actions ignored while silent
         self._clients: dict[object, asyncio.Queue[dict[str, str] | str | None]] = {}
         self._servers: list = []
         self._tasks: set[asyncio.Task] = set()
@@ -131,6 +134,7 @@ class AmiServer:
         logged_in = False
         while (action := await receive()) is not None:
             if self.silent and logged_in:
+                self.unanswered.append(action.get("Action", ""))
                 continue
             reply = {"Response": "Success", "ActionID": action.get("ActionID", "")}
             name = action.get("Action")
@@ -149,6 +153,7 @@ class AmiServer:
             elif name == "Ping":
                 outbox.put_nowait({**reply, "Ping": "Pong", "Timestamp": f"{time.time():.6f}"})
             elif name == "CoreShowChannels":
+                self.channels_asked += 1
                 if not self.shows_channels:
                     outbox.put_nowait({**reply, "Response": "Error", "Message": "Permission denied"})
                     continue
@@ -180,7 +185,7 @@ class AmiServer:
             for position, entry in enumerate(entries.values(), 1):
                 out.append({"Event": "QueueEntry", "Queue": queue, "Position": str(position),
                             "Channel": entry["Channel"], "Uniqueid": entry["Uniqueid"],
-                            "CallerIDNum": entry["CallerIDNum"], "Wait": str(int(self.clock - entry["joined"])),
+                            "CallerIDNum": entry["CallerIDNum"], "Wait": _seconds(entry["joined"], self.clock),
                             "ActionID": action_id})
         out.append({"Event": "QueueStatusComplete", "EventList": "Complete", "ListItems": str(len(out) - 1),
                     "ActionID": action_id})
@@ -260,7 +265,8 @@ class AmiServer:
         await self.send({"Event": "AgentConnect", **self._caller(uid), "CallerIDNum": entry["CallerIDNum"],
                          "DestChannel": f"{interface}-{agent_uid}", "DestUniqueid": agent_uid, "DestLinkedid": uid,
                          "Queue": queue, "Interface": interface, "MemberName": member["MemberName"],
-                         "HoldTime": str(int(self.clock - entry["joined"])), "RingTime": "2"})
+                         "HoldTime": _seconds(entry["joined"], self.clock), "RingTime": "2"})
+        self.answered[uid] = (entry, self.clock)
         await self._member_status(interface, in_call=True)
         return agent_uid
 
@@ -268,13 +274,13 @@ class AmiServer:
         await self.send({"Event": "Hold" if on else "Unhold", "Channel": f"PJSIP/phone-{channel_uid}",
                          "Uniqueid": channel_uid, "Linkedid": linkedid, "MusicClass": "default"})
 
-    async def complete(self, queue: str, uid: str, interface: str, agent_uid: str, reason: str, *,
-                       talk_s: int = 60) -> None:
+    async def complete(self, queue: str, uid: str, interface: str, agent_uid: str, reason: str) -> None:
         member = self.members[queue][interface]
-        await self.send({"Event": "AgentComplete", **self._caller(uid), "CallerIDNum": "0",
+        entry, answered = self.answered.pop(uid)
+        await self.send({"Event": "AgentComplete", **self._caller(uid), "CallerIDNum": entry["CallerIDNum"],
                          "DestUniqueid": agent_uid, "Queue": queue, "Interface": interface,
-                         "MemberName": member["MemberName"], "HoldTime": "5", "TalkTime": str(talk_s),
-                         "Reason": reason})
+                         "MemberName": member["MemberName"], "HoldTime": _seconds(entry["joined"], answered),
+                         "TalkTime": _seconds(answered, self.clock), "Reason": reason})
         await self._member_status(interface, in_call=False)
 
     async def hangup(self, uid: str) -> None:
@@ -293,3 +299,9 @@ class AmiServer:
                          "OriginalPosition": "1", "HoldTime": "300"})
         await self._leave(queue, uid)
         await self.send({"Event": "VarSet", **self._caller(uid), "Variable": "QUEUESTATUS", "Value": "TIMEOUT"})
+
+
+def _seconds(start: float, end: float) -> str:
+    """A duration as app_queue gives it: the difference of two whole-second clocks (time_t), which may
+    be up to a second more or less than the time that passed."""
+    return str(int(end) - int(start))

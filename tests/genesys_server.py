@@ -364,6 +364,14 @@ class CallScript:
         self._end(self.customer, "peer", at)
         await self.publish()
 
+    def transfer_out_unnotified(self) -> None:
+        """The agent sends the caller to an outside number, where the call ends: the conversation has
+        left the queue, so its topic tells of neither; only the status queries see it over."""
+        at = self.server.tick()
+        self._end(self.agent, "transfer", at)
+        self._end(self.customer, "peer", at)
+        self.server.conversations[self.id] = copy.deepcopy(self.conversation)
+
     @staticmethod
     def _end(participant: dict[str, Any], how: str, at: str) -> None:
         participant["endTime"] = at

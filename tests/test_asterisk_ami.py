@@ -12,11 +12,14 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from callboard.demo import free_port
+from callboard.metrics import Thresholds
+from dashboard.data import LiveData
 from ingest import feed as feed_module
 from ingest import service
 from ingest.asterisk.ami import TcpAmi, decode, encode
@@ -62,6 +65,12 @@ async def logged_in(pbx: AmiServer, count: int = 1) -> None:
     async def ready() -> bool:
         return pbx.logins >= count and pbx.queue_status_asked >= count and pbx.connected >= 1
     await wait_for(ready, 10, f"login number {count} and its QueueStatus")
+
+
+async def logged_in_without_status(pbx: AmiServer, count: int) -> None:
+    async def tried() -> bool:
+        return pbx.logins >= count
+    await wait_for(tried, 10, f"login number {count}")
 
 
 async def call(pool, call_id: str) -> dict | None:
@@ -363,6 +372,97 @@ async def test_a_dropped_connection_reconnects_and_rebuilds_live_state_from_queu
     assert "rebuilt from QueueStatus" in readyz["source_note"] and "1 callers waiting" in readyz["source_note"]
 
 
+async def a_shift(pool, database_url: str, clock: float, *, restart: bool) -> dict:
+    """Two calls, one answered and one waiting when the ingest is (or is not) restarted, then both
+    answered and ended; what the floor shows in the middle of the calls and after them."""
+    pbx = AmiServer()
+    pbx.clock = clock
+    port = await pbx.start_tcp()
+    url = f"tcp://127.0.0.1:{port}"
+    ingest = contextlib.AsyncExitStack()
+    try:
+        await ingest.enter_async_context(ami_ingest(database_url, url))
+        await logged_in(pbx)
+        for interface, name in (("PJSIP/1001", "Li Na"), ("PJSIP/1002", "Wang Fang"), ("PJSIP/1003", "Zhou Min")):
+            pbx.advance(1.1)
+            await pbx.add_member("sales", interface, name)
+        pbx.advance(10.4)
+        await pbx.join("sales", "1800.1", "+86 138 0000 0101")
+        pbx.advance(12.7)  # app_queue's whole seconds say 12 or 13, as the clock's fractions fall
+        leg = await pbx.connect("sales", "1800.1", "PJSIP/1001")
+        pbx.advance(3.5)
+        await pbx.join("sales", "1800.2", "+86 138 0000 0102")
+        await until(pool, "1800.1", "answered_at")
+        await until(pool, "1800.2", "queued_at")
+        await wait_for(lambda: _has_states(pool, "PJSIP/1001", 2), 10, "Li Na on the call")
+        await wait_for(lambda: _has_states(pool, "PJSIP/1003", 1), 10, "Zhou Min available")
+        if restart:
+            await ingest.aclose()
+            pbx.advance(20.2)
+            await ingest.enter_async_context(ami_ingest(database_url, url))
+            await logged_in(pbx, 2)
+            await wait_for(lambda: _true(pbx.channels_asked >= 2), 10, "the rebuild after the restart")
+        else:
+            pbx.advance(20.2)
+        await pbx.hold(leg, "1800.1")  # on the agent's channel, known from the call's answer
+        await wait_for(lambda: _has_holds(pool, 1), 10, "the hold")
+        middle = await live_figures(pool, pbx.clock + 0.5)
+        pbx.advance(30.3)
+        await pbx.hold(leg, "1800.1", on=False)
+        pbx.advance(40.1)
+        await pbx.complete("sales", "1800.1", "PJSIP/1001", leg, "caller")
+        await pbx.hangup("1800.1")
+        second_leg = await pbx.connect("sales", "1800.2", "PJSIP/1002")
+        pbx.advance(25.9)
+        await pbx.complete("sales", "1800.2", "PJSIP/1002", second_leg, "agent")
+        await until(pool, "1800.1", "ended_at")
+        await until(pool, "1800.2", "ended_at")
+        await wait_for(lambda: _has_holds(pool, 2), 10, "the hold's end")
+        for agent in ("PJSIP/1001", "PJSIP/1002"):
+            await wait_for(lambda a=agent: _available_again(pool, a), 10, f"{agent} available again")
+        end = await live_figures(pool, pbx.clock + 1)
+    finally:
+        await ingest.aclose()
+        await pbx.close()
+    async with pool.acquire() as conn:
+        calls = [dict(r) for r in await conn.fetch("SELECT * FROM calls ORDER BY feed, call_id")]
+        timelines = [tuple(r) for r in await conn.fetch(
+            "SELECT call_id, type, ts FROM event_log WHERE call_id IS NOT NULL ORDER BY call_id, ts, type")]
+        holds = [tuple(r) for r in await conn.fetch("SELECT call_id, ts, kind, agent FROM hold_events ORDER BY ts")]
+        states = [tuple(r) for r in await conn.fetch(
+            "SELECT agent, started_at, state, reason FROM agent_states ORDER BY agent, started_at")]
+    return {"calls": calls, "timelines": timelines, "holds": holds, "states": states, "middle": middle, "end": end}
+
+
+async def live_figures(pool, now: float) -> dict:
+    """Every figure the live views show, as of ``now`` (seconds since 1970), counting the last hour."""
+    at = datetime.fromtimestamp(now, UTC)
+    snapshot = await LiveData(pool, Thresholds(), UTC, stale_after_s=30).snapshot(since=at - timedelta(hours=1), now=at)
+    return {key: snapshot[key] for key in ("queues", "totals", "agent_counts", "abandoned_calls", "holds_open",
+                                           "holds_over_limit", "agents")}
+
+
+async def _available_again(pool, agent: str) -> bool:
+    said = await states(pool, agent)
+    return len(said) >= 3 and said[-1] == ("available", None)
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def test_a_restart_in_the_middle_of_calls_changes_no_figure(pool, database_url):
+    clock = int(time.time()) - 120 + 0.7  # the PBX's clock, the same in both runs
+    without_restart = await a_shift(pool, database_url, clock, restart=False)
+    async with pool.acquire() as conn:
+        await conn.execute("TRUNCATE event_log, calls, hold_events, agents, agent_states, queue_members, feeds, "
+                           "dead_letters")
+    with_restart = await a_shift(pool, database_url, clock, restart=True)
+    for part in ("calls", "timelines", "holds", "states", "middle", "end"):
+        assert with_restart[part] == without_restart[part], part
+    assert [c["call_id"] for c in with_restart["calls"]] == ["1800.1", "1800.2"]
+
+
 def _get_json(url: str) -> dict:
     try:
         with urllib.request.urlopen(url, timeout=timeout(5)) as response:
@@ -375,6 +475,9 @@ async def test_an_asterisk_gone_silent_is_pinged_then_left_and_reconnected(datab
     port = await pbx.start_tcp()
     async with ami_ingest(database_url, f"tcp://127.0.0.1:{port}", CALLBOARD_FEED_PING_TIMEOUT_S="1"):
         await logged_in(pbx)
+        async def rebuilt() -> bool:  # its last question answered: from now on the ingest only listens
+            return pbx.channels_asked >= 1
+        await wait_for(rebuilt, 10, "the CoreShowChannels of the rebuild")
         pbx.silent = True  # the connection stays open, but Pings go unanswered
         async def reconnected() -> bool:
             return pbx.login_attempts >= 2
@@ -383,6 +486,16 @@ async def test_an_asterisk_gone_silent_is_pinged_then_left_and_reconnected(datab
         await logged_in(pbx, 2)
     lost = [r for r in caplog.records if getattr(r, "action", None) == "ami_disconnected"]
     assert lost[0].reason == "no answer to pings for 1 s"
+    assert "Ping" in pbx.unanswered
+
+
+async def test_an_asterisk_that_does_not_answer_a_status_query_is_left_and_asked_again(database_url, pbx, caplog):
+    pbx.silent = True  # logs in, then answers nothing: not even the QueueStatus of the rebuild
+    port = await pbx.start_tcp()
+    async with ami_ingest(database_url, f"tcp://127.0.0.1:{port}", CALLBOARD_FEED_PING_TIMEOUT_S="1"):
+        await logged_in_without_status(pbx, 2)
+    lost = [r for r in caplog.records if getattr(r, "action", None) == "ami_disconnected"]
+    assert lost[0].reason == "no answer to QueueStatus within 1 s"
 
 
 async def test_a_refused_login_is_logged_with_what_to_check_and_tried_again(database_url, caplog):

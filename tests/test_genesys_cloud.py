@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -21,6 +21,7 @@ from ingest import feed as feed_module
 from ingest import service
 from ingest.genesys import genesys_cloud
 from ingest.genesys import source as source_module
+from ingest.genesys import translate as translate_module
 from ingest.genesys.api import login_url_for
 from ingest.genesys.translate import Translator
 
@@ -297,6 +298,65 @@ def test_a_caller_sent_back_to_a_queue_and_answered_again_is_transferred_then_an
         ("call.queued", at[0]), ("call.answered", at[1]), ("call.transferred", at[2]), ("call.answered", at[3])]
     assert (events[0]["caller"], events[2]["from_agent"], events[2]["to_queue"]) == ("+8613800000009", "u1", "q2")
     assert Translator().conversation(json.loads(json.dumps(conversation)), datetime.now(UTC)) == events
+
+
+def test_a_conversation_that_ends_is_let_go_at_once_even_when_it_made_no_call():
+    translator = Translator()
+    at = "2026-12-06T09:00:00.000Z"
+    consult = {"id": "c10", "participants": [  # an agent's consultation of the queue: no customer, no call
+        {"id": "p1", "purpose": "agent", "userId": "u1", "calls": [{"state": "connected", "connectedTime": at}]},
+        {"id": "p2", "purpose": "acd", "queueId": "q1", "connectedTime": at, "calls": [{"state": "connected"}]},
+    ]}
+    assert translator.conversation(consult, datetime.now(UTC)) == []
+    assert translator.following == 1
+    for participant in consult["participants"]:
+        participant.update(endTime="2026-12-06T09:01:00.000Z", calls=[{"state": "disconnected"}])
+    assert translator.conversation(consult, datetime.now(UTC)) == []
+    assert translator.following == 0
+    assert translator.conversation(consult, datetime.now(UTC)) == []  # a late notification: still let go
+    assert translator.following == 0
+
+
+async def test_a_channel_up_for_weeks_keeps_only_the_conversations_in_progress(pool, database_url, monkeypatch,
+                                                                                 caplog):
+    monkeypatch.setattr(source_module, "SWEEP_EVERY_S", 0.2)
+    monkeypatch.setattr(translate_module, "FORGET_AFTER", timedelta(0))
+    async with genesys_server() as server:
+        floor(server)
+        async with running_source(database_url, server) as ingest:
+            scripts = []
+            for n in range(6):  # answered and ended, abandoned, sent away by the queue
+                script = await CallScript(server, QUEUE, f"+86 138 0000 01{n:02}").queued()
+                if n % 3 == 0:
+                    await script.answer(ANA)
+                    await script.hang_up("customer")
+                elif n % 3 == 1:
+                    await script.hang_up("customer")
+                else:
+                    await script.leave_queue()
+                scripts.append(script)
+            transferred_out = await CallScript(server, QUEUE, "+86 138 0000 0199").queued()
+            await transferred_out.answer(BO)
+            for script in scripts:
+                await wait_for(lambda s=script: _ended(pool, s.id), 20, "the calls to end")
+            await wait_for(lambda: _answered(pool, transferred_out.id), 20, "the transferred call's answer")
+            assert ingest.source.following == 1  # only the call in progress
+            # Bo sends the caller to an outside number: the conversation leaves the queue's topic, and
+            # its end is never notified; the status queries no longer list it in progress.
+            transferred_out.transfer_out_unnotified()
+            await wait_for(lambda: _ended(pool, transferred_out.id), 20, "the call that ended unseen")
+            assert ingest.source.following == 0
+
+            # A call Genesys still lists in progress, but not heard of for longer than any call lasts.
+            monkeypatch.setattr(translate_module, "GIVE_UP_AFTER", timedelta(seconds=timeout(1)))
+            stuck = await CallScript(server, QUEUE, "+86 138 0000 0198").queued()
+            await wait_for(lambda: _ended(pool, stuck.id), 20, "the quiet call to be given up")
+            assert ingest.source.following == 0
+    assert (await call_row(pool, transferred_out.id))["released_by"] == "system"
+    given_up = (await call_row(pool, stuck.id))
+    assert (given_up["released_by"], given_up["answered_at"]) == ("system", None)
+    [line] = [r for r in caplog.records if getattr(r, "action", None) == "genesys_conversations_given_up"]
+    assert line.conversations == 1
 
 
 async def _answered(pool, call_id: str) -> bool:

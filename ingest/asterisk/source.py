@@ -14,16 +14,19 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+import asyncpg
 import orjson
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
 from callboard import logs
 from callboard.exceptions import ConfigError
 from callboard.settings import Settings
+from db.pool import TRANSIENT_ERRORS
 
 from ..feed import YIELD_EVERY, reconnect_delays, shown_url
 from ..journal import Message
 from ..protocol import Rejected, parse_message
+from ..stored_floor import StoredFloorReader
 from ..writer import Received
 from .ami import AmiStream, Headers, Unreadable, open_stream
 from .exceptions import AmiActionRefused, AmiConnectionLost, AmiEventUnusable, AmiLoginRefused, AmiProtocolError
@@ -37,13 +40,15 @@ REJECT_KIND = "source"
 
 class AmiSource:
     def __init__(self, url: str, *, deliver: Callable[[Received, Message], Awaitable[None]],
-                 on_connection: Callable[[bool], Awaitable[None]], username: str | None, secret: str | None,
-                 ping_interval: float = 10.0, ping_timeout: float = 30.0) -> None:
+                 on_connection: Callable[[bool], Awaitable[None]], stored_floor: StoredFloorReader,
+                 username: str | None, secret: str | None, ping_interval: float = 10.0,
+                 ping_timeout: float = 30.0) -> None:
         self.url = url
         self.last_seq = None  # AMI cannot replay: nothing to resume from
         self.note: str | None = None
         self._deliver = deliver
         self._on_connection = on_connection
+        self._stored_floor = stored_floor
         self._username = username
         self._secret = secret
         self._ping_interval = ping_interval
@@ -54,6 +59,7 @@ class AmiSource:
         self._shown_url = shown_url(self.url)
 
     async def run(self) -> None:
+        await self._take_up()
         delays = reconnect_delays()
         while True:
             try:
@@ -81,7 +87,7 @@ class AmiSource:
                              "dead letters for the entry)",
                              extra={"action": "ami_status_unreadable", "error": str(exc)})
                 await self._dead_letter(str(exc), f"QueueStatus reply unreadable ({exc})", datetime.now(UTC))
-            except (AmiConnectionLost, AmiProtocolError, TimeoutError) as exc:
+            except (AmiConnectionLost, AmiProtocolError) as exc:
                 logger.warning("Asterisk Manager Interface connection lost; reconnecting and rebuilding live state "
                                "from QueueStatus", extra={"action": "ami_disconnected", "url": self._shown_url,
                                                           "reason": str(exc) or type(exc).__name__})
@@ -90,6 +96,19 @@ class AmiSource:
                 if connected:
                     await self._on_connection(False)
             await asyncio.sleep(next(delays))
+
+    async def _take_up(self) -> None:
+        """Start from the calls in progress and agents' states the ingest stored before, so that a restart
+        stores nothing twice (see Translator.take_up)."""
+        try:
+            floor = await self._stored_floor.read()
+        except (*TRANSIENT_ERRORS, asyncpg.PostgresError) as exc:
+            logger.warning("cannot read the calls in progress stored before; the rebuild may store calls already "
+                           "stored again, with their times from Asterisk's whole seconds",
+                           extra={"action": "ami_take_up_failed", "error": str(exc) or type(exc).__name__})
+            return
+        self._translator.take_up(floor)
+        logger.info("taken up from the stored floor", extra={"action": "ami_taken_up", "calls": len(floor.calls)})
 
     async def _log_in(self, stream: AmiStream) -> None:
         if self._username is None:  # a bridge that logs in itself
@@ -142,7 +161,10 @@ class AmiSource:
         others: list[tuple[datetime, Headers | Unreadable]] = []
         listed: list[Headers] = []
         while True:
-            message = await asyncio.wait_for(stream.receive(), self._ping_timeout)
+            try:
+                message = await asyncio.wait_for(stream.receive(), self._ping_timeout)
+            except TimeoutError:
+                raise AmiConnectionLost(f"no answer to {action['Action']} within {self._ping_timeout:g} s") from None
             if isinstance(message, Unreadable) or message.get("ActionID") != action_id:
                 others.append((datetime.now(UTC), message))
             elif "Response" in message:
@@ -202,13 +224,15 @@ class AmiSource:
 
 
 def open_ami(url: str, *, deliver: Callable[[Received, Message], Awaitable[None]],
-             on_connection: Callable[[bool], Awaitable[None]], last_seq: int | None, settings: Settings) -> AmiSource:
+             on_connection: Callable[[bool], Awaitable[None]], last_seq: int | None, settings: Settings,
+             stored_floor: StoredFloorReader) -> AmiSource:
     """Asterisk's Manager Interface: ``tcp://host:5038``, or a bridge carrying it as JSON over a websocket."""
     if url.startswith("tcp://") and not (settings.ami_username and settings.ami_secret):
         raise ConfigError("the asterisk-ami source needs CALLBOARD_AMI_USERNAME and CALLBOARD_AMI_SECRET "
                           "(or CALLBOARD_AMI_SECRET_FILE) to log in")
     if any(c in (settings.ami_username or "") + (settings.ami_secret or "") for c in "\r\n"):
         raise ConfigError("CALLBOARD_AMI_USERNAME and CALLBOARD_AMI_SECRET cannot hold a line break")
-    return AmiSource(url, deliver=deliver, on_connection=on_connection, username=settings.ami_username,
+    return AmiSource(url, deliver=deliver, on_connection=on_connection, stored_floor=stored_floor,
+                     username=settings.ami_username,
                      secret=settings.ami_secret, ping_interval=min(10.0, settings.feed_ping_timeout_s / 2),
                      ping_timeout=settings.feed_ping_timeout_s)

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..stored_floor import StoredFloor
 from .ami import Headers
 from .exceptions import AmiEventUnusable
 
@@ -329,6 +330,32 @@ class Translator:
         fields = {"name": name} if name else {}
         return [_event("agent.state", f"{agent}:state:on_call:{_stamp(ts)}", ts, source, agent=agent, state="on_call",
                        **fields)]
+
+    # --- at start, and after a (re)connect -------------------------------------------------------
+
+    def take_up(self, floor: StoredFloor) -> None:
+        """Continue from what the ingest stored before it was restarted: the calls in progress (their
+        visit, phase, agent and channels) and what was last said of each agent, so that the rebuild
+        and the calls' next events make only what is new. Else a call answered before the restart
+        would be queued and answered again at its AgentComplete, from whole-second durations (at
+        other times: stored twice, its queue time moved), a caller waiting would be queued again
+        from QueueEntry's Wait, every member's state would be said again at the rebuild's time, and
+        the call's holds on its agent's channel would not be recognised."""
+        for stored in floor.calls:
+            uid, _, visit = stored.call_id.partition("#")
+            call = Call(stored.call_id, uid, stored.queue or "", "waiting" if stored.waiting else "answered",
+                        visit=int(visit) if visit.isdigit() else 1)
+            if stored.answered is not None:
+                call.agent = stored.answered.get("agent")
+                source = stored.answered.get("source")
+                headers = source.get("event") if isinstance(source, dict) else None
+                if isinstance(headers, dict):  # the AgentConnect (or AgentComplete) it was made from
+                    call.agent_uid = headers.get("DestUniqueid")
+                    call.linkedids = tuple({headers.get("Linkedid"), headers.get("DestLinkedid")} - {None, ""})
+                self._index(call)
+            self._calls[uid] = call
+        for agent, (state, reason) in floor.agent_states.items():
+            self._agent_states.setdefault(agent, f"{state}/{reason}")
 
     # --- after a (re)connect -------------------------------------------------------------------
 

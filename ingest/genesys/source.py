@@ -39,6 +39,7 @@ from .translate import Translator, agent_state, queue_members, time_of
 
 if TYPE_CHECKING:  # ingest.sources lists this source
     from ..sources import Deliver, OnConnection
+    from ..stored_floor import StoredFloorReader
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,9 @@ SWITCH_OVERLAP_S = 2.0
 HTTP_TIMEOUT_S = 30.0
 # The most topics one channel may be subscribed to (Genesys' limit).
 MAX_TOPICS = 1000
+# While a channel is up, how often the conversations in progress are asked for, to let go of those
+# that ended unseen (a call transferred out of the queues is not notified on their topics any more).
+SWEEP_EVERY_S = 600.0
 
 
 @dataclasses.dataclass
@@ -140,8 +144,9 @@ class GenesysCloudSource:
         """Watch ``socket`` until it is time to switch to a new channel; return the new one, being read."""
         watching = asyncio.create_task(self._watch(socket), name="genesys-heartbeat")
         switching = asyncio.create_task(self._switch_due(api, socket), name="genesys-switch")
+        sweeping = asyncio.create_task(self._sweep_forever(api), name="genesys-sweep")
         try:
-            done, _ = await asyncio.wait({reading, watching, switching}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({reading, watching, switching, sweeping}, return_when=asyncio.FIRST_COMPLETED)
             if switching not in done:
                 for task in done:
                     task.result()  # raises what ended the socket, if anything did
@@ -162,9 +167,9 @@ class GenesysCloudSource:
                 raise
             return new, new_reading
         finally:
-            for task in (watching, switching):
+            for task in (watching, switching, sweeping):
                 task.cancel()
-            await asyncio.gather(watching, switching, return_exceptions=True)
+            await asyncio.gather(watching, switching, sweeping, return_exceptions=True)
 
     async def _open(self, api: GenesysApi) -> tuple[_Socket, dict[str, list[Any]]]:
         """A new channel, subscribed to every topic, its websocket open; and the queues' members."""
@@ -194,14 +199,36 @@ class GenesysCloudSource:
             conversation = await api.conversation(conversation_id)
             await self._hand_over(conversation, lambda c=conversation: self._translator.conversation(
                 c, datetime.now(UTC)))
-        ended = self._translator.forget_all_but(set(in_progress), datetime.now(UTC))
-        await self._hand_over({"ended_unseen": [event["call_id"] for event in ended]}, lambda: ended)
+        await self._let_go_of_ended(in_progress)
         after = "after a reconnect" if self._rebuilds else "at start"
         self._rebuilds += 1
         self.note = (f"live state rebuilt from Genesys Cloud's status queries at {began:%H:%M:%S}Z {after}; "
                      "calls that began and ended while disconnected are missing")
         logger.warning(self.note, extra={"action": "genesys_state_rebuilt", "conversations": len(in_progress),
                                          "queues": len(members)})
+
+    async def _sweep_forever(self, api: GenesysApi) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_EVERY_S)
+            await self._let_go_of_ended(await api.active_conversation_ids(self._queues))
+
+    async def _let_go_of_ended(self, in_progress: list[str]) -> None:
+        """Stop following the conversations that ended unseen, or went quiet for too long, and end their
+        calls, released by the system."""
+        now = datetime.now(UTC)
+        ended = self._translator.forget_all_but(set(in_progress), now)
+        given_up, ended_quiet = self._translator.give_up_quiet(now)
+        if given_up:
+            logger.warning("Genesys Cloud conversations not heard of for a long time given up as ended, "
+                           "released by the system", extra={"action": "genesys_conversations_given_up",
+                                                            "conversations": len(given_up)})
+        events = ended + ended_quiet
+        await self._hand_over({"ended_unseen": [event["call_id"] for event in events]}, lambda: events)
+
+    @property
+    def following(self) -> int:
+        """How many conversations in progress the source keeps state of."""
+        return self._translator.following
 
     async def _hand_over_members(self, members: dict[str, list[Any]]) -> None:
         """Each queue's member list, and each member's state now (routing status and presence)."""
@@ -329,6 +356,8 @@ def _member_id(member: Any) -> str | None:
 
 
 def genesys_cloud(url: str, *, deliver: Deliver, on_connection: OnConnection, last_seq: int | None,
-                  settings: Settings) -> GenesysCloudSource:
-    """Genesys Cloud's notification service, at the region's API address (https://api.mypurecloud.com)."""
+                  settings: Settings, stored_floor: StoredFloorReader) -> GenesysCloudSource:
+    """Genesys Cloud's notification service, at the region's API address (https://api.mypurecloud.com).
+    Neither ``last_seq`` nor the stored floor is needed: every event is named by Genesys' own ids and
+    times, so what the status queries give again after a restart is the same event."""
     return GenesysCloudSource(url, deliver=deliver, on_connection=on_connection, settings=settings)

@@ -24,8 +24,12 @@ from .exceptions import Untranslatable
 # about them (wrap-up, say) do not hand the same events over again.
 ENDED_REMEMBERED = 10_000
 # A conversation the status queries no longer list as in progress, and not heard of for this long,
-# is taken to have ended while the source was disconnected, and no longer followed.
+# is taken to have ended unseen (while disconnected, or after it left the queues' topics), and no
+# longer followed.
 FORGET_AFTER = timedelta(minutes=10)
+# A conversation not heard of for this long is given up even if the status queries still list it:
+# no call goes that long without a change Genesys notifies.
+GIVE_UP_AFTER = timedelta(hours=12)
 
 CUSTOMER_PURPOSES = ("customer", "external")
 AGENT_PURPOSES = ("agent", "user")
@@ -57,29 +61,43 @@ class Translator:
             raise Untranslatable(f"conversation {conversation['id']}: a participant without an id")
         events = self._story(conversation["id"], participants, _stamp(seen_at))
         conversation_id = conversation["id"]
-        self._last_seen[conversation_id] = seen_at
-        before = self._ended.get(conversation_id) or self._handed_over.setdefault(conversation_id, set())
+        ended_before = self._ended.get(conversation_id)
+        before = ended_before if ended_before is not None else self._handed_over.setdefault(conversation_id, set())
         new = [event for event in events if event["id"] not in before]
         before.update(event["id"] for event in new)
-        if any(event["type"] in ("call.ended", "call.abandoned") for event in events):
+        if ended_before is not None or _over(participants):  # let go as it ends, with or without a call
             self._forget(conversation_id, before)
+        else:
+            self._last_seen[conversation_id] = seen_at
         return new
 
+    @property
+    def following(self) -> int:
+        """How many conversations in progress are followed (the state kept grows with them only)."""
+        return len(self._handed_over)
+
     def forget_all_but(self, in_progress: set[str], now: datetime) -> list[dict[str, Any]]:
-        """After a rebuild: a conversation followed that is not in progress any more, and has not been
-        heard of for FORGET_AFTER (Genesys' analytics can lag behind its notifications), ended unseen;
-        the events that end its call now, released by the system (how it ended was not seen), so that
-        it does not stay on the floor."""
-        ended = []
-        for conversation_id in [c for c in self._handed_over if c not in in_progress]:
-            if now - self._last_seen[conversation_id] > FORGET_AFTER:
-                handed_over = self._handed_over[conversation_id]
-                end = {"id": f"{conversation_id}:ended", "type": "call.ended", "ts": _stamp(now),
-                       "call_id": conversation_id, "released_by": "system"}
-                if end["id"] not in handed_over:
-                    ended.append(end)
-                self._forget(conversation_id, handed_over | {end["id"]})
-        return ended
+        """After the status queries: a conversation followed that is not in progress any more, and has
+        not been heard of for FORGET_AFTER (Genesys' analytics can lag behind its notifications), ended
+        unseen; the events that end its call now, released by the system (how it ended was not seen),
+        so that it does not stay on the floor."""
+        quiet = [c for c in self._handed_over if c not in in_progress and now - self._last_seen[c] > FORGET_AFTER]
+        return [event for conversation_id in quiet for event in self._end_unseen(conversation_id, now)]
+
+    def give_up_quiet(self, now: datetime) -> tuple[list[str], list[dict[str, Any]]]:
+        """Conversations not heard of for GIVE_UP_AFTER, whatever the status queries say, and the events
+        that end their calls now, released by the system."""
+        quiet = [c for c in self._handed_over if now - self._last_seen[c] > GIVE_UP_AFTER]
+        return quiet, [event for conversation_id in quiet for event in self._end_unseen(conversation_id, now)]
+
+    def _end_unseen(self, conversation_id: str, now: datetime) -> list[dict[str, Any]]:
+        """Stop following a conversation whose end was not seen; its call's end, if it was queued."""
+        handed_over = self._handed_over[conversation_id]
+        end = {"id": f"{conversation_id}:ended", "type": "call.ended", "ts": _stamp(now),
+               "call_id": conversation_id, "released_by": "system"}
+        queued = any(event_id.startswith(f"{conversation_id}:queued:") for event_id in handed_over)
+        self._forget(conversation_id, handed_over | {end["id"]})
+        return [end] if queued and end["id"] not in handed_over else []
 
     def _forget(self, conversation_id: str, handed_over: set[str]) -> None:
         self._handed_over.pop(conversation_id, None)
@@ -141,7 +159,7 @@ class Translator:
             return []
 
         customer_call = _call(customer)
-        if not (customer.get("endTime") or customer_call.get("state") in ("disconnected", "terminated")):
+        if not _left(customer):
             return events
         ended_at = customer.get("endTime") or customer_call.get("disconnectedTime") or now
         customer_hung_up = customer_call.get("disconnectType") in HUNG_UP
@@ -221,6 +239,18 @@ def queue_members(queue_id: str, agents: list[str], at: datetime) -> dict[str, A
     ts = _stamp(at)
     return {"id": f"{queue_id}:members:{digest}:{ts}", "type": "queue.members", "ts": ts, "queue": queue_id,
             "agents": sorted(set(agents))}
+
+
+def _over(participants: list[dict[str, Any]]) -> bool:
+    """Has the conversation ended: its customer gone or, in one without a customer, everyone?"""
+    customer = next((p for p in participants if p.get("purpose") in CUSTOMER_PURPOSES), None)
+    if customer is not None:
+        return _left(customer)
+    return bool(participants) and all(_left(p) for p in participants)
+
+
+def _left(participant: dict[str, Any]) -> bool:
+    return bool(participant.get("endTime")) or _call(participant).get("state") in ("disconnected", "terminated")
 
 
 def _call(participant: dict[str, Any]) -> dict[str, Any]:

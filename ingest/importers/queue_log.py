@@ -42,6 +42,9 @@ SYSTEM = "asterisk-queue_log"
 SKIPPED_VERBS = frozenset({
     "QUEUESTART", "CONFIGRELOAD", "INFO", "DID", "PENALTY",  # the PBX's housekeeping, no call or agent changes
     "RINGNOANSWER", "RINGCANCELED", "AGENTDUMP", "SYSCOMPAT",  # a member's phone not taken: the caller waits on
+    # Who takes a queue's calls now is the live source's to say (queue.members, the latest wins): history
+    # never announces it, and the log, which never names static members, could not say it whole.
+    "ADDMEMBER", "REMOVEMEMBER",
 })
 
 # A header's column names, for the columns the translation reads; "data" columns follow in their order.
@@ -83,7 +86,7 @@ def read_chunks(path: Path, events_per_chunk: int, zone: tzinfo = UTC) -> Iterat
 
 
 class Translator:
-    """Turns queue_log lines, in file order, into protocol events (it remembers queues' members)."""
+    """Turns queue_log lines, in file order, into protocol events."""
 
     def __init__(self, zone: tzinfo) -> None:
         self._zone = zone
@@ -91,7 +94,6 @@ class Translator:
         self._order: list[int] | None = None  # time, callid, queue, agent, verb's positions, when a header named them
         self._data: slice | list[int] = []  # and the data's
         self._columns = 0  # how many the header named
-        self._members: dict[str, dict[str, None]] = {}  # queue -> its members, in the order they joined
         self._second: tuple[str, str] = ("", "")  # the last epoch read and its RFC 3339 form
         self._verbs: dict[str, Callable[[str, str, str, list[str]], dict[str, Any]]] = {
             "ENTERQUEUE": self._enter_queue,
@@ -115,8 +117,6 @@ class Translator:
             "PAUSEALL": lambda c, q, a, d: self._agent_state(a, "not_ready", d[0] if d else ""),
             "UNPAUSE": lambda c, q, a, d: self._agent_state(a, "available"),
             "UNPAUSEALL": lambda c, q, a, d: self._agent_state(a, "available"),
-            "ADDMEMBER": lambda c, q, a, d: self._members_change(q, a, joined=True),
-            "REMOVEMEMBER": lambda c, q, a, d: self._members_change(q, a, joined=False),
         }
 
     def translate(self, number: int, line: bytes) -> Event | Rejected | None:
@@ -237,14 +237,6 @@ class Translator:
         if reason:
             body["reason"] = reason
         return body
-
-    def _members_change(self, queue: str, agent: str, *, joined: bool) -> dict[str, Any]:
-        members = self._members.setdefault(_named(queue, "queue"), {})
-        if joined:
-            members[_named(agent, "agent")] = None
-        else:
-            members.pop(_named(agent, "agent"), None)
-        return {"type": "queue.members", "queue": queue, "agents": list(members)}
 
 
 def _event_id(when: str, line: bytes) -> str:
