@@ -79,6 +79,13 @@ class Accounts:
                 raise AccountError(f"there is no user {name!r} (`callboard users list` lists them)")
             await self._changed(conn, "user_role_changed", f"{name}: {role}")
 
+    async def set_password(self, name: str, password: str) -> None:
+        check_password(password)
+        async with self._pool.acquire() as conn, conn.transaction():
+            if await conn.fetchval(QUERIES["auth.set_password"], name, keys.hash_password(password)) is None:
+                raise AccountError(f"there is no user {name!r} (`callboard users list` lists them)")
+            await self._changed(conn, "user_password_changed", name)
+
     async def users(self) -> list[Listed]:
         rows = await self._pool.fetch(QUERIES["auth.list_users"])
         return [Listed(r["name"], r["role"], r["created_at"]) for r in rows]

@@ -54,6 +54,9 @@ async def _run(accounts: Accounts, settings: Settings, args: argparse.Namespace,
     if command == "users set-role":
         await accounts.set_role(args.name, args.role)
         return [f"{args.name} is now {args.role}, in their open sessions too"]
+    if command == "users set-password":
+        await accounts.set_password(args.name, password or "")
+        return [f"{args.name} has a new password; their open sessions are ended"]
     if command == "users list":
         return [f"{u.name}\t{u.role}\tadded {u.created_at:%Y-%m-%d}" for u in await accounts.users()] or ["no users"]
     if command == "displays add":

@@ -40,6 +40,7 @@ import asyncpg
 import psutil
 from browser import start_browser
 from http_timing import free_port
+from signed_in import credentials
 from throwaway import run_on_a_server
 from wall_latency import OBSERVE
 
@@ -156,6 +157,7 @@ def growth(start: dict, end: dict) -> list[str]:
 async def soak(admin_url: str, minutes: float, window_s: float, warm_up_s: float) -> int:
     url = await recreate_database(admin_url, "callboard_soak")
     await migrate_url(url)
+    signed_in = await credentials(url)
     data_dir = tempfile.mkdtemp(prefix="callboard-soak-")
     env = {**os.environ, "DATABASE_URL": url, "CALLBOARD_TIMEZONE": zone_where_it_is_late_morning(),
            "CALLBOARD_CONFIG": "", "CALLBOARD_DATA_DIR": data_dir}
@@ -181,7 +183,8 @@ async def soak(admin_url: str, minutes: float, window_s: float, warm_up_s: float
                 raise RuntimeError("the floor, the ingest or the dashboard did not start")
             await asyncio.sleep(0.5)
         browser = start_browser()
-        await asyncio.to_thread(browser.get, f"http://127.0.0.1:{dashboard_port}/wall")
+        # signed in as a wall screen is, with a display's URL
+        await asyncio.to_thread(browser.get, signed_in.display_url(f"http://127.0.0.1:{dashboard_port}"))
         drawn = "return document.querySelector('.wall-queues') !== null;"
         while not await asyncio.to_thread(browser.execute_script, drawn):  # the wall's first drawing
             if time.monotonic() > deadline + 60:

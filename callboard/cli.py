@@ -203,6 +203,12 @@ def _account_commands(commands: argparse._SubParsersAction) -> None:
                                         description="Change a user's role; their open sessions take it at once.")
     set_role.add_argument("name", metavar="NAME")
     set_role.add_argument("role", choices=ROLES)
+    set_password = user_commands.add_parser(
+        "set-password", help="give a user a new password (asks for it twice)",
+        description="Give a user a new password, asked twice at the terminal or read from the first line of "
+                    "--password-file; their open sessions end.")
+    set_password.add_argument("name", metavar="NAME")
+    set_password.add_argument("--password-file", type=Path, metavar="FILE", help="read the password from this file")
     user_commands.add_parser("list", help="list the users and their roles", description="List the users.")
 
     displays = commands.add_parser("displays", help="wall screens signed in by a URL",
@@ -235,7 +241,7 @@ def _accounts(args: argparse.Namespace, settings: settings_module.Settings) -> N
     from access import commands as access_commands
 
     password = None
-    if args.command == "users" and args.action == "add":
+    if args.command == "users" and args.action in ("add", "set-password"):
         password = access_commands.read_password(args.password_file)
     with database_url(settings) as url:
         print("\n".join(asyncio.run(access_commands.run(settings, url, args, password))))

@@ -29,7 +29,8 @@ from callboard.demo import free_port
 from ingest.protocol import parse_message
 from ingest.writer import EventWriter, Received
 
-from .conftest import CHROMIUM_FLAGS, _find, timeout, wait_for
+from .conftest import CHROMIUM_FLAGS, _find, sign_in_browser, timeout, wait_for
+from .live_stack import add_test_users
 
 
 def get(url: str, **kwargs) -> tuple[int, str]:
@@ -47,6 +48,7 @@ class Dashboard:
     """``callboard dashboard --workers N`` on a free loopback port, as a systemd unit would start it."""
 
     def __init__(self, database_url: str, workers: int, port: int | None = None, **environ: str) -> None:
+        self.database_url = database_url
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "DATABASE_URL": database_url, "CALLBOARD_TIMEZONE": "UTC", **environ}
@@ -54,6 +56,9 @@ class Dashboard:
                                          "--host", "127.0.0.1", "--port", str(self.port)], env=env)
 
     async def started(self, workers: int) -> None:
+        """Wait until every worker answers; the test users (tests/live_stack.py) can sign in then."""
+        await add_test_users(self.database_url)
+
         async def up() -> bool:
             assert self.process.poll() is None, f"the dashboard exited with {self.process.returncode}"
             status, _ = await asyncio.to_thread(get, self.url + "/healthz")
@@ -92,8 +97,9 @@ def dashboard_processes(database_url: str, workers: int, port: int | None = None
 
 @contextlib.contextmanager
 def another_browser(**options) -> Iterator:
-    """One more headless Chromium with a profile of its own: pages in one browser share one websocket
-    (Dash keeps it in a shared worker), so pages of different browsers are different connections."""
+    """One more headless Chromium with a profile of its own, signed in as the admin test user: pages in
+    one browser share one websocket (Dash keeps it in a shared worker), so pages of different browsers
+    are different connections."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -108,6 +114,7 @@ def another_browser(**options) -> Iterator:
     driver_path = os.environ.get("CALLBOARD_CHROMEDRIVER") or _find("chromedriver")
     driver = webdriver.Chrome(service=Service(driver_path), options=chrome_options)
     try:
+        sign_in_browser(driver, "admin")
         yield driver
     finally:
         driver.quit()

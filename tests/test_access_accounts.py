@@ -53,6 +53,16 @@ async def test_a_user_added_by_the_command_has_an_argon2_hash_and_the_change_is_
     assert not keys.password_matches(stored["password_hash"], "correct horse battery\n")
 
     assert callboard(database_url, "users", "set-role", "li.na", "manager").returncode == 0
+    stored_id = await pool.fetchval("SELECT id FROM users WHERE name = 'li.na'")
+    await pool.execute(QUERIES["auth.start_session"], b"session of li.na", stored_id, None, "csrf",
+                       await pool.fetchval("SELECT now() + interval '1 h'"))
+    password.write_text("a new horse battery\n")
+    changed = callboard(database_url, "users", "set-password", "li.na", "--password-file", str(password))
+    assert changed.returncode == 0, changed.stderr
+    new_hash = await pool.fetchval("SELECT password_hash FROM users WHERE name = 'li.na'")
+    assert keys.password_matches(new_hash, "a new horse battery")
+    assert not keys.password_matches(new_hash, "correct horse battery")
+    assert await pool.fetchval("SELECT count(*) FROM sessions WHERE user_id = $1", stored_id) == 0
     listed = callboard(database_url, "users", "list")
     assert listed.stdout.startswith("li.na\tmanager\t")
     again = callboard(database_url, "users", "add", "li.na", "--role", "admin", "--password-file", str(password))
@@ -63,7 +73,7 @@ async def test_a_user_added_by_the_command_has_an_argon2_hash_and_the_change_is_
     since = await pool.fetchval("SELECT '-infinity'::timestamptz")
     audit = [(r["actor"], r["action"], r["subject"]) for r in await pool.fetch(QUERIES["auth.audit_since"], since)]
     assert audit == [("command line", "user_added", "li.na"), ("command line", "user_role_changed", "li.na: manager"),
-                     ("command line", "user_removed", "li.na")]
+                     ("command line", "user_password_changed", "li.na"), ("command line", "user_removed", "li.na")]
 
 
 @pytest.mark.parametrize("name, role, password, message", [

@@ -10,9 +10,9 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest

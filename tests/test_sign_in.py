@@ -249,9 +249,10 @@ async def test_signing_in_and_out_in_chromium_with_no_console_errors(database_ur
         await asyncio.to_thread(fill_in)
 
         async def on(path: str) -> bool:
-            return browser.current_url == base + path
+            # off the event loop, which serves the dashboard: the driver waits for the page to load
+            return await asyncio.to_thread(lambda: browser.current_url) == base + path
 
-        await wait_for(lambda: on("/alerts"), 30, f"the alerts page after signing in ({browser.current_url})")
+        await wait_for(lambda: on("/alerts"), 30, "the alerts page after signing in")
         await wait_for(lambda: _has(browser, "#sign-out button"), 10, "the sign-out button")
         await asyncio.to_thread(browser.get, base + "/trends")
         assert "Not for your role" in browser.page_source

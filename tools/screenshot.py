@@ -1,8 +1,10 @@
 """Save a PNG of a Callboard page as a display of a given size shows it (headless Chromium).
 
-    python tools/screenshot.py http://127.0.0.1:8050/wall docs/wall.png --size 1920x1080
+    python tools/screenshot.py http://127.0.0.1:8050/wall docs/wall.png --size 1920x1080 \
+        --sign-in 'http://127.0.0.1:8050/signin/link?key=…'
 
-Start Callboard first (`callboard demo`). Used for the screenshots in docs/; needs Debian's
+Start Callboard first (`callboard demo`, which prints a one-time sign-in link and a display URL;
+either signs the browser in, the display URL for the wall only). Used for the screenshots in docs/; needs Debian's
 chromium and chromium-driver and the test extra (selenium).
 """
 
@@ -25,6 +27,8 @@ def main() -> None:
     parser.add_argument("--size", default="1920x1080", help="the display's size in CSS pixels (default 1920x1080)")
     parser.add_argument("--click", action="append", default=[],
                         help="CSS selector to click before the screenshot (repeatable, in order)")
+    parser.add_argument("--sign-in", metavar="URL",
+                        help="a sign-in link or display URL to open first (the pages need a signed-in browser)")
     parser.add_argument("--settle", type=float, default=4.0, help="seconds to let the page fill in (default 4)")
     args = parser.parse_args()
     width, height = (int(n) for n in args.size.split("x"))
@@ -36,6 +40,8 @@ def main() -> None:
         # The page's own viewport, exactly the display's size (the window would include its frame).
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        if args.sign_in:
+            driver.get(args.sign_in)
         driver.get(args.url)
         time.sleep(args.settle)
         for selector in args.click:

@@ -68,7 +68,7 @@ CREATE TABLE audit_log (
     action  text        NOT NULL CHECK (action IN (
                 'sign_in', 'sign_in_failed', 'sign_out', 'display_signed_in',
                 'alert_acknowledged', 'alert_resolved',
-                'user_added', 'user_removed', 'user_role_changed',
+                'user_added', 'user_removed', 'user_role_changed', 'user_password_changed',
                 'token_added', 'token_revoked', 'display_added', 'display_revoked')),
     subject text,              -- what it was done to: a user, token or display name, an alert id
     address text               -- the client's address, for what came over HTTP

@@ -27,6 +27,16 @@ SELECT count(*) FROM users WHERE role = 'admin';
 -- The user named $1, with the hash to check a password against.
 SELECT id, name, role, password_hash FROM users WHERE name = $1;
 
+-- name: set_password
+-- A new password for user $1 (its hash is $2): every session of theirs ends. The user's id, or no
+-- row when there is no such user.
+WITH changed AS (
+    UPDATE users SET password_hash = $2 WHERE name = $1 RETURNING id
+), ended AS (
+    DELETE FROM sessions s USING changed WHERE s.user_id = changed.id
+)
+SELECT id FROM changed;
+
 -- name: set_password_hash
 -- Store the user $1's password again as $2 (a hash made with newer parameters).
 UPDATE users SET password_hash = $2 WHERE id = $1;
