@@ -1,11 +1,13 @@
-"""The event log's daily partitions: made ahead of the events, and dropped past the retention.
+"""The tables partitioned by time: made ahead of the events, and the log's days dropped past the retention.
 
-The log has one partition per UTC day (db/migrations/0011...). The ingest makes the coming days'
-partitions ahead, so that a live batch never waits on one being made; a batch that brings a day
-with none (history, an event far in the future) has it made on demand (:func:`make_partitions`).
-With ``CALLBOARD_KEEP_EVENTS_DAYS`` set, days older than that are dropped whole: detached without
-locking out the ingest or the dashboard, then removed. Every figure stays, because figures are
-computed from the derived tables and roll-ups, never from the raw events (docs/scaling.md).
+The event log has one partition per UTC day (db/migrations/0011...), the derived tables that only
+grow by time (agents' states, the roll-ups) one per UTC month (db/migrations/0016...), and a day's
+partition comes with its months'. The ingest makes the coming days' partitions ahead, so that a
+live batch never waits on one being made; a batch that brings a day with none (history, an event
+far in the future) has it made on demand (:func:`make_partitions`). With
+``CALLBOARD_KEEP_EVENTS_DAYS`` set, the log's days older than that are dropped whole: detached
+without locking out the ingest or the dashboard, then removed. Every figure stays, because figures
+are computed from the derived tables and roll-ups, never from the raw events (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from db.queries import QUERIES
 
 logger = logging.getLogger(__name__)
 
+# The tables partitioned by time: the event log by day, and those of db/migrations' monthly_tables by month.
+PARTITIONED_BY_TIME = frozenset({"event_log", "agent_states", "agent_day_counts", "queue_quarter_counts",
+                                 "floor_quarter_counts_by_agent", "floor_quarter_counts"})
 # Days ahead of today (UTC) whose partitions always exist.
 DAYS_AHEAD = 7
 # How often the ingest looks at the partitions: often enough that a day is never missing, rarely
@@ -43,7 +48,8 @@ def _identifier(name: str) -> str:
 
 
 async def make_partitions(pool: asyncpg.Pool, days: Iterable[date]) -> None:
-    """Make the partitions of ``days`` that do not exist yet; a lock not granted within LOCK_TIMEOUT
+    """Make the partitions of ``days`` (the log's days and the monthly tables' months) that do not
+    exist yet; a lock not granted within LOCK_TIMEOUT
     (the log's partitions being changed meanwhile) raises, to be tried again."""
     async with connection(pool) as conn, conn.transaction():
         await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")

@@ -13,7 +13,7 @@ import asyncpg
 from db.pool import transaction
 from db.queries import QUERIES
 
-from .partitions import make_partitions
+from .partitions import PARTITIONED_BY_TIME, make_partitions
 from .protocol import Event, Rejected
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -136,6 +136,8 @@ class EventWriter:
 
 
 def _lacks_partition(exc: asyncpg.CheckViolationError) -> bool:
-    """The event log has no partition for a row's day: a check violation on the log itself, not on
-    one of its constraints (the server names the table whatever the language of its messages)."""
-    return getattr(exc, "table_name", None) == "event_log" and getattr(exc, "constraint_name", None) is None
+    """A table partitioned by time has no partition for a row: a check violation on the table
+    itself, not on one of its constraints (the server names the table whatever the language of its
+    messages)."""
+    return (getattr(exc, "table_name", None) in PARTITIONED_BY_TIME
+            and getattr(exc, "constraint_name", None) is None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import asyncpg
 import pytest
@@ -120,5 +121,66 @@ async def test_the_migration_moves_existing_events_into_their_days(database_url,
         assert [r["day"] for r in await conn.fetch("SELECT day FROM event_log_days ORDER BY day")] == [
             date(2026, 1, 30), date(2026, 1, 31), date(2026, 2, 1)]
         assert await conn.fetchval("SELECT to_regclass('event_log_unpartitioned')") is None
+    finally:
+        await conn.close()
+
+
+async def test_a_day_comes_with_the_months_of_the_tables_partitioned_by_month(pool):
+    monthly = {r["parent"] for r in await pool.fetch("SELECT parent FROM monthly_tables")}
+    assert partitions.PARTITIONED_BY_TIME == monthly | {"event_log"}
+    await partitions.make_partitions(pool, [date(2019, 3, 31)])
+    made = {r["relname"] for r in await pool.fetch(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent::regclass::text = ANY($1::text[])", sorted(monthly))}
+    assert {f"{parent}_201903" for parent in monthly} <= made
+    assert await pool.fetchval("SELECT pg_get_expr(relpartbound, oid) FROM pg_class "
+                               "WHERE relname = 'agent_day_counts_201903'") == \
+        "FOR VALUES FROM ('2019-03-01') TO ('2019-04-01')"
+    # The month's bounds are UTC, whatever the session's time zone: the last microsecond of March
+    # is March's, the first of April has no partition yet.
+    async with pool.acquire() as conn:
+        await conn.execute("SET TIME ZONE 'America/New_York'")
+        await conn.execute("INSERT INTO agent_states (agent, started_at, state) "
+                           "VALUES ('a1', '2019-03-31 23:59:59.999999+00', 'available')")
+        assert await conn.fetchval("SELECT tableoid::regclass::text FROM agent_states") == "agent_states_201903"
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute("INSERT INTO agent_states (agent, started_at, state) "
+                               "VALUES ('a1', '2019-04-01 00:00:00+00', 'available')")
+
+
+async def test_a_batch_of_a_month_without_its_partitions_gets_them(pool):
+    """An agent's state of a day whose log partition exists but whose month does not (made before the
+    months were) is stored: the batch has the month made and is written again."""
+    await pool.execute("SELECT event_log_partition('2019-05-02')")
+    await pool.execute("DROP TABLE agent_states_201905")
+    writer = EventWriter(pool, "pbx")
+    await writer.write([received([{"id": "s1", "type": "agent.state", "ts": "2019-05-02T10:00:00+00:00",
+                                   "agent": "a1", "state": "available"}])])
+    assert await pool.fetchval("SELECT count(*) FROM agent_states WHERE agent = 'a1'") == 1
+
+
+async def test_the_migration_moves_agents_states_and_totals_into_their_months(database_url, tmp_path):
+    conn = await database_before(database_url, tmp_path, 16)
+    try:
+        await conn.execute("""
+            INSERT INTO agent_states (agent, started_at, state) VALUES
+                ('a1', '2026-01-31 23:59:59+00', 'available'), ('a1', '2026-02-01 00:00:00+00', 'on_call');
+            INSERT INTO agent_days (day, answer_target_s, hold_limit_s, holds_open, short_abandon_s)
+                VALUES ('2026-02-01', 15, 60, 0, 5);
+            INSERT INTO queue_quarter_counts (day, quarter, queue, offered, answered, answered_on_time,
+                                              answer_seconds, abandoned, short_abandoned)
+                VALUES ('2026-02-01', '2026-02-01 00:15+00', 'billing', 3, 2, 2, 11.5, 1, 0);
+        """)
+        await migrate(conn)
+        rows = await conn.fetch("SELECT tableoid::regclass::text AS partition, state FROM agent_states "
+                                "ORDER BY started_at")
+        assert [tuple(r) for r in rows] == [("agent_states_202601", "available"), ("agent_states_202602", "on_call")]
+        quarter = await conn.fetchrow("SELECT tableoid::regclass::text AS partition, offered, answer_seconds "
+                                      "FROM queue_quarter_counts")
+        assert tuple(quarter) == ("queue_quarter_counts_202602", 3, Decimal("11.5"))
+        # The roll-ups still go with their day.
+        await conn.execute("DELETE FROM agent_days WHERE day = '2026-02-01'")
+        assert await conn.fetchval("SELECT count(*) FROM queue_quarter_counts") == 0
+        assert await conn.fetchval("SELECT to_regclass('agent_states_whole')") is None
     finally:
         await conn.close()

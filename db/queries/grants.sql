@@ -29,15 +29,19 @@ DECLARE
     alerts_writes text[] := ARRAY['alerts', 'alert_events', 'notifications'];
     -- The key of the callers' numbers' hashes: whoever reads it can tell which number a hash is of.
     hash_key text := 'caller_hash_key';
+    -- The tables partitioned by time, whose days and months the ingest makes (and drops).
+    partitioned_by_ingest text[] := ARRAY['event_log'] || ARRAY(SELECT parent FROM monthly_tables);
     object record;
 BEGIN
-    -- callboard_migrator owns the schema and everything in it but the event log, which the ingest
-    -- owns (it makes each day's table and drops old ones); the migrator acts as the ingest too.
+    -- callboard_migrator owns the schema and everything in it but the tables partitioned by time
+    -- (the event log by day, the monthly tables by month), which the ingest owns: it makes their
+    -- days and months, and drops old days. The migrator acts as the ingest too.
     EXECUTE format('ALTER SCHEMA public OWNER TO callboard_migrator');
     GRANT callboard_ingest TO callboard_migrator;
     FOR object IN
         SELECT c.relname AS name, c.relkind AS kind,
-               c.relname = 'event_log' OR coalesce(p.inhparent = 'event_log'::regclass, false) AS event_log
+               c.relname = ANY(partitioned_by_ingest)
+                   OR coalesce(p.inhparent::regclass::text = ANY(partitioned_by_ingest), false) AS by_ingest
         FROM pg_class c
         JOIN pg_namespace n ON n.oid = c.relnamespace
         LEFT JOIN pg_inherits p ON p.inhrelid = c.oid
@@ -45,7 +49,7 @@ BEGIN
           AND NOT (c.relkind = 'S' AND EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')))
     LOOP
         EXECUTE format('ALTER TABLE %I OWNER TO %I', object.name,
-                       CASE WHEN object.event_log THEN 'callboard_ingest' ELSE 'callboard_migrator' END);
+                       CASE WHEN object.by_ingest THEN 'callboard_ingest' ELSE 'callboard_migrator' END);
     END LOOP;
     FOR object IN
         SELECT p.oid::regprocedure AS signature, p.proname AS name

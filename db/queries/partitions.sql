@@ -1,8 +1,8 @@
--- The event log's daily partitions (db/migrations/0011...): made ahead, made on demand for
--- history, dropped when older than the retention setting.
+-- The event log's daily partitions (db/migrations/0011...) and the monthly tables' months (0016...):
+-- made ahead, made on demand for history; the log's days dropped when older than the retention.
 
 -- name: make_partitions
--- Make the partitions of days $1 that do not exist yet.
+-- Make the partitions of days $1 that do not exist yet: the log's days and their months.
 SELECT event_log_partition(day) FROM unnest($1::date[]) AS day ORDER BY day;
 
 -- name: days_before
