@@ -103,7 +103,7 @@ class EventWriter:
         return [row["call_id"] for row in rows]
 
     async def _append(self, conn: asyncpg.Connection, items: list[tuple[datetime, Event]]) -> dict[str, int]:
-        """Stage the events, append the new ones to the log and count them by type.
+        """Append the new events to the log, stage them for the derived state and count them by type.
 
         The events travel as their own JSON text, joined into one array: PostgreSQL reads their
         fields from it far faster than the driver could send them one array per field.
@@ -111,15 +111,14 @@ class EventWriter:
         if not items:
             return {}
         await conn.execute(QUERIES["ingest.create_staging"])
-        await conn.execute(
-            QUERIES["ingest.stage_events"],
+        rows = await conn.fetch(
+            QUERIES["ingest.append_events"],
             self._feed,
             "[" + ",".join(event.raw for _, event in items) + "]",
             [event.seq for _, event in items],
             [(event.ts - _EPOCH) // _MICROSECOND for _, event in items],
             [(received_at - _EPOCH) // _MICROSECOND for received_at, _ in items],
         )
-        rows = await conn.fetch(QUERIES["ingest.insert_events"])
         return {row["type"]: row["events"] for row in rows}
 
     async def _dead_letter(self, conn: asyncpg.Connection, rejects: list[tuple[datetime, Rejected]]) -> None:

@@ -1,6 +1,6 @@
 -- Writes made by the ingest service, all inside one transaction per batch.
--- A batch is staged in the session's incoming_events table, appended to the event log, cut down
--- to the events the log did not hold yet, and applied to the derived state from there (apply_*).
+-- A batch is appended to the event log, the events the log did not hold yet are staged in the
+-- session's incoming_events table, and applied to the derived state from there (apply_*).
 -- The apply_* writes leave the same rows when an event repeats or events come in another order:
 -- the earliest timestamp wins.
 
@@ -8,41 +8,36 @@
 -- First in every transaction that writes events: show the roll-up that a change of floor state is
 -- in flight (the lock "CallRoll", shared: nothing waits for it; rollup.ingest_in_flight_since looks
 -- for it), so that a day this transaction may judge not yet complete is not computed before it
--- ends. Then the batch being written, shaped like the event log, and the days its changes were decided
+-- ends. Then the batch's new events, shaped like the event log, and the days its changes were decided
 -- on before (apply_derived_state); private to the connection, emptied at every commit.
 SELECT pg_advisory_xact_lock_shared(4855281085777407084);
 CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE event_log) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS decided_before (day date) ON COMMIT DELETE ROWS;
 
--- name: stage_events
--- $1: the feed; $2: the events' JSON texts as one JSON array; $3: their seqs; $4, $5: their ts
--- and receipt time in microseconds since the Unix epoch (all already parsed and checked).
-INSERT INTO incoming_events (feed, event_id, seq, type, ts, call_id, received_at, stored_at, body)
-SELECT $1, e.id, t.seq, e.type,
-       timestamptz 'epoch' + t.ts_us * interval '1 microsecond', e.call_id,
-       timestamptz 'epoch' + t.received_us * interval '1 microsecond', now(), j.body
-FROM json_array_elements($2::text::json) WITH ORDINALITY AS j(body, position)
-JOIN unnest($3::bigint[], $4::bigint[], $5::bigint[]) WITH ORDINALITY
-     AS t(seq, ts_us, received_us, position) USING (position)
-CROSS JOIN LATERAL json_to_record(j.body) AS e(id text, type text, call_id text);
-
 -- name: keep_days_open
 -- As in create_staging, for the other transactions that change floor state.
 SELECT pg_advisory_xact_lock_shared(4855281085777407084);
 
--- name: insert_events
--- Append the staged events to the log, skipping events already stored (same feed, event_id and ts), and drop
--- those from the stage so that only new events reach the derived state. Returns new events by type.
+-- name: append_events
+-- Append the batch to the log, skipping events already stored (same feed, event_id and ts), and
+-- stage the new ones in incoming_events, so that only they reach the derived state. $1: the feed;
+-- $2: the events' JSON texts as one JSON array; $3: their seqs; $4, $5: their ts and receipt time
+-- in microseconds since the Unix epoch (all already parsed and checked). Returns new events by type.
 WITH stored AS (
     INSERT INTO event_log (feed, event_id, seq, type, ts, call_id, received_at, stored_at, body)
-    SELECT feed, event_id, seq, type, ts, call_id, received_at, stored_at, body
-    FROM incoming_events
-    ORDER BY event_id  -- the same lock order in every batch (see apply_derived_state)
+    SELECT $1, e.id, t.seq, e.type,
+           timestamptz 'epoch' + t.ts_us * interval '1 microsecond', e.call_id,
+           timestamptz 'epoch' + t.received_us * interval '1 microsecond', now(), j.body
+    FROM json_array_elements($2::text::json) WITH ORDINALITY AS j(body, position)
+    JOIN unnest($3::bigint[], $4::bigint[], $5::bigint[]) WITH ORDINALITY
+         AS t(seq, ts_us, received_us, position) USING (position)
+    CROSS JOIN LATERAL json_to_record(j.body) AS e(id text, type text, call_id text)
+    ORDER BY e.id  -- the same lock order in every batch (see apply_derived_state)
     ON CONFLICT (feed, event_id, ts) DO NOTHING
-    RETURNING event_id, type
-), repeated AS (
-    DELETE FROM incoming_events i
-    WHERE NOT EXISTS (SELECT FROM stored s WHERE s.event_id = i.event_id)
+    RETURNING feed, event_id, seq, type, ts, call_id, received_at, stored_at, body
+), staged AS (
+    INSERT INTO incoming_events (feed, event_id, seq, type, ts, call_id, received_at, stored_at, body)
+    SELECT feed, event_id, seq, type, ts, call_id, received_at, stored_at, body FROM stored
 )
 SELECT type, count(*) AS events FROM stored GROUP BY type;
 
