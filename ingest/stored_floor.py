@@ -3,8 +3,8 @@
 A source that cannot replay what its system sent while the ingest was stopped (Asterisk's AMI)
 rebuilds the floor from the system's status queries; those give durations in whole seconds and
 no history, so the events it would make of a call already stored could differ from the stored
-ones (a call stored twice, its times moved). Reading back the calls in progress and the agents'
-states lets it take up where the ingest left off and make only what is new.
+ones (a call stored twice, its times moved). Reading back the calls in progress, the agents'
+states and the queues' members lets it take up where the ingest left off and make only what is new.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class OpenCall:
 class StoredFloor:
     calls: list[OpenCall]
     agent_states: dict[str, tuple[str, str]]  # agent -> latest (state, reason), reason '' when none
+    members: dict[str, list[str]]  # queue -> its agents, as the feed last announced them
 
 
 class StoredFloorReader:
@@ -41,5 +42,7 @@ class StoredFloorReader:
         async with connection(self._pool) as conn:
             calls = await conn.fetch(QUERIES["sources.open_calls"], self._feed_name)
             states = await conn.fetch(QUERIES["sources.agent_states_last"])
+            members = await conn.fetch(QUERIES["sources.queue_members"], self._feed_name)
         return StoredFloor([OpenCall(r["call_id"], r["queue"], r["waiting"], r["answered"]) for r in calls],
-                           {r["agent"]: (r["state"], r["reason"]) for r in states})
+                           {r["agent"]: (r["state"], r["reason"]) for r in states},
+                           {r["queue"]: list(r["agents"]) for r in members})

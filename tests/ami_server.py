@@ -30,7 +30,7 @@ class AmiServer:
         self.secret = secret
         self.timestamps = timestamps
         self.shows_channels = shows_channels  # does the user's permission allow CoreShowChannels?
-        self.channels: set[str] = set()  # callers' channels up now, by Uniqueid
+        self.channels: set[str] = set()  # callers' and agents' channels up now, by Uniqueid
         self.clock = time.time()  # advanced by the scripts, never set back
         self.members: dict[str, dict[str, dict[str, str]]] = {}  # queue -> interface -> member headers
         self.entries: dict[str, dict[str, dict[str, str]]] = {}  # queue -> uniqueid -> caller
@@ -267,6 +267,7 @@ class AmiServer:
                          "Queue": queue, "Interface": interface, "MemberName": member["MemberName"],
                          "HoldTime": _seconds(entry["joined"], self.clock), "RingTime": "2"})
         self.answered[uid] = (entry, self.clock)
+        self.channels.add(agent_uid)
         await self._member_status(interface, in_call=True)
         return agent_uid
 
@@ -281,6 +282,7 @@ class AmiServer:
                          "DestUniqueid": agent_uid, "Queue": queue, "Interface": interface,
                          "MemberName": member["MemberName"], "HoldTime": _seconds(entry["joined"], answered),
                          "TalkTime": _seconds(answered, self.clock), "Reason": reason})
+        self.channels.discard(agent_uid)  # the agent's leg hangs up: the call ended or went elsewhere
         await self._member_status(interface, in_call=False)
 
     async def hangup(self, uid: str) -> None:

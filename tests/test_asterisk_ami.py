@@ -331,6 +331,56 @@ async def _has_states(pool, agent: str, count: int) -> bool:
     return len(await states(pool, agent)) >= count
 
 
+async def test_a_call_transferred_out_just_before_a_restart_ends_at_the_restart(pool, database_url, pbx):
+    """The AgentComplete that says "transfer" makes no event (what follows decides it): a restart
+    after it reads the call back as answered. Its agent's channel gone, the rebuild ends it."""
+    port = await pbx.start_tcp()
+    pbx.silently_add_member("sales", "PJSIP/1001", "Li Na")
+    async with ami_ingest(database_url, f"tcp://127.0.0.1:{port}"):
+        await logged_in(pbx)
+        await pbx.join("sales", "1700.7", "+86 138 0000 0007")
+        leg = await pbx.connect("sales", "1700.7", "PJSIP/1001")
+        await until(pool, "1700.7", "answered_at")
+        pbx.advance(30)
+        await pbx.complete("sales", "1700.7", "PJSIP/1001", leg, "transfer")   # to an outside number
+        await wait_for(lambda: _has_states(pool, "PJSIP/1001", 3), 10, "Li Na available after the call")
+    pbx.advance(20)
+    async with ami_ingest(database_url, f"tcp://127.0.0.1:{port}"):
+        await logged_in(pbx, 2)
+        ended = await until(pool, "1700.7", "ended_at")
+        pbx.advance(100)
+        await pbx.hangup("1700.7")  # the caller's talk with the outside number is over
+        await wait_for(lambda: _true(pbx.channels_asked >= 2), 10, "the rebuild after the restart")
+    assert (ended["released_by"], ended["last_agent"]) == ("system", "PJSIP/1001")
+    assert await call(pool, "1700.7") == ended
+    assert len(await events(pool, "call.ended")) == 1
+
+
+async def test_members_removed_while_the_ingest_was_stopped_are_out_of_their_queues_after_it_starts(
+        pool, database_url, pbx):
+    port = await pbx.start_tcp()
+    pbx.silently_add_member("sales", "PJSIP/1001", "Li Na")
+    pbx.silently_add_member("sales", "PJSIP/1002", "Wang Fang")
+    pbx.silently_add_member("billing", "PJSIP/1003", "Zhou Min")
+    async with ami_ingest(database_url, f"tcp://127.0.0.1:{port}"):
+        await logged_in(pbx)
+        await wait_for(lambda: _has_states(pool, "PJSIP/1003", 1), 10, "the members' states")
+    # While the ingest is stopped, Li Na leaves sales and the billing queue is taken out of Asterisk.
+    pbx.members["sales"].pop("PJSIP/1001")
+    pbx.members.pop("billing")
+    pbx.advance(30)
+    async with ami_ingest(database_url, f"tcp://127.0.0.1:{port}"):
+        await logged_in(pbx, 2)
+        await wait_for(lambda: _has_states(pool, "PJSIP/1003", 2), 10, "the removed members' logout")
+        await wait_for(lambda: _has_states(pool, "PJSIP/1001", 2), 10, "the removed members' logout")
+    async with pool.acquire() as conn:
+        members = {r["queue"]: r["agents"] for r in await conn.fetch("SELECT queue, agents FROM queue_members")}
+    assert members == {"sales": ["PJSIP/1002"], "billing": []}
+    for agent in ("PJSIP/1001", "PJSIP/1003"):
+        assert (await states(pool, agent))[-1] == ("logged_out", "removed from every queue")
+    assert await states(pool, "PJSIP/1002") == [("available", None)]
+
+
 @pytest.mark.parametrize("shows_channels", [True, False], ids=["with CoreShowChannels", "from member status"])
 async def test_a_dropped_connection_reconnects_and_rebuilds_live_state_from_queue_status(
         pool, database_url, pbx, shows_channels):

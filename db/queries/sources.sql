@@ -39,3 +39,7 @@ CROSS JOIN LATERAL (
     LIMIT 1
 ) s
 ORDER BY d.agent;
+
+-- name: queue_members
+-- The queues whose members feed $1 announced last, with those members.
+SELECT queue, agents FROM queue_members WHERE feed = $1 ORDER BY queue;

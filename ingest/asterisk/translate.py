@@ -103,6 +103,7 @@ class Translator:
         self._by_agent_channel: dict[str, Call] = {}
         self._by_linkedid: dict[str, Call] = {}
         self._members: dict[str, dict[str, Member]] = {}  # queue -> agent -> member
+        self._stored_members: dict[str, list[str]] = {}  # queue -> agents, as stored before a restart
         self._agent_states: dict[str, str] = {}  # what was last said of each agent
         self._seen: dict[tuple[tuple[str, str], ...], None] = {}  # recent timestamped events, oldest first
 
@@ -356,6 +357,7 @@ class Translator:
             self._calls[uid] = call
         for agent, (state, reason) in floor.agent_states.items():
             self._agent_states.setdefault(agent, f"{state}/{reason}")
+        self._stored_members = floor.members
 
     # --- after a (re)connect -------------------------------------------------------------------
 
@@ -365,7 +367,9 @@ class Translator:
         translator thought waiting or answered that are over end now, released by the system: how
         they ended happened while nobody was listening. An answered call is over when its caller's
         channel is not among ``channels`` (the Uniqueids CoreShowChannels lists) or, without them,
-        when its agent is on no queue call."""
+        when its agent is on no queue call. One whose agent's channel is gone is over too: the
+        agent transferred it (the AgentComplete that said so may have come before a restart, which
+        reads the call back as answered)."""
         status = list(status)
         params = [h for h in status if h.get("Event") == "QueueParams"]
         entries = [h for h in status if h.get("Event") == "QueueEntry"]
@@ -377,9 +381,14 @@ class Translator:
             members.setdefault(queue, {})[agent] = Member(
                 name=h.get("Name") or None, status=h.get("Status", "0"), paused=h.get("Paused") == "1",
                 reason=h.get("PausedReason", "") if h.get("Paused") == "1" else "", in_call=h.get("InCall") == "1")
+        # Members known before: of the last connection, or as stored before a restart. A queue or an
+        # agent QueueStatus no longer lists was removed meanwhile: the queue is said to have none, the
+        # agent (in no queue now) to be logged out.
         before = {agent for queue_members in self._members.values() for agent in queue_members}
-        self._members = members
-        for queue in sorted(members):
+        before |= {agent for agents in self._stored_members.values() for agent in agents}
+        queues = set(members) | {queue for queue in self._members} | set(self._stored_members)
+        self._members, self._stored_members = members, {}
+        for queue in sorted(queues):
             events += self._queue_members(queue, now, [h for h in status if h.get("Queue") == queue])
         for agent in sorted(before | {agent for m in members.values() for agent in m}):
             events += self._state(agent, now, [h for h in listed if h.get("Location") == agent])
@@ -388,9 +397,10 @@ class Translator:
         busy_agents = {agent for m in members.values() for agent, member in m.items() if member.in_call}
 
         def over(call: Call) -> bool:
-            """Is this answered (or transferred) call's caller gone?"""
+            """Is this answered (or transferred) call over for its queue: its caller gone, or its agent
+            no longer on it (a transfer whose AgentComplete came before a restart)?"""
             if channels is not None:
-                return call.caller_uid not in channels
+                return call.caller_uid not in channels or (call.agent_uid is not None and call.agent_uid not in channels)
             return call.phase == "transferring" or call.agent not in busy_agents
 
         ended = 0
