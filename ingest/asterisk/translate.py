@@ -400,7 +400,8 @@ class Translator:
             """Is this answered (or transferred) call over for its queue: its caller gone, or its agent
             no longer on it (a transfer whose AgentComplete came before a restart)?"""
             if channels is not None:
-                return call.caller_uid not in channels or (call.agent_uid is not None and call.agent_uid not in channels)
+                agent_gone = call.agent_uid is not None and call.agent_uid not in channels
+                return call.caller_uid not in channels or agent_gone
             return call.phase == "transferring" or call.agent not in busy_agents
 
         ended = 0
