@@ -50,12 +50,23 @@ def _figure(traces: Sequence[Trace], trends: Answer | None = None, **layout: Any
     return {"data": list(traces), "layout": {**_LAYOUT, **layout, **axes}}
 
 
-def _bar(x: list[Any], y: list[Any], name: str, colour: str | None = None) -> Trace:
+# Beyond this many buckets (a week by hour, a month by hour) a bar or a marker would be a pixel or
+# two wide: counts are drawn as lines (stacked ones as areas) and rates as lines without markers,
+# as readable there, and thousands of shapes fewer for the browser to draw.
+DENSE_BUCKETS = 100
+
+
+def _bar(x: list[Any], y: list[Any], name: str, colour: str | None = None, *, stacked: bool = False) -> Trace:
+    if len(x) > DENSE_BUCKETS:
+        return {"type": "scatter", "mode": "lines", "x": x, "y": y, "name": name,
+                "line": {"width": 1, **({"color": colour} if colour else {})},
+                **({"stackgroup": "stacked"} if stacked else {})}
     return {"type": "bar", "x": x, "y": y, "name": name, **({"marker": {"color": colour}} if colour else {})}
 
 
 def _line(x: list[Any], y: list[Any], name: str, colour: str) -> Trace:
-    return {"type": "scatter", "mode": "lines+markers", "x": x, "y": y, "name": name, "line": {"color": colour}}
+    mode = "lines" if len(x) > DENSE_BUCKETS else "lines+markers"
+    return {"type": "scatter", "mode": mode, "x": x, "y": y, "name": name, "line": {"color": colour}}
 
 
 def _series(trends: Answer, key: str) -> list[Any]:
@@ -110,15 +121,19 @@ def holds(trends: Answer, lang: str) -> Figure:
     """Holds started per bucket: those over the limit, stacked on those within it."""
     x = bucket_labels(trends)
     within = [b["holds"] - b["holds_over_limit"] for b in trends["buckets"]]
-    return _figure([_bar(x, _series(trends, "holds_over_limit"), text("holds_over_limit", lang), _COLOURS["red"]),
-                    _bar(x, within, text("holds_within", lang), _COLOURS["previous"])], trends, barmode="stack")
+    return _figure([_bar(x, _series(trends, "holds_over_limit"), text("holds_over_limit", lang), _COLOURS["red"],
+                         stacked=True),
+                    _bar(x, within, text("holds_within", lang), _COLOURS["previous"], stacked=True)],
+                   trends, barmode="stack")
 
 
 def callbacks(trends: Answer, lang: str) -> Figure:
     """Promised callbacks decided per bucket: kept, and missed stacked on them."""
     x = bucket_labels(trends)
-    return _figure([_bar(x, _series(trends, "callbacks_on_time"), text("callbacks_kept", lang), _COLOURS["answered"]),
-                    _bar(x, _series(trends, "callbacks_missed"), text("callbacks_missed", lang), _COLOURS["red"])],
+    return _figure([_bar(x, _series(trends, "callbacks_on_time"), text("callbacks_kept", lang), _COLOURS["answered"],
+                         stacked=True),
+                    _bar(x, _series(trends, "callbacks_missed"), text("callbacks_missed", lang), _COLOURS["red"],
+                         stacked=True)],
                    trends, barmode="stack")
 
 

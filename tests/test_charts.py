@@ -85,6 +85,19 @@ def test_every_chart_is_a_figure_plotly_accepts():
         go.Figure(figure)  # plotly's own check of every property: raises on one it does not know
 
 
+def test_many_buckets_are_drawn_as_lines_and_areas_with_the_same_figures():
+    few = trends_answer()
+    many = {**few, "buckets": [few["buckets"][n % 2] for n in range(charts.DENSE_BUCKETS + 1)]}
+    for chart in (charts.volume, charts.holds, charts.callbacks, charts.repeat_calls, charts.abandon_rate):
+        drawn, dense = chart(few, "en"), chart(many, "en")
+        assert {t["type"] for t in drawn["data"]} == ({"scatter"} if chart is charts.abandon_rate else {"bar"})
+        assert {(t["type"], t["mode"]) for t in dense["data"]} == {("scatter", "lines")}
+        assert [t["y"][:2] for t in dense["data"]] == [t["y"] for t in drawn["data"]]
+        go.Figure(dense)
+    assert {t["stackgroup"] for t in charts.holds(many, "en")["data"]} == {"stacked"}  # stacked, as the bars are
+    assert all("stackgroup" not in t for t in charts.volume(many, "en")["data"])
+
+
 def test_the_heat_map_has_a_cell_per_weekday_and_hour_empty_where_nothing_was_counted():
     cells = {"cells": [{"weekday": 0, "hour": 9, **figures(service_level=0.5)},
                        {"weekday": 6, "hour": 23, **figures(service_level=1.0)}]}

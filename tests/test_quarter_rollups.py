@@ -2,8 +2,9 @@
 
 The floors of test_ingest_order, spread over three complete UTC days, are written through the real
 ingest writer in random batches (out of order, late, repeated), rolled up by the ingest's own code
-between writes, and every trend is compared with the same trend counted from the calls alone. Each
-check first makes sure that the trend really read quarter-hour totals, so that it can fail.
+between writes, and every trend is compared with the same trend counted from the calls alone, and
+with the trend of the floor built again from the raw event log alone. Each check first makes sure
+that the trend really read quarter-hour totals, so that it can fail.
 """
 
 from __future__ import annotations
@@ -111,6 +112,19 @@ async def test_trends_through_quarter_totals_equal_the_count_from_the_calls_what
 
     assert through_quarters == await counted_from_calls(pool, history, start, end, bucket, queues, team, shift,
                                                          now=now)
+    await recomputed_from_the_raw_log(pool)
+    assert through_quarters == await history.trends(start, end, bucket, queues, team, shift, now=now)
+
+
+async def recomputed_from_the_raw_log(pool) -> None:
+    """Every table built again from the raw event log alone: its events, in the order of their time,
+    written in one batch into an empty database, and rolled up."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT body FROM event_log ORDER BY ts, event_id")
+    logged = [row["body"] for row in rows]  # the test pool reads JSON as Python values
+    await empty_floor(pool)
+    await EventWriter(pool, FEED).write([message(logged)])
+    await roll_up(pool)
 
 
 async def test_a_late_call_queued_marks_its_day_and_the_trend_follows(pool):
