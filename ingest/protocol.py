@@ -68,8 +68,11 @@ def parse_message(message: str | bytes) -> tuple[list[Event], list[Rejected]]:
     return events, rejects
 
 
-def parse_event(item: Any, raw: str | None = None, may_hold_nul: bool = True) -> Event | Rejected:
-    """Check one decoded JSON value; ``raw`` is its original text when known."""
+def parse_event(item: Any, raw: str | None = None, may_hold_nul: bool = True,
+                written_from: datetime | None = None) -> Event | Rejected:
+    """Check one decoded JSON value; ``raw`` is its original text when known. A translator that
+    wrote the event's ``ts`` from a datetime (``datetime.isoformat``, always RFC 3339 with an offset)
+    passes it as ``written_from``, which spares reading the text back."""
     if raw is None:
         raw = orjson.dumps(item).decode()
     if not isinstance(item, dict):
@@ -85,7 +88,7 @@ def parse_event(item: Any, raw: str | None = None, may_hold_nul: bool = True) ->
         where = "/".join(str(part) for part in error.instance_path) or "event"
         return Rejected("schema", f"{item.get('type', 'event')}: {where}: {error.message}", raw, event_id)
     try:
-        ts = _timestamp(item["ts"])
+        ts = written_from or _timestamp(item["ts"])
         if "due" in item:
             _timestamp(item["due"])
     except ValueError as exc:

@@ -94,7 +94,8 @@ class Translator:
         self._order: list[int] | None = None  # time, callid, queue, agent, verb's positions, when a header named them
         self._data: slice | list[int] = []  # and the data's
         self._columns = 0  # how many the header named
-        self._second: tuple[str, str] = ("", "")  # the last epoch read and its RFC 3339 form
+        # The last epoch read, as a datetime and in RFC 3339 (a second's lines come together).
+        self._second: tuple[str, datetime | None, str] = ("", None, "")
         self._verbs: dict[str, Callable[[str, str, str, list[str]], dict[str, Any]]] = {
             "ENTERQUEUE": self._enter_queue,
             "CONNECT": self._connect,
@@ -149,7 +150,7 @@ class Translator:
             return Rejected("unknown_type", f"line {number}: queue_log verb {verb!r} is not one Callboard "
                                             "translates (docs/sources.md)", text)
         try:
-            ts = self._timestamp(when)
+            at, ts = self._timestamp(when)
         except ValueError as exc:
             return Rejected("bad_timestamp", f"line {number}: {verb}: {exc}", text)
         try:
@@ -158,7 +159,7 @@ class Translator:
             return Rejected("schema", f"line {number}: {verb}: {exc}", text)
         item = {"id": _event_id(when, line), "type": body["type"], "ts": ts, **body,
                 "source": {"system": SYSTEM, "event": text}}
-        outcome = parse_event(item, orjson.dumps(item).decode(), "\x00" in text)
+        outcome = parse_event(item, orjson.dumps(item).decode(), "\x00" in text, written_from=at)
         if type(outcome) is Rejected:
             return Rejected(outcome.kind, f"line {number}: {outcome.reason}", outcome.raw, outcome.event_id)
         return outcome
@@ -188,13 +189,14 @@ class Translator:
         data = fields[self._data] if isinstance(self._data, slice) else [fields[i] for i in self._data]
         return [fields[i].strip() for i in self._order] + [part.strip() for part in "|".join(data).split("|")]
 
-    def _timestamp(self, when: str) -> str:
+    def _timestamp(self, when: str) -> tuple[datetime, str]:
+        """The line's time, and as RFC 3339 text."""
         if when == self._second[0]:
-            return self._second[1]
+            return self._second[1], self._second[2]
         if when.isdigit():
-            ts = datetime.fromtimestamp(int(when), UTC).isoformat()
-            self._second = (when, ts)
-            return ts
+            at = datetime.fromtimestamp(int(when), UTC)
+            self._second = (when, at, at.isoformat())
+            return at, self._second[2]
         try:
             if len(when) < 19 or when[10] not in " T":
                 raise ValueError
@@ -202,7 +204,8 @@ class Translator:
         except ValueError:
             raise ValueError(f"{when!r} is neither seconds since 1970 nor a time like "
                              "2025-03-01 09:15:02.123456") from None
-        return (value if value.tzinfo else value.replace(tzinfo=self._zone)).isoformat()
+        at = value if value.tzinfo else value.replace(tzinfo=self._zone)
+        return at, at.isoformat()
 
     # One method per kind of line: each returns the event's type and fields.
 
