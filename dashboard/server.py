@@ -27,6 +27,7 @@ from .data import LiveData
 from .export import router as export_router
 from .history import History
 from .hub import SnapshotHub
+from .personal_data import PersonalData
 from .session_watch import SessionWatch
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ def build(settings: Settings, database_url: str) -> FastAPI:
         people = PeopleNames(settings)
         app.state.live = LiveData(app.state.pool, settings.thresholds(), settings.timezone, settings.stale_after_s,
                                   people)
+        app.state.personal = PersonalData(app.state.pool)
         app.state.alerts = AlertData(app.state.pool, settings.timezone, people)
         app.state.history = History(app.state.pool, settings.thresholds(), settings.timezone, settings.shifts)
         app.state.hub = SnapshotHub(app.state.live, database_url)
