@@ -49,25 +49,29 @@ def snapshot_keys(snapshot: Mapping[str, Any]) -> tuple[list[Key], list[Key]]:
     return calls, complaints
 
 
+def _alert_shown(alert: dict[str, Any], customers: Mapping[Key, str | None], full: bool) -> dict[str, Any]:
+    """A callback alert with its complaint's customer as found, whole if ``full`` else masked; as
+    it was (masked when raised) if not found."""
+    key = complaint_of_alert(alert)
+    if key is None or not customers.get(key):
+        return alert
+    return {**alert, "customer": privacy.shown_customer(customers[key], full=full)}
+
+
 def with_personal_data(snapshot: dict[str, Any], found: Found, *, full: bool) -> dict[str, Any]:
     """``snapshot`` with its abandoned calls' callers, its open complaints' customers and its
     callback alerts' customers as ``found``, whole if ``full`` else masked. What was not found
     (the database did not answer) stays as the snapshot has it: masked, or none."""
-    def customer(key: Key, otherwise: str | None) -> str | None:
-        return privacy.shown_customer(found.customers[key], full=full) if found.customers.get(key) else otherwise
-
-    def alert(row: dict[str, Any]) -> dict[str, Any]:
-        key = complaint_of_alert(row)
-        return {**row, "customer": customer(key, row["customer"])} if key else row
-
     return {
         **snapshot,
         "abandoned_calls": [{**a, "caller": privacy.shown_number(found.callers.get((a["feed"], a["call_id"]),
                                                                                    a["caller"]), full=full)}
                             for a in snapshot["abandoned_calls"]],
-        "complaints_open": [{**c, "customer": customer((c["feed"], c["complaint_id"]), None)}
+        "complaints_open": [{**c, "customer": privacy.shown_customer(found.customers.get((c["feed"],
+                                                                                          c["complaint_id"])),
+                                                                     full=full)}
                             for c in snapshot["complaints_open"]],
-        "alerts_open": [alert(row) for row in snapshot.get("alerts_open", [])],
+        "alerts_open": [_alert_shown(row, found.customers, full) for row in snapshot.get("alerts_open", [])],
     }
 
 
@@ -96,6 +100,11 @@ class PersonalData:
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(QUERIES["privacy.customers_of_complaints"], feeds, ids)
         return {(r["feed"], r["complaint_id"]): r["customer"] for r in rows}
+
+    async def shown_alerts(self, alerts: list[dict[str, Any]], *, full: bool) -> list[dict[str, Any]]:
+        """``alerts`` with their complaints' customers, whole if ``full`` else masked."""
+        customers = await self.customers(key for alert in alerts if (key := complaint_of_alert(alert)))
+        return [_alert_shown(alert, customers, full) for alert in alerts]
 
     async def of_snapshot(self, snapshot: Mapping[str, Any]) -> Found:
         """What a snapshot's pages may show of its calls' and complaints' customers; nothing found

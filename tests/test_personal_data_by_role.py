@@ -162,3 +162,30 @@ async def _has(driver, selector: str) -> bool:
 
 def _texts(driver, selector: str) -> list[str]:
     return [element.get_attribute("textContent") for element in driver.find_elements(By.CSS_SELECTOR, selector)]
+
+
+async def test_the_alerts_page_shows_supervisors_a_callbacks_customer_whole_and_managers_masked(
+        database_url, pool, chromium):
+    browser = chromium
+    now = datetime.now(UTC)
+    await write(pool, floor_events(now), now)
+    async with pool.acquire() as conn:  # raised with the customer masked, as the alert engine stores it
+        change = await outbox.raise_alert(conn, kind="callback_overdue", subject=complaint_subject("wall", "k2"),
+                                          at=now, details={"queue": "billing", "agent": "a1",
+                                                           "customer": "•••• 0011", "due_at": now}, recipients=[])
+    shown = {}
+    async with running_dashboard(database_url, settings_for_test()) as base:
+        for role in ("supervisor", "manager"):
+            sign_in_browser(browser, role)
+            await asyncio.to_thread(browser.get, f"{base}/alerts?alert={change.alert_id}")
+            row = f'tr[data-alert="{change.alert_id}"]'
+            places = {"open": f".alerts-open {row}", "chosen": f".floor-detail {row}",
+                      "history": f".alerts-history {row}"}
+            for selector in places.values():
+                await wait_for(lambda selector=selector: _has(browser, selector), 15, selector)
+            shown[role] = {place: " ".join(_texts(browser, selector)) for place, selector in places.items()}
+            errors = browser_errors(browser)
+            assert errors == [], "\n".join(errors)
+    for place in ("open", "chosen", "history"):
+        assert f"customer {NUMBER_CUSTOMER}" in shown["supervisor"][place], place
+        assert "customer •••• 0011" in shown["manager"][place] and NUMBER_CUSTOMER not in shown["manager"][place]
