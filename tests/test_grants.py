@@ -95,6 +95,37 @@ async def test_the_dashboard_ends_sessions_forgets_failures_and_prunes_the_audit
     assert await pool.fetchval("SELECT count(*) FROM sign_in_failures") == 0
 
 
+async def test_db_migrate_gives_a_table_made_since_the_grant_its_owner_and_privileges(granted, pool):
+    # As a migration run as a superuser would, after `callboard db grant` had run.
+    await pool.execute("CREATE TABLE next_release_facts (n int)")
+    result = subprocess.run([sys.executable, "-m", "callboard", "db", "migrate"],
+                            env={**os.environ, "DATABASE_URL": granted}, capture_output=True, text=True,
+                            timeout=timeout(60))
+    assert result.returncode == 0, result.stderr
+    assert "roles' owners and privileges set again" in result.stdout
+    assert await pool.fetchval("SELECT pg_get_userbyid(relowner) FROM pg_class "
+                               "WHERE relname = 'next_release_facts'") == "callboard_migrator"
+    dashboard = await connect(as_user(granted, login_user("callboard_dashboard")))
+    ingest = await connect(as_user(granted, login_user("callboard_ingest")))
+    try:
+        assert await dashboard.fetchval("SELECT count(*) FROM next_release_facts") == 0
+        await ingest.execute("INSERT INTO next_release_facts VALUES (1)")  # a telephony fact: the ingest's
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await dashboard.execute("INSERT INTO next_release_facts VALUES (2)")
+    finally:
+        await dashboard.close()
+        await ingest.close()
+
+
+async def test_db_migrate_by_a_user_that_may_not_grant_migrates_and_leaves_the_privileges(granted, pool):
+    migrator = as_user(granted, login_user("callboard_migrator"))
+    result = subprocess.run([sys.executable, "-m", "callboard", "db", "migrate"],
+                            env={**os.environ, "DATABASE_URL": migrator}, capture_output=True, text=True,
+                            timeout=timeout(60))
+    assert result.returncode == 0, result.stderr
+    assert "set again" not in result.stdout and "run `callboard db grant` as a superuser" in result.stderr
+
+
 async def test_the_alert_service_writes_alerts_and_not_the_floor(granted):
     alerts = await connect(as_user(granted, login_user("callboard_alerts")))
     try:

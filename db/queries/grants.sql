@@ -116,3 +116,7 @@ SELECT CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = $1::text)
             THEN format('ALTER ROLE %I WITH LOGIN PASSWORD %L', $1::text, $3::text)
             ELSE format('CREATE ROLE %I WITH LOGIN PASSWORD %L', $1::text, $3::text) END AS make,
        format('GRANT %I TO %I', $2::text, $1::text) AS membership;
+
+-- name: roles_exist
+-- Whether every one of the group roles $1 exists (`callboard db grant` has been run on this server).
+SELECT count(*) = cardinality($1::text[]) FROM pg_roles WHERE rolname = any($1::text[]);
