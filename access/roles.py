@@ -21,6 +21,11 @@ AREAS_OF_ROLE: dict[str, frozenset[str]] = {
     "admin": ADMIN_AREAS,
 }
 
+# The roles that see customers' numbers and names whole (supervisors call customers back, an
+# on-call lead signs in as one); everyone else sees them masked (callboard/privacy.py), and the wall
+# not at all. docs/security.md shows the same table (:func:`personal_data_table`).
+SEES_PERSONAL_DATA = frozenset({"supervisor", "admin"})
+
 # Exact paths, then prefixes (the longest that matches wins); anything else is "other" (admin).
 PUBLIC = "public"
 SIGNED_IN = "signed_in"  # any role: signing out, the Dash machinery every page needs
@@ -63,6 +68,18 @@ def markdown_table() -> str:
         marks = " | ".join("yes" if area in AREAS_OF_ROLE[role] else "—" for role in ROLES)
         rows.append(f"| {what} | {marks} |")
     return "\n".join(rows)
+
+
+def personal_data_table() -> str:
+    """The table of who sees customers' personal data whole, for docs/security.md."""
+    rows = ["| role | personal data |", "|---|---|"]
+    rows += [f"| {role} | {'whole' if sees_personal_data(role) else 'masked'} |" for role in ROLES]
+    return "\n".join(rows)
+
+
+def sees_personal_data(role: str | None) -> bool:
+    """Whether a holder of ``role`` sees customers' numbers and names whole (else masked)."""
+    return role in SEES_PERSONAL_DATA
 
 
 def area_of(path: str) -> str:

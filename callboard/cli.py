@@ -82,13 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
     db_commands.add_parser("migrate", help="apply pending schema migrations",
                            description="Apply every pending migration in db/migrations, in order. Safe to run "
-                                       "again, and from several processes at once.")
+                                       "again, and from several processes at once. Where `callboard db grant` "
+                                       "has made the roles, then set their owners and privileges again (as a "
+                                       "superuser; otherwise a warning says to run `callboard db grant`).")
     grant = db_commands.add_parser(
         "grant", help="set up least-privilege roles (and login users) for each part",
         description="As a superuser: make the group roles callboard_migrator (owns the schema), callboard_ingest, "
                     "callboard_dashboard and callboard_alerts, give each only what its part needs, and make or "
-                    "update a login user ROLE_login for each role given a password file. Safe to run again; run "
-                    "it again after every `callboard db migrate` (docs/security.md, deploy/README.md).")
+                    "update a login user ROLE_login for each role given a password file. Safe to run again; "
+                    "`callboard db migrate` run as a superuser runs it again itself (docs/security.md, "
+                    "deploy/README.md).")
     for part in ("migrator", "ingest", "dashboard", "alerts"):
         grant.add_argument(f"--{part}-password-file", type=Path, metavar="PATH",
                            help=f"make or update login user callboard_{part}_login with the password in PATH")
@@ -383,9 +386,10 @@ def _dispatch(args: argparse.Namespace, settings: settings_module.Settings) -> N
             for user in asyncio.run(grant_url(url, passwords)):
                 print(f"login user {user} ready")
         elif args.command == "db":
-            from db.migrate import migrate_url
+            from db.grants import migrate_and_grant_url
 
-            asyncio.run(migrate_url(url))
+            if asyncio.run(migrate_and_grant_url(url)):
+                print("roles' owners and privileges set again (callboard db grant)")
         elif args.command == "ingest":
             from ingest import service
 

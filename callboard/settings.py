@@ -311,6 +311,9 @@ SETTINGS: tuple[Setting, ...] = (
             "CALLBOARD_SIGN_IN_WINDOW_MIN; more are refused until the window has passed."),
     Setting("CALLBOARD_SIGN_IN_WINDOW_MIN", 15.0, _positive_float,
             "The window, in minutes, that failed sign-ins are counted over."),
+    Setting("CALLBOARD_KEEP_AUDIT_DAYS", 365, _positive_int,
+            "Entries of the audit log (sign-ins, acknowledgements, users, tokens and displays changed) older "
+            "than this many days are deleted, every hour, by the dashboard."),
     Setting("CALLBOARD_FRAME_ANCESTORS", None, _sources,
             "Origins allowed to show the dashboard in a frame (a kiosk page), separated by spaces. Unset: "
             "no page may frame it."),
@@ -380,6 +383,7 @@ class Settings:
     secure_cookies: bool
     sign_in_attempts: int
     sign_in_window_min: float
+    keep_audit_days: int
     frame_ancestors: str | None
     trusted_user_header: str | None
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None

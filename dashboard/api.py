@@ -9,10 +9,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from callboard import metrics
+from access.roles import sees_personal_data
+from callboard import metrics, privacy
 from db.pool import CONNECTION_ERRORS
 
 from . import schemas
+from .auth import principal_of
+from .personal_data import with_personal_data
 
 router = APIRouter()
 # Every report may answer 400 naming the bad parameter.
@@ -78,8 +81,12 @@ async def live(request: Request, since: str | None = None) -> dict:
         raise BadParameter("since", f"since={since!r} must be in the past and at most 31 days ago")
     state = request.app.state
     if start is None and state.hub.snapshot is not None:
-        return state.hub.snapshot
-    return await state.live.snapshot(since=start)
+        version, snapshot = state.hub.version, state.hub.snapshot
+        found = await state.personal.of_version(version, snapshot)
+    else:
+        snapshot = await state.live.snapshot(since=start)
+        found = await state.personal.of_snapshot(snapshot)
+    return with_personal_data(snapshot, found, full=_sees_personal_data(request))
 
 
 @router.get("/api/v1/agents", response_model=schemas.Agents, response_model_exclude_unset=True,
@@ -136,7 +143,8 @@ async def weekday_hours(request: Request, from_: str | None = Query(None, alias=
             responses=BAD_PARAMETER)
 async def complaints(request: Request, status: str = "open", from_: str | None = Query(None, alias="from"),
                      to: str | None = None) -> dict:
-    """Complaints waiting for a callback, those past due, or all opened in [from, to); no customer data."""
+    """Complaints waiting for a callback, those past due, or all opened in [from, to), with their
+    customer: whole for supervisors and admins, masked for everyone else."""
     if status not in metrics.COMPLAINT_STATUSES:
         raise BadParameter("status", f"status={status!r} is not one of {', '.join(metrics.COMPLAINT_STATUSES)}")
     if status != "all":
@@ -145,7 +153,19 @@ async def complaints(request: Request, status: str = "open", from_: str | None =
                 raise BadParameter(name, f"{name} applies only to status=all (open complaints are listed whenever "
                                          "they were opened)")
     start, end = report_window(request, from_, to)
-    return await request.app.state.live.complaints(status, start, end)
+    answer = await request.app.state.live.complaints(status, start, end)
+    customers = await request.app.state.personal.customers((c["feed"], c["complaint_id"])
+                                                          for c in answer["complaints"])
+    full = _sees_personal_data(request)
+    answer["complaints"] = [{**c, "customer": privacy.shown_customer(customers.get((c["feed"], c["complaint_id"])),
+                                                                     full=full)} for c in answer["complaints"]]
+    return answer
+
+
+def _sees_personal_data(request: Request) -> bool:
+    """Whether whoever holds ``request`` (a person, or an API token) sees customers' data whole."""
+    who = principal_of(request)
+    return sees_personal_data(who.role if who else None)
 
 
 @router.get("/healthz", response_model=schemas.Health)

@@ -23,6 +23,7 @@ from .data import LiveData
 from .history import History
 from .hub import SnapshotHub
 from .labels import text
+from .personal_data import PersonalData
 from .session_watch import SessionWatch
 from .views import SharedView
 
@@ -84,7 +85,8 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
                 answered_at = time.time()
                 if not may_reach(who.role, page_area((request or {}).get("page"))):
                     continue
-                set_props(ids.LIVE_STORE, {"data": shared.of(version, snapshot, request)})
+                view = await shared.shown_to(who.role, version, snapshot, request, server.state.personal)
+                set_props(ids.LIVE_STORE, {"data": view})
                 logger.debug("view pushed to a page", extra={
                     "action": "view_pushed", "version": version, "asked_at": asked_at, "answered_at": answered_at,
                     "pushed_at": time.time()})
@@ -103,7 +105,7 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
         who = current()
         if hub.snapshot is None or who is None or not may_reach(who.role, page_area((request or {}).get("page"))):
             raise PreventUpdate
-        return shared.of(hub.version, hub.snapshot, request)
+        return await shared.shown_to(who.role, hub.version, hub.snapshot, request, server.state.personal)
 
     return app
 
@@ -124,6 +126,11 @@ async def prepare(app: Dash) -> None:
 def live_data() -> LiveData:
     """The running dashboard's reads, for the pages' own callbacks and layouts."""
     return dash.get_app().server.state.live
+
+
+def personal_data() -> PersonalData:
+    """The running dashboard's reads of customers' numbers and names, for the pages that show them."""
+    return dash.get_app().server.state.personal
 
 
 def site_language() -> str:

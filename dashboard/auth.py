@@ -37,6 +37,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # The acknowledge link's form posts its own signed token back: that token is its authorisation.
 OWN_AUTHORISATION = frozenset({"/alerts/ack"})
 CALLBACK_PATH = "/_dash-update-component"
+# Dash's page router: the callback that lays out the page at its location's path, for any page.
+PAGE_ROUTER_OUTPUT = ".._pages_content.children..._pages_store.data.."
+PAGE_LOCATION = "_pages_location"
 BEARER_PATHS = ("/api/", "/openapi.json")  # where programs may send an API token
 _current: ContextVar[Principal | None] = ContextVar("callboard_principal", default=None)
 
@@ -68,9 +71,16 @@ def same_origin(request: HTTPConnection) -> bool:
     return origin is None or urlsplit(origin).netloc == request.headers.get("host")
 
 
-def callback_area(app: Dash, output: str) -> str:
-    """The area of the page a Dash callback belongs to: its own page's, or ``dash`` for the shell's
-    (the live push checks each page's request itself) and Dash's own."""
+def callback_area(app: Dash, request: dict) -> str:
+    """The area of the page a Dash callback request (its JSON body) belongs to: its own page's, or
+    ``dash`` for the shell's (the live push checks each page's request itself) and Dash's own; the
+    page router's is the area of the path it is asked to lay out."""
+    output = request.get("output", "")
+    if not isinstance(output, str):
+        return "other"
+    if output == PAGE_ROUTER_OUTPUT:
+        path = asked_path(request)
+        return "other" if path is None else area_of(path)
     spec = app.callback_map.get(output)
     module = getattr(spec.get("callback"), "__module__", "") if spec else ""
     package, _, page = module.rpartition(".")
@@ -79,6 +89,15 @@ def callback_area(app: Dash, output: str) -> str:
     if module == "dashboard.app" or package == "dash":
         return "dash"
     return "other"
+
+
+def asked_path(request: dict) -> str | None:
+    """The path a request to Dash's page router asks for (its location's ``pathname`` input)."""
+    inputs = request.get("inputs")
+    for item in inputs if isinstance(inputs, list) else []:
+        if isinstance(item, dict) and item.get("id") == PAGE_LOCATION and item.get("property") == "pathname":
+            return item.get("value") if isinstance(item.get("value"), str) else None
+    return None
 
 
 def declare_security(server: FastAPI) -> None:
@@ -195,10 +214,11 @@ class AccessMiddleware:
             more = message.get("more_body", False)
         body = b"".join(chunks)
         try:
-            output = json.loads(body).get("output", "")
-        except (ValueError, AttributeError):
-            output = ""
-        allowed = may_reach(who.role, callback_area(self._dash_app, output)) if who else False
+            request = json.loads(body)
+            area = callback_area(self._dash_app, request if isinstance(request, dict) else {})
+        except ValueError:
+            area = "other"
+        allowed = may_reach(who.role, area) if who else False
 
         async def replay() -> Message:
             nonlocal body
@@ -215,10 +235,11 @@ class AccessMiddleware:
             text_sent = message.get("text") if message["type"] == "websocket.receive" else None
             if text_sent and '"callback_request"' in text_sent:
                 try:
-                    output = json.loads(text_sent).get("payload", {}).get("output", "")
+                    payload = json.loads(text_sent).get("payload")
+                    area = callback_area(self._dash_app, payload if isinstance(payload, dict) else {})
                 except (ValueError, AttributeError):
-                    output = ""
-                if not (who and may_reach(who.role, callback_area(self._dash_app, output))):
+                    area = "other"
+                if not (who and may_reach(who.role, area)):
                     logger.warning("callback refused to a role", extra={"action": "callback_refused"})
                     return {"type": "websocket.receive", "text": '{"type": "refused"}'}
             return message

@@ -76,6 +76,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "on_hold_now": ("On hold", "保留中"),
     "calls_today": ("Calls today", "今日通话"),
     "call_timeline": ("Call", "通话"),
+    "caller": ("Caller", "来电号码"),
     "close": ("Close", "关闭"),
     "queued": ("Queued", "排队"),
     "answered_at": ("Answered", "应答"),

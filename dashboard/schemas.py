@@ -79,9 +79,10 @@ class AbandonedCall(Shape):
     abandoned_at: Timestamp
     waited_s: float
     short: Annotated[bool, Field(description="a short abandon: left out of service level and abandon rate")]
-    caller: Annotated[str | None, Field(description="the caller's number masked to its last 4 digits, "
-                                                    "e.g. '•••• 0101'; '••••' when it has fewer than 7 "
-                                                    "digits or is not a plain number; null when none came")]
+    caller: Annotated[str | None, Field(description="the caller's number: whole for supervisors and admins; "
+                                                    "for others masked to its last 4 digits, e.g. '•••• 0101', "
+                                                    "or '••••' when it has fewer than 7 digits or is not a plain "
+                                                    "number; null when none came or it was erased")]
 
 
 class Complaint(Shape):
@@ -97,6 +98,10 @@ class Complaint(Shape):
     callback_made_at: Timestamp | None
     closed_at: Timestamp | None
     resolved: bool | None
+    customer: Annotated[str | None, Field(description="the customer (a name or a number): whole for supervisors "
+                                                      "and admins; for others a number's last 4 digits at most "
+                                                      "('•••• 0101', '••••'); null when none came or it was "
+                                                      "erased")] = None
     seconds_left: float | None
     overdue: bool
     status: Literal["open", "overdue", "called_back", "closed"]
@@ -175,7 +180,9 @@ class Alert(Shape):
     resolved_by: str | None
     queue: str | None
     agent: str | None
-    customer: Annotated[str | None, Field(description="masked: at most the last 4 digits of a phone number")]
+    customer: Annotated[str | None, Field(description="a callback's customer: whole for supervisors and admins "
+                                                      "in the live view; elsewhere masked, at most the last 4 "
+                                                      "digits of a phone number")]
     due_at: Timestamp | None
     notifications: list[AlertNotification]
 

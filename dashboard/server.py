@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
+from access import audit
 from access.sessions import Gate
 from callboard import logs
 from callboard.settings import Settings
@@ -27,6 +28,7 @@ from .data import LiveData
 from .export import router as export_router
 from .history import History
 from .hub import SnapshotHub
+from .personal_data import PersonalData
 from .session_watch import SessionWatch
 
 logger = logging.getLogger(__name__)
@@ -44,17 +46,21 @@ def build(settings: Settings, database_url: str) -> FastAPI:
         people = PeopleNames(settings)
         app.state.live = LiveData(app.state.pool, settings.thresholds(), settings.timezone, settings.stale_after_s,
                                   people)
+        app.state.personal = PersonalData(app.state.pool)
         app.state.alerts = AlertData(app.state.pool, settings.timezone, people)
         app.state.history = History(app.state.pool, settings.thresholds(), settings.timezone, settings.shifts)
         app.state.hub = SnapshotHub(app.state.live, database_url)
-        running = asyncio.create_task(app.state.hub.run(), name="snapshot-hub")
+        running = [asyncio.create_task(app.state.hub.run(), name="snapshot-hub"),
+                   asyncio.create_task(audit.prune_forever(app.state.pool, settings.keep_audit_days),
+                                       name="audit-retention")]
         await prepare(dash_app)
         try:
             yield
         finally:
-            running.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await running
+            for task in running:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await app.state.pool.close()
 
     server = FastAPI(title="Callboard", lifespan=lifespan)

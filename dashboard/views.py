@@ -17,14 +17,20 @@ from typing import Any
 
 from plotly.io.json import to_json_plotly
 
+from access.roles import sees_personal_data
+
 from . import labels
 from .data import select
+from .personal_data import PersonalData, with_personal_data
 from .timers import colour_timers, timer_specs
 
 Snapshot = dict[str, Any] | None
 PageRequest = dict[str, Any]
 DrawParts = Callable[[Snapshot, PageRequest, Snapshot], dict[str, Any]]
 
+# The pages that show customers' numbers and names: whole to the roles that may see them, masked to
+# the others (dashboard/personal_data.py). The wall is not one of them.
+PAGES_WITH_PERSONAL_DATA = frozenset({"floor", "alerts"})
 # Page name -> the type of its pattern-matching part ids, and how it draws those parts.
 _PAGES: dict[str, tuple[str, DrawParts]] = {}
 
@@ -64,8 +70,23 @@ class SharedView:
         self._version: tuple[int, str | None] | None = None
         self._views: dict[str, str] = {}
 
-    def of(self, version: int, snapshot: Snapshot, request: PageRequest | None) -> str:
-        request = {**(request or {})}
+    async def shown_to(self, role: str, version: int, snapshot: Snapshot, request: PageRequest | None,
+                       personal: PersonalData) -> str:
+        """The view for a page of a holder of ``role``: on the pages that show customers' data, with
+        it read (once per snapshot version) and shown whole or masked as the role allows."""
+        if snapshot is None or (request or {}).get("page") not in PAGES_WITH_PERSONAL_DATA:
+            return self.of(version, snapshot, request)
+        full = sees_personal_data(role)
+        found = await personal.of_version(version, snapshot)
+        return self.of(version, with_personal_data(snapshot, found, full=full), request,
+                       personal_data="whole" if full else "masked")
+
+    def of(self, version: int, snapshot: Snapshot, request: PageRequest | None,
+           personal_data: str | None = None) -> str:
+        """The view of ``snapshot`` for ``request``; ``personal_data`` says how the snapshot shows
+        customers' data (``whole``, ``masked``; None: as the live snapshot has it), as views of
+        each are kept apart."""
+        request = {**(request or {}), "personal_data": personal_data}
         request["lang"] = labels.language(request.get("lang"), self._default_language)
         # Redrawn for a newer snapshot too, not only a newer version: the view's as_of sets the
         # page's clock for its timers, and a page opened on a quiet floor must not get an old one.

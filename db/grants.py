@@ -4,8 +4,9 @@ Four group roles that cannot log in: ``callboard_migrator`` owns the schema (and
 ingest), ``callboard_ingest`` owns the event log and writes every table derived from it,
 ``callboard_dashboard`` reads and writes only the few tables it writes (db/queries/grants.sql keeps
 that list), ``callboard_alerts`` reads and writes the alerts. Login users join them, one per role
-given a password file. The SQL is in db/queries/grants.sql; every step is safe to run again, and is
-run again after each migration so that new tables get their owner and privileges.
+given a password file. The SQL is in db/queries/grants.sql; every step is safe to run again, and
+``callboard db migrate`` runs it again after migrating (when the roles exist and it runs as a
+superuser), so that new tables get their owner and privileges.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import asyncpg
 
 from db.exceptions import GrantError
+from db.migrate import migrate
 from db.pool import connect
 from db.queries import QUERIES
 
@@ -62,6 +64,32 @@ async def grant(conn: asyncpg.Connection, passwords: Mapping[str, str] | None = 
                          f"(DATABASE_URL) ({exc})") from None
     logger.info("roles and privileges set", extra={"action": "grants_set", "login_users": ",".join(users)})
     return users
+
+
+async def grant_again(conn: asyncpg.Connection) -> bool:
+    """After a migration: set owners and privileges again, so that new tables get theirs, if
+    ``callboard db grant`` made the roles on this server (True); else nothing (False). A user that
+    may not set them (not a superuser) leaves them as they were, with a warning to run
+    ``callboard db grant``."""
+    if not await conn.fetchval(QUERIES["grants.roles_exist"], list(ROLES)):
+        return False
+    try:
+        await grant(conn)
+    except GrantError as exc:
+        logger.warning("migrated, but the roles' privileges were not set again: run `callboard db grant` as a "
+                       "superuser", extra={"action": "grants_not_set", "error": str(exc)})
+        return False
+    return True
+
+
+async def migrate_and_grant_url(url: str) -> bool:
+    """``callboard db migrate``: apply pending migrations, then :func:`grant_again`."""
+    conn = await connect(url)
+    try:
+        await migrate(conn)
+        return await grant_again(conn)
+    finally:
+        await conn.close()
 
 
 async def grant_url(url: str, passwords: Mapping[str, str] | None = None) -> list[str]:

@@ -191,7 +191,8 @@ async def test_a_supervisor_acknowledges_and_resolves_from_the_alerts_page_and_s
         assert "selected" not in browser.find_element(
             By.CSS_SELECTOR, f'.alerts-open tr[data-alert="{other}"]').get_attribute("class")
         shown = await asyncio.to_thread(_text, browser, row)
-        assert "billing · a1 · customer •••• 8000" in shown and "open" in shown
+        # the admin sees the complaint's customer whole (tests/test_personal_data_by_role.py: each role)
+        assert "billing · a1 · customer 李娜" in shown and "open" in shown
         assert "li-wei · hook (raised) not sent yet: attempt 0" in shown  # nobody sends in this test
         await wait_for(lambda: _contains(browser, f"{row} .timer", "0:0"), 10, "the alert's age ticking")
         await wait_for(lambda: _contains(browser, f'.alerts-history tr[data-alert="{alert_id}"]', "open"), 10,

@@ -6,16 +6,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 from websockets.asyncio.server import serve
 
+from access.audit import prune_before
 from alerts import outbox
 from db.grants import ROLES, login_user
-from db.pool import connect
+from db.pool import connect, create_pool
+from db.queries import QUERIES
 
 from .conftest import timeout, wait_for
 from .live_stack import running_ingest, settings_for_test
@@ -70,6 +72,58 @@ async def test_the_dashboard_reads_everything_and_writes_only_its_own_tables(gra
                 await dashboard.execute(statement)
     finally:
         await dashboard.close()
+
+
+async def test_the_dashboard_ends_sessions_forgets_failures_and_prunes_the_audit_log_as_its_role(granted, pool):
+    long_ago = datetime.now(UTC) - timedelta(days=400)
+    await pool.execute("INSERT INTO audit_log (at, actor, action) VALUES ($1, 'li.na', 'sign_in')", long_ago)
+    await pool.execute("INSERT INTO sign_in_failures (at, user_name, address) VALUES ($1, 'li.na', '127.0.0.1')",
+                       long_ago)
+    dashboard = await create_pool(as_user(granted, login_user("callboard_dashboard")), min_size=1, max_size=1)
+    try:
+        assert await prune_before(dashboard, datetime.now(UTC) - timedelta(days=365)) == 1
+        async with dashboard.acquire() as conn:
+            for query, args in (("auth.forget_sign_in_failures", [datetime.now(UTC)]),
+                                ("auth.drop_expired_sessions", [datetime.now(UTC)]),
+                                ("auth.end_session", [b"no such session"])):
+                await conn.execute(QUERIES[query], *args)
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute("DELETE FROM alerts")
+    finally:
+        await dashboard.close()
+    assert await pool.fetchval("SELECT count(*) FROM audit_log") == 0
+    assert await pool.fetchval("SELECT count(*) FROM sign_in_failures") == 0
+
+
+async def test_db_migrate_gives_a_table_made_since_the_grant_its_owner_and_privileges(granted, pool):
+    # As a migration run as a superuser would, after `callboard db grant` had run.
+    await pool.execute("CREATE TABLE next_release_facts (n int)")
+    result = subprocess.run([sys.executable, "-m", "callboard", "db", "migrate"],
+                            env={**os.environ, "DATABASE_URL": granted}, capture_output=True, text=True,
+                            timeout=timeout(60))
+    assert result.returncode == 0, result.stderr
+    assert "roles' owners and privileges set again" in result.stdout
+    assert await pool.fetchval("SELECT pg_get_userbyid(relowner) FROM pg_class "
+                               "WHERE relname = 'next_release_facts'") == "callboard_migrator"
+    dashboard = await connect(as_user(granted, login_user("callboard_dashboard")))
+    ingest = await connect(as_user(granted, login_user("callboard_ingest")))
+    try:
+        assert await dashboard.fetchval("SELECT count(*) FROM next_release_facts") == 0
+        await ingest.execute("INSERT INTO next_release_facts VALUES (1)")  # a telephony fact: the ingest's
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await dashboard.execute("INSERT INTO next_release_facts VALUES (2)")
+    finally:
+        await dashboard.close()
+        await ingest.close()
+
+
+async def test_db_migrate_by_a_user_that_may_not_grant_migrates_and_leaves_the_privileges(granted, pool):
+    migrator = as_user(granted, login_user("callboard_migrator"))
+    result = subprocess.run([sys.executable, "-m", "callboard", "db", "migrate"],
+                            env={**os.environ, "DATABASE_URL": migrator}, capture_output=True, text=True,
+                            timeout=timeout(60))
+    assert result.returncode == 0, result.stderr
+    assert "set again" not in result.stdout and "run `callboard db grant` as a superuser" in result.stderr
 
 
 async def test_the_alert_service_writes_alerts_and_not_the_floor(granted):

@@ -14,9 +14,9 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from access import keys
-from dashboard.auth import SESSION_COOKIE, callback_area
+from dashboard.auth import PAGE_ROUTER_OUTPUT, SESSION_COOKIE, callback_area
 
-from .conftest import browser_errors, sign_in_browser, wait_for
+from .conftest import browser_errors, sign_in_browser, timeout, wait_for
 from .http import Answer, http
 from .live_stack import API_TOKENS, TEST_PASSWORD, running_dashboard, session_cookie, settings_for_test
 
@@ -281,7 +281,67 @@ async def test_a_wall_session_cannot_run_another_page_s_callbacks(database_url):
         wall = await asyncio.to_thread(http, f"{base}/_dash-update-component", "POST", body,
                                        {**headers, **session_cookie("wall")})
         assert wall.status == 403
-        assert callback_area(dash.get_app(), floor_output) == "floor"  # which a supervisor may reach
+        assert callback_area(dash.get_app(), {"output": floor_output}) == "floor"  # which a supervisor may reach
+
+
+def router_request(path: str | None) -> dict:
+    """What the browser sends Dash's page router when its location is ``path``."""
+    inputs = [{"id": "_pages_location", "property": "search", "value": ""}]
+    if path is not None:
+        inputs.insert(0, {"id": "_pages_location", "property": "pathname", "value": path})
+    return {"output": PAGE_ROUTER_OUTPUT, "inputs": inputs, "changedPropIds": ["_pages_location.pathname"],
+            "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}]}
+
+
+async def test_the_page_router_lays_out_only_the_pages_a_role_may_see(database_url):
+    import dash
+
+    async with running_dashboard(database_url, settings_for_test()) as base:
+        assert PAGE_ROUTER_OUTPUT in dash.get_app().callback_map  # the router Dash registered
+
+        async def lay_out(path: str | None, role: str) -> Answer:
+            body = json.dumps(router_request(path)).encode()
+            return await asyncio.to_thread(http, f"{base}/_dash-update-component", "POST", body,
+                                           {"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin",
+                                            **session_cookie(role)})
+
+        answers = {(path, role): await lay_out(path, role) for role in ALLOWED for path in PAGES}
+        nowhere = await lay_out(None, "manager")
+    for (path, role), answer in answers.items():
+        if path in ALLOWED[role]:
+            assert answer.status == 200 and "_pages_content" in answer.body, (path, role)
+        else:
+            assert answer.status == 403 and "_pages_content" not in answer.body, (path, role)
+    assert "trends-" in answers["/trends", "manager"].body  # the page's own layout
+    assert nowhere.status == 403  # a request that names no path is laid out for nobody
+
+
+async def test_the_page_router_over_the_websocket_lays_out_only_the_pages_a_role_may_see(database_url):
+    async with running_dashboard(database_url, settings_for_test()) as base:
+        manager = await asyncio.to_thread(_laid_out_over_websocket, base, "manager", ["/trends", "/wall"])
+        wall = await asyncio.to_thread(_laid_out_over_websocket, base, "wall", ["/trends", "/wall"])
+    assert manager.keys() == {"/trends", "/wall"} and "trends-" in manager["/trends"]
+    # the wall's request for /trends gets no answer; its own page's, asked after it, does
+    assert wall.keys() == {"/wall"} and "trends-" not in wall["/wall"]
+
+
+def _laid_out_over_websocket(base: str, role: str, paths: list[str]) -> dict[str, str]:
+    """Ask the page router for each of ``paths`` in turn over one websocket, as ``role``; the
+    answers received (by path) until the last path's arrives."""
+    from websockets.sync.client import connect
+
+    host = base.removeprefix("http://")
+    answers: dict[str, str] = {}
+    with connect(f"ws://{host}/_dash-ws-callback", additional_headers={**session_cookie(role),
+                                                                        "Origin": base}, open_timeout=5) as socket:
+        for path in paths:
+            socket.send(json.dumps({"type": "callback_request", "requestId": path, "rendererId": "test",
+                                    "payload": router_request(path)}))
+        while paths[-1] not in answers:
+            message = json.loads(socket.recv(timeout=timeout(10)))
+            if message.get("type") == "callback_response":
+                answers[message["requestId"]] = json.dumps(message["payload"])
+    return answers
 
 
 async def test_openapi_declares_the_bearer_token_and_the_session_cookie(database_url):

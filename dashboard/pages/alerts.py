@@ -1,8 +1,9 @@
 """The Alerts page: open alerts as they happen, acknowledging and resolving them, and the history.
 
 - The open alerts (not resolved) come with the push, like the wall: kind, what they are about
-  (queue, agent, the customer masked), level, state, when raised and a ticking age, who
-  acknowledged and when, and every notification with its outcome (sent, retrying, dead).
+  (queue, agent, the customer: whole for supervisors and admins, else masked), level, state, when
+  raised and a ticking age, who acknowledged and when, and every notification with its outcome
+  (sent, retrying, dead).
 - Acknowledge and Resolve record the name typed in "Your name" (kept in this browser); made twice,
   by a double click or two supervisors at once, a change is made once.
 - The history lists alerts raised in a date range, newest first, by state, kind and queue, a page at
@@ -21,12 +22,13 @@ import dash
 from dash import ALL, Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
+from access.roles import sees_personal_data
 from alerts.messages import KINDS
 from dashboard import format as fmt
 from dashboard import ids
 from dashboard.alert_data import HISTORY_PAGE, STATES, AlertData, HistoryFilter
 from dashboard.alert_widgets import action_message, notification_outcome, when
-from dashboard.app import site_language
+from dashboard.app import personal_data, site_language
 from dashboard.auth import current
 from dashboard.labels import alert_kind_label, language, text
 from dashboard.timers import alert_key, timer
@@ -177,6 +179,7 @@ async def show_chosen(_done: int, _refreshes: int | None, request: dict[str, Any
     alert = await alert_data().alert(alert_id)
     if alert is None:
         return [html.Div(text("alerts_missing", lang).format(id=alert_id), className="empty")]
+    [alert] = await personal_data().shown_alerts([alert], full=_sees_personal_data())
     return [html.H2(text("alerts_selected", lang).format(id=alert_id)),
             html.Table(className="floor-table alerts-table", children=[
                 html.Thead(html.Tr([html.Th(text(key, lang)) for key in COLUMNS])),
@@ -208,7 +211,13 @@ async def show_history(_filters: list, start: str | None, end: str | None, _step
         offset=offset or 0))
     if stepped and not history["alerts"] and history["matching"]:
         raise PreventUpdate  # "Older" past the oldest: stay on this page
+    history = {**history, "alerts": await personal_data().shown_alerts(history["alerts"], full=_sees_personal_data())}
     return history_table(history, _language(request), request.get("alert")), offset or 0
+
+
+def _sees_personal_data() -> bool:
+    who = current()
+    return sees_personal_data(who.role if who else None)
 
 
 def _day(value: str | None) -> date | None:
@@ -239,7 +248,7 @@ def alerts_parts(snapshot: dict[str, Any] | None, request: dict[str, Any],
 
 
 def about(alert: dict[str, Any], lang: str) -> list:
-    """What the alert is about: queue, agent and the customer, masked; else its subject."""
+    """What the alert is about: queue, agent and the customer; else its subject."""
     parts = [alert[key] for key in ("queue", "agent") if alert.get(key)]
     if alert.get("customer"):
         parts.append(f"{text('alerts_customer', lang)} {alert['customer']}")

@@ -21,11 +21,14 @@ from urllib.parse import urlencode
 import dash
 from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 
+from access.roles import sees_personal_data
+from callboard import privacy
 from callboard.definitions import define
 from dashboard import format as fmt
 from dashboard import ids
 from dashboard.alert_widgets import alert_beside, callback_alerts
-from dashboard.app import live_data, site_language
+from dashboard.app import live_data, personal_data, site_language
+from dashboard.auth import current
 from dashboard.labels import event_label, language, released_label, state_label, text
 from dashboard.timers import callback_key, hold_key, state_key, timer, wait_key
 from dashboard.views import live_parts
@@ -179,11 +182,18 @@ async def show_drill_down(drill: dict[str, Any] | None, _refreshes: int | None,
     """One agent's calls today and, when one is chosen, that call's timeline, read now."""
     if not drill or not (drill.get("agent") or drill.get("call")):
         return []
-    data = live_data()
+    who = current()
+    data, personal, full = live_data(), personal_data(), sees_personal_data(who.role if who else None)
     calls = await data.agent_calls(drill["agent"]) if drill.get("agent") else None
     chosen = drill.get("feed"), drill.get("call")
     timeline = await data.call_timeline(*chosen) if all(chosen) else None
-    return drill_panel(calls, timeline, drill.get("call"), _language(request))
+    shown = [(c["feed"], c["call_id"]) for c in calls["calls"]] if calls else []
+    callers = await personal.callers(shown + ([chosen] if timeline is not None else []))
+    if calls is not None:
+        calls = {**calls, "calls": [{**c, "caller": privacy.shown_number(callers.get((c["feed"], c["call_id"])),
+                                                                         full=full)} for c in calls["calls"]]}
+    caller = privacy.shown_number(callers.get(chosen), full=full) if timeline is not None else None
+    return drill_panel(calls, timeline, drill.get("call"), _language(request), caller)
 
 
 def _language(request: dict[str, Any] | None) -> str:
@@ -295,6 +305,7 @@ def callback_list(complaints: list[dict[str, Any]], lang: str,
     alerts = alerts or {}
     rows = [html.Div(className="row callback", **complaint_data(c), children=[
         html.Span(c["agent_name"], className="who"), html.Span(clock(c["due"])[:5], className="where"),
+        html.Span(c.get("customer") or "", className="customer"),
         timer(callback_key(c["feed"], c["complaint_id"])),
         alert_beside(alerts.get((c["feed"], c["complaint_id"])), lang, today)]) for c in complaints]
     return rows or [html.Div(text("no_callbacks", lang), className="empty")]
@@ -310,15 +321,18 @@ def abandoned_list(calls: list[dict[str, Any]], lang: str) -> list:
 
 
 def drill_panel(calls: dict[str, Any] | None, timeline: list[dict[str, Any]] | None, call_id: str | None,
-                lang: str) -> list:
-    """The drill-down: the agent's calls today (each opens its timeline), then the chosen call's."""
+                lang: str, caller: str | None = None) -> list:
+    """The drill-down: the agent's calls today (each opens its timeline), then the chosen call's,
+    with its caller's number (whole or masked, as the holder's role allows)."""
     close = html.Button(text("close", lang), id={"type": ids.FLOOR_CLOSE, "index": 0}, className="close")
     panel: list = [close]
     if calls is not None:
         panel.append(html.H2(f"{text('calls_today', lang)} · {calls['name']}"))
         panel.append(agent_calls_table(calls["calls"], lang))
     if timeline is not None:
-        panel.append(html.H2(f"{text('call_timeline', lang)} {call_id}"))
+        panel.append(html.H2([f"{text('call_timeline', lang)} {call_id}",
+                              html.Span(f" · {text('caller', lang)} {caller}", className="caller") if caller
+                              else ""]))
         panel.append(timeline_table(timeline, lang))
     return panel
 
@@ -326,7 +340,8 @@ def drill_panel(calls: dict[str, Any] | None, timeline: list[dict[str, Any]] | N
 def agent_calls_table(calls: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
     if not calls:
         return html.Div(text("no_calls", lang), className="empty")
-    heads = ("queued", "queue", "waited", "answered_at", "ended", "holds", "released_by", "resolved", "survey")
+    heads = ("queued", "queue", "caller", "waited", "answered_at", "ended", "holds", "released_by", "resolved",
+             "survey")
 
     def yes_no(value: bool | None) -> str:
         return fmt.MISSING if value is None else text("yes" if value else "no", lang)
@@ -336,6 +351,7 @@ def agent_calls_table(calls: list[dict[str, Any]], lang: str) -> html.Table | ht
                             id={"type": ids.FLOOR_CALL, "feed": c["feed"], "call": c["call_id"]},
                             title=c["call_id"])),
         html.Td(c["queue"] or ""),
+        html.Td(c.get("caller") or fmt.MISSING, className="caller"),
         html.Td(fmt.duration(c["waited_s"]), className="num"),
         html.Td(clock(c["answered_at"]) if c["answered_at"] else fmt.MISSING, className="num"),
         html.Td(clock(c["ended_at"]) if c["ended_at"] else fmt.MISSING, className="num"),

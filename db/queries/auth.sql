@@ -140,3 +140,11 @@ SELECT at, actor, action, subject, address FROM audit_log WHERE at >= $1 ORDER B
 -- name: live_sessions
 -- Which of the sessions $1 (sha256 of their keys) have neither ended nor expired by $2.
 SELECT id_hash FROM sessions WHERE id_hash = any($1::bytea[]) AND expires_at > $2;
+
+-- name: prune_audit_log
+-- Delete at most $2 entries of the audit log made before $1, oldest first (entries being written
+-- are skipped); how many.
+WITH chosen AS (
+    SELECT id FROM audit_log WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED
+)
+DELETE FROM audit_log a USING chosen WHERE a.id = chosen.id;

@@ -25,6 +25,9 @@ DECLARE
     -- links, failed attempts, audit log, tokens' last use and passwords' rehashing.
     dashboard_writes text[] := ARRAY['alerts', 'alert_events', 'notifications', 'sessions', 'sign_in_links',
                                      'sign_in_failures', 'audit_log', 'api_tokens', 'users'];
+    -- The tables the dashboard deletes from: sessions ended and expired, one-time links used,
+    -- failed attempts forgotten, and the audit log's entries past their keep period.
+    dashboard_deletes text[] := ARRAY['sessions', 'sign_in_links', 'sign_in_failures', 'audit_log'];
     -- The tables the alert service writes: the alerts, their state changes and the outbox.
     alerts_writes text[] := ARRAY['alerts', 'alert_events', 'notifications'];
     -- The key of the callers' numbers' hashes: whoever reads it can tell which number a hash is of.
@@ -82,6 +85,9 @@ BEGIN
     FOR object IN SELECT unnest(dashboard_writes) AS name LOOP
         EXECUTE format('GRANT INSERT, UPDATE ON %I TO callboard_dashboard', object.name);
     END LOOP;
+    FOR object IN SELECT unnest(dashboard_deletes) AS name LOOP
+        EXECUTE format('GRANT DELETE ON %I TO callboard_dashboard', object.name);
+    END LOOP;
     FOR object IN SELECT unnest(alerts_writes) AS name LOOP
         EXECUTE format('GRANT INSERT, UPDATE ON %I TO callboard_alerts', object.name);
     END LOOP;
@@ -114,3 +120,7 @@ SELECT CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = $1::text)
             THEN format('ALTER ROLE %I WITH LOGIN PASSWORD %L', $1::text, $3::text)
             ELSE format('CREATE ROLE %I WITH LOGIN PASSWORD %L', $1::text, $3::text) END AS make,
        format('GRANT %I TO %I', $2::text, $1::text) AS membership;
+
+-- name: roles_exist
+-- Whether every one of the group roles $1 exists (`callboard db grant` has been run on this server).
+SELECT count(*) = cardinality($1::text[]) FROM pg_roles WHERE rolname = any($1::text[]);

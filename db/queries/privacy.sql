@@ -62,3 +62,17 @@ FROM (SELECT feed, event_id FROM chunk ORDER BY feed DESC, event_id DESC LIMIT 1
 -- name: mark_day_erased
 -- Day $1 of the event log holds no personal data any more.
 INSERT INTO event_log_days_erased (day) VALUES ($1) ON CONFLICT DO NOTHING;
+
+-- name: callers_of_calls
+-- The caller's number of each call named by feeds $1 and call ids $2 (taken pairwise), for those
+-- allowed to see it (the dashboard masks it for everyone else).
+SELECT c.feed, c.call_id, c.caller
+FROM calls c
+JOIN unnest($1::text[], $2::text[]) AS wanted(feed, call_id) USING (feed, call_id);
+
+-- name: customers_of_complaints
+-- The customer of each complaint named by feeds $1 and complaint ids $2 (taken pairwise), for those
+-- allowed to see it (the dashboard masks it for everyone else).
+SELECT k.feed, k.complaint_id, k.customer
+FROM complaints k
+JOIN unnest($1::text[], $2::text[]) AS wanted(feed, complaint_id) USING (feed, complaint_id);
