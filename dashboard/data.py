@@ -7,7 +7,8 @@ named queries and form their figures with the same functions of :mod:`callboard.
 from __future__ import annotations
 
 import collections
-from collections.abc import Iterator, Sequence
+import dataclasses
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -92,6 +93,23 @@ def raw_pieces(start: datetime, end: datetime, days: Sequence[date]) -> Iterator
         yield at, end
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class FloorRows:
+    """The rows a live snapshot is assembled from, shaped as the named queries of live.sql give them."""
+
+    counts: Sequence[Mapping[str, Any]]  # live.queue_counts: per queue
+    waiting: Sequence[Mapping[str, Any]]  # live.waiting
+    talking: Mapping[str | None, int]  # live.calls_talking, by queue
+    holds: Sequence[Mapping[str, Any]]  # live.open_holds, in its order
+    abandoned: Sequence[Mapping[str, Any]]  # live.abandoned_calls, in its order
+    complaints: Sequence[Mapping[str, Any]]  # live.open_complaints, in its order
+    states: Sequence[Mapping[str, Any]]  # live.agent_states_now
+    members: Mapping[str, Sequence[str]]  # live.queue_members, by queue
+    agent_counts: Sequence[Mapping[str, Any]]  # live.agent_counts, added up (metrics.add_agent_counts)
+    freshness: Mapping[str, Any]  # live.freshness
+    alerts: Sequence[Mapping[str, Any]]  # alert_views.open_alerts
+
+
 class LiveData:
     def __init__(self, pool: asyncpg.Pool, thresholds: metrics.Thresholds, zone: tzinfo,
                  stale_after_s: float, people: PeopleNames | None = None) -> None:
@@ -117,29 +135,39 @@ class LiveData:
             complaints = await conn.fetch(QUERIES["live.open_complaints"])
             states = await conn.fetch(QUERIES["live.agent_states_now"])
             members = {row["queue"]: row["agents"] for row in await conn.fetch(QUERIES["live.queue_members"])}
-            scores = {row["agent"]: row for row in await self._agent_figures(conn, since, now, now,
-                                                                             with_repeats=False)}
-            freshness = await conn.fetchrow(QUERIES["live.freshness"])
-            alerts = await conn.fetch(QUERIES["alert_views.open_alerts"])
+            agent_counts = await self._agent_counts(conn, since, now, now, with_repeats=False)
+            freshness, alerts = await self.read_status(conn)
+        return self.assemble(FloorRows(counts, waiting, talking, holds, abandoned, complaints, states, members,
+                                       agent_counts, freshness, alerts), since, now)
 
+    async def read_status(self, conn: asyncpg.Connection) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
+        """What the snapshot shows beside the floor: the ingest's freshness and the open alerts."""
+        return await conn.fetchrow(QUERIES["live.freshness"]), await conn.fetch(QUERIES["alert_views.open_alerts"])
+
+    def assemble(self, rows: FloorRows, since: datetime, now: datetime) -> dict[str, Any]:
+        """The live snapshot from the floor's rows (however they were obtained: read by the named
+        queries, or kept up to date in memory by :mod:`dashboard.live_state`), as of ``now``."""
+        t = self._t
         local = self._local
         holds_open = [
             {"feed": h["feed"], "call_id": h["call_id"], "agent": h["agent"], "agent_name": h["agent_name"],
              "team": h["team"], "queue": h["queue"], "started_at": local(h["started_at"]),
              "hold_s": metrics.elapsed_s(h["started_at"], now)}
-            for h in holds
+            for h in rows.holds
         ]
-        complaints_open = [self._complaint(row, now) for row in complaints]
+        complaints_open = [self._complaint(row, now) for row in rows.complaints]
+        scores = {counts["agent"]: metrics.agent_figures(counts, t) for counts in rows.agent_counts}
         agents = []
-        for s in sorted(states, key=lambda r: (r["name"], r["agent"])):
+        for s in sorted(rows.states, key=lambda r: (r["name"], r["agent"])):
             figures = scores.get(s["agent"]) or metrics.agent_figures(_no_counts(s), t)
             agents.append({**figures, "state": s["state"], "reason": s["reason"],
                            "state_since": local(s["started_at"]),
                            "state_s": metrics.elapsed_s(s["started_at"], now)})
 
-        holding = collections.Counter(h["queue"] for h in holds)
-        counts_by_queue = {row["queue"]: row for row in counts}
-        waiting_by_queue = {row["queue"]: row for row in waiting}
+        holding = collections.Counter(h["queue"] for h in rows.holds)
+        counts_by_queue = {row["queue"]: row for row in rows.counts}
+        waiting_by_queue = {row["queue"]: row for row in rows.waiting}
+        talking, members = rows.talking, rows.members
         empty = dict.fromkeys(metrics.QUEUE_COUNT_FIELDS, 0)
         queues = []
         shown = counts_by_queue.keys() | waiting_by_queue.keys() | talking.keys() | members.keys()
@@ -150,6 +178,7 @@ class LiveData:
                 wait["waiting"] if wait else 0, wait["oldest_queued_at"] if wait else None, now,
                 talking=talking.get(queue, 0), holding=holding[queue],
                 members=metrics.member_counts(members[queue], agents, holds_open) if queue in members else None))
+        freshness = rows.freshness
         last_commit = freshness["last_commit_at"]
         return {
             "as_of": local(now),
@@ -165,15 +194,20 @@ class LiveData:
                  "queued_at": local(a["waiting_since"]), "abandoned_at": local(a["abandoned_at"]),
                  "caller": privacy.shown_number(a["caller"], full=SNAPSHOT_SHOWS_PERSONAL_DATA),
                  **metrics.abandon(a["waiting_since"], a["abandoned_at"], t)}
-                for a in abandoned
+                for a in rows.abandoned
             ],
             "holds_over_limit": [h for h in holds_open if metrics.hold_over_limit(h["hold_s"], t)],
             "holds_open": holds_open,
             "complaints_open": complaints_open,
             "agents": agents,
             "thresholds": self.thresholds,
-            "alerts_open": [alert_view(row, self._zone, self._people.names()) for row in alerts],
+            "alerts_open": [alert_view(row, self._zone, self._people.names()) for row in rows.alerts],
         }
+
+    @property
+    def zone(self) -> tzinfo:
+        """The site's time zone: where "today" begins."""
+        return self._zone
 
     @property
     def thresholds(self) -> dict[str, float]:
@@ -276,8 +310,13 @@ class LiveData:
                 **metrics.complaint_progress(row["due"], row["callback_at"], row["closed_at"], now)}
 
     async def _agent_figures(self, conn: asyncpg.Connection, start: datetime, end: datetime,
-                             now: datetime, *, with_repeats: bool = True) -> list[dict[str, Any]]:
-        """The agent figures of [start, end): the whole UTC days that have per-day totals (computed
+                             now: datetime) -> list[dict[str, Any]]:
+        """The agent figures of [start, end), from :meth:`_agent_counts`."""
+        return [metrics.agent_figures(agent, self._t) for agent in await self._agent_counts(conn, start, end, now)]
+
+    async def _agent_counts(self, conn: asyncpg.Connection, start: datetime, end: datetime,
+                            now: datetime, *, with_repeats: bool = True) -> list[dict[str, Any]]:
+        """The agent counts of [start, end): the whole UTC days that have per-day totals (computed
         under our thresholds and not stale since) from those, the rest from the calls; the counts
         add up to exactly those of the whole window. Call in a repeatable-read transaction.
         Without repeats (the live snapshot, which does not show them), repeat calls are None."""
@@ -297,7 +336,7 @@ class LiveData:
         if not with_repeats:
             for agent in counts:
                 agent["repeats"] = None
-        return [metrics.agent_figures(agent, t) for agent in counts]
+        return counts
 
     async def _agent_figures_of_days(self, conn: asyncpg.Connection, days: Sequence[tuple[datetime, datetime]],
                                      now: datetime) -> list[list[dict[str, Any]]]:
