@@ -27,6 +27,7 @@ from .data import LiveData
 from .export import router as export_router
 from .history import History
 from .hub import SnapshotHub
+from .live_state import LiveState
 from .session_watch import SessionWatch
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,9 @@ def build(settings: Settings, database_url: str) -> FastAPI:
                                   people)
         app.state.alerts = AlertData(app.state.pool, settings.timezone, people)
         app.state.history = History(app.state.pool, settings.thresholds(), settings.timezone, settings.shifts)
-        app.state.hub = SnapshotHub(app.state.live, database_url)
+        state = (LiveState(app.state.pool, app.state.live, settings.thresholds())
+                 if settings.live_state == "incremental" else None)
+        app.state.hub = SnapshotHub(app.state.live, database_url, state=state)
         running = asyncio.create_task(app.state.hub.run(), name="snapshot-hub")
         await prepare(dash_app)
         try:
