@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -105,7 +106,7 @@ class FloorRows:
     complaints: Sequence[Mapping[str, Any]]  # live.open_complaints, in its order
     states: Sequence[Mapping[str, Any]]  # live.agent_states_now
     members: Mapping[str, Sequence[str]]  # live.queue_members, by queue
-    agent_counts: Sequence[Mapping[str, Any]]  # live.agent_counts, added up (metrics.add_agent_counts)
+    agent_figures: Mapping[str, Mapping[str, Any]]  # by agent: metrics.agent_figures of live.agent_counts
     freshness: Mapping[str, Any]  # live.freshness
     alerts: Sequence[Mapping[str, Any]]  # alert_views.open_alerts
 
@@ -135,10 +136,11 @@ class LiveData:
             complaints = await conn.fetch(QUERIES["live.open_complaints"])
             states = await conn.fetch(QUERIES["live.agent_states_now"])
             members = {row["queue"]: row["agents"] for row in await conn.fetch(QUERIES["live.queue_members"])}
-            agent_counts = await self._agent_counts(conn, since, now, now, with_repeats=False)
+            scores = {row["agent"]: row for row in await self._agent_figures(conn, since, now, now,
+                                                                             with_repeats=False)}
             freshness, alerts = await self.read_status(conn)
         return self.assemble(FloorRows(counts, waiting, talking, holds, abandoned, complaints, states, members,
-                                       agent_counts, freshness, alerts), since, now)
+                                       scores, freshness, alerts), since, now)
 
     async def read_status(self, conn: asyncpg.Connection) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
         """What the snapshot shows beside the floor: the ingest's freshness and the open alerts."""
@@ -156,7 +158,7 @@ class LiveData:
             for h in rows.holds
         ]
         complaints_open = [self._complaint(row, now) for row in rows.complaints]
-        scores = {counts["agent"]: metrics.agent_figures(counts, t) for counts in rows.agent_counts}
+        scores = rows.agent_figures
         agents = []
         for s in sorted(rows.states, key=lambda r: (r["name"], r["agent"])):
             figures = scores.get(s["agent"]) or metrics.agent_figures(_no_counts(s), t)
@@ -310,13 +312,8 @@ class LiveData:
                 **metrics.complaint_progress(row["due"], row["callback_at"], row["closed_at"], now)}
 
     async def _agent_figures(self, conn: asyncpg.Connection, start: datetime, end: datetime,
-                             now: datetime) -> list[dict[str, Any]]:
-        """The agent figures of [start, end), from :meth:`_agent_counts`."""
-        return [metrics.agent_figures(agent, self._t) for agent in await self._agent_counts(conn, start, end, now)]
-
-    async def _agent_counts(self, conn: asyncpg.Connection, start: datetime, end: datetime,
-                            now: datetime, *, with_repeats: bool = True) -> list[dict[str, Any]]:
-        """The agent counts of [start, end): the whole UTC days that have per-day totals (computed
+                             now: datetime, *, with_repeats: bool = True) -> list[dict[str, Any]]:
+        """The agent figures of [start, end): the whole UTC days that have per-day totals (computed
         under our thresholds and not stale since) from those, the rest from the calls; the counts
         add up to exactly those of the whole window. Call in a repeatable-read transaction.
         Without repeats (the live snapshot, which does not show them), repeat calls are None."""
@@ -336,7 +333,7 @@ class LiveData:
         if not with_repeats:
             for agent in counts:
                 agent["repeats"] = None
-        return counts
+        return [metrics.agent_figures(agent, t) for agent in counts]
 
     async def _agent_figures_of_days(self, conn: asyncpg.Connection, days: Sequence[tuple[datetime, datetime]],
                                      now: datetime) -> list[list[dict[str, Any]]]:
@@ -364,10 +361,17 @@ class LiveData:
         return figures
 
     def _local(self, moment: datetime) -> str:
-        return moment.astimezone(self._zone).isoformat()
+        return _local_text(moment, self._zone)
 
     def _local_or_none(self, moment: datetime | None) -> str | None:
         return None if moment is None else self._local(moment)
+
+
+@functools.lru_cache(maxsize=16384)
+def _local_text(moment: datetime, zone: tzinfo) -> str:
+    """``moment`` in the site's time: every snapshot gives the same thousands of moments again
+    (agents' state changes, holds, complaints), so their texts are kept."""
+    return moment.astimezone(zone).isoformat()
 
 
 def _no_counts(state_row: asyncpg.Record) -> dict[str, Any]:

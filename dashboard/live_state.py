@@ -86,13 +86,15 @@ class LiveState:
         self._shares: dict[tuple[str, Key], list[_Share]] = {}  # by ("call" | "complaint", key)
         self._queue_counts: dict[str, dict[str, Any]] = {}
         self._agent_counts: dict[str, dict[str, Any]] = {}
+        # Each agent's figures (metrics.agent_figures), formed again only when their counts or name change.
+        self._agent_figures: dict[str, dict[str, Any]] = {}
         self._waiting: dict[Key, tuple[str, datetime]] = {}  # queue, waiting since
         self._talking: dict[Key, str] = {}
         self._holds: dict[Key, tuple[datetime, str | None, str | None]] = {}  # start, agent, queue
         self._abandoned: dict[Key, dict[str, Any]] = {}
         self._complaints: dict[Key, dict[str, Any]] = {}
         self._directory: dict[str, tuple[str | None, str | None]] = {}  # name, team
-        self._states: dict[str, dict[str, Any]] = {}
+        self._states: dict[str, dict[str, Any]] = {}  # as live.agent_states_now gives them, logged out too
         self._members: dict[str, Sequence[str]] = {}
 
     def heard(self, payload: Mapping[str, Any] | None) -> None:
@@ -172,12 +174,14 @@ class LiveState:
 
     async def _read_agents(self, conn: asyncpg.Connection, agents: list[str] | None) -> None:
         for r in await conn.fetch(QUERIES["live.agents_by_key"], agents):
-            self._directory[r["agent"]] = (r["name"], r["team"])
+            agent, name, team = r["agent"], r["name"], r["team"]
+            self._directory[agent] = (name, team)
+            self._agent_figures.pop(agent, None)
             if r["state"] is None:
-                self._states.pop(r["agent"], None)
+                self._states.pop(agent, None)
             else:
-                self._states[r["agent"]] = {"state": r["state"], "reason": r["reason"],
-                                            "started_at": r["started_at"]}
+                self._states[agent] = {"agent": agent, "name": name if name is not None else agent, "team": team,
+                                       "state": r["state"], "reason": r["reason"], "started_at": r["started_at"]}
 
     async def _read_members(self, conn: asyncpg.Connection) -> None:
         self._members = {r["queue"]: r["agents"] for r in await conn.fetch(QUERIES["live.queue_members"])}
@@ -316,13 +320,17 @@ class LiveState:
                 heapq.heappush(self._pending, (share.due, next(self._order), share))
 
     def _count(self, share: _Share, sign: int) -> None:
-        table = self._queue_counts if share.of_queue else self._agent_counts
+        if share.of_queue:
+            table, fields = self._queue_counts, metrics.QUEUE_COUNT_FIELDS
+        else:
+            table, fields = self._agent_counts, metrics.AGENT_COUNT_FIELDS
+            self._agent_figures.pop(share.target, None)
         counts = table.get(share.target)
         if counts is None:
-            counts = table[share.target] = {"rows": 0}
+            counts = table[share.target] = {"rows": 0, **dict.fromkeys(fields, 0)}
         counts["rows"] += sign * share.row
         for field, value in share.counts.items():
-            counts[field] = counts.get(field, 0) + sign * value
+            counts[field] += sign * value
         share.counted = sign > 0
 
     def _move_clock(self, now: datetime) -> None:
@@ -330,7 +338,7 @@ class LiveState:
         moment, count again from every share)."""
         if now < self._clock:
             self._clock = now
-            self._queue_counts, self._agent_counts, self._pending = {}, {}, []
+            self._queue_counts, self._agent_counts, self._agent_figures, self._pending = {}, {}, {}, []
             for shares in self._shares.values():
                 for share in shares:
                     share.counted = False
@@ -374,24 +382,23 @@ class LiveState:
         complaints = [{**row, **who(row["agent"])}
                       for row in sorted(self._complaints.values(),
                                         key=lambda k: (k["due"], k["feed"], k["complaint_id"]))]
-        states = []
-        for agent, state in self._states.items():
-            if state["state"] != "logged_out":
-                name, team = directory[agent]
-                states.append({"agent": agent, "name": name if name is not None else agent, "team": team, **state})
-        zero = dict.fromkeys(metrics.AGENT_COUNT_FIELDS, 0)
-        agent_counts = []
-        for agent, counts in self._agent_counts.items():
-            if counts["rows"] > 0:
-                name, team = directory.get(agent, (None, None))
-                agent_counts.append({**zero, **counts, "agent": agent, "name": name if name is not None else agent,
-                                     "team": team, "answer_seconds": float(counts.get("answer_seconds", 0)),
-                                     "repeats": None})
-        empty = dict.fromkeys(metrics.QUEUE_COUNT_FIELDS, 0)
-        queue_counts = [{**empty, **counts, "queue": queue}
+        states = [state for state in self._states.values() if state["state"] != "logged_out"]
+        figures = {agent: self._figures_of(agent, counts)
+                   for agent, counts in self._agent_counts.items() if counts["rows"] > 0}
+        queue_counts = [{**counts, "queue": queue}
                         for queue, counts in self._queue_counts.items() if counts["rows"] > 0]
         return FloorRows(queue_counts, list(waiting.values()), talking, holds, self._abandoned_listed(since, now),
-                         complaints, states, self._members, agent_counts, freshness, alerts)
+                         complaints, states, self._members, figures, freshness, alerts)
+
+    def _figures_of(self, agent: str, counts: Mapping[str, Any]) -> dict[str, Any]:
+        """An agent's figures from their counts, as LiveData forms them from live.agent_counts' row."""
+        figures = self._agent_figures.get(agent)
+        if figures is None:
+            name, team = self._directory.get(agent, (None, None))
+            figures = self._agent_figures[agent] = metrics.agent_figures(
+                {**counts, "agent": agent, "name": name if name is not None else agent, "team": team,
+                 "answer_seconds": float(counts["answer_seconds"]), "repeats": None}, self._t)
+        return figures
 
     def _abandoned_listed(self, since: datetime, now: datetime) -> list[dict[str, Any]]:
         """As live.abandoned_calls: each queue's latest abandoned calls of [since, now), newest first."""
