@@ -3,6 +3,7 @@
     python bench/wall_latency.py            # full run: 50 events with 1 page open, 50 with 100
     python bench/wall_latency.py --quick    # 10 and 10, for a smoke test
     python bench/wall_latency.py --workers 4 --pages 400   # the dashboard as 4 processes, 400 pages
+    python bench/wall_latency.py --live-state both   # incremental, then recompute, side by side
 
 Starts a feed (a websockets server in this process, on loopback) holding the last hour of a
 simulated 60-agent floor, the real ingest (``callboard ingest``) and the real dashboard
@@ -24,7 +25,12 @@ Then where the time goes, stage by stage from the feed's sending: received by th
 receipt stamp in the event log), the batch written (just before its commit; the NOTIFY payload's
 ``written_at``), heard by the dashboard, its snapshot ready, the first page asked what it shows
 and answering, the view handed to the page's socket (the dashboard's DEBUG log lines
-``snapshot_refreshed`` and ``view_pushed``), the DOM changed and painted.
+``snapshot_refreshed`` and ``view_pushed``), the DOM changed and painted; and the refresh itself
+(from its start to the snapshot ready).
+
+``--live-state`` starts the dashboard with ``CALLBOARD_LIVE_STATE`` set: ``incremental`` (the
+default: the live state in memory, each change read by key), ``recompute`` (the whole snapshot read
+at each change), or ``both``: the whole run with each, then their figures side by side.
 """
 
 from __future__ import annotations
@@ -268,7 +274,8 @@ def summary(name: str, ms: list[float], target: float | None = None) -> str:
             f"  ({len(ms)}){verdict}")
 
 
-async def bench(admin_url: str, events: int, workers: int, pages: int) -> None:
+async def bench(admin_url: str, events: int, workers: int, pages: int, live_state: str) -> dict[str, list[float]]:
+    print(f"CALLBOARD_LIVE_STATE={live_state}")
     print(f"machine: {os.cpu_count()} cores; feed, Chromium driver and push clients in this process, ingest and "
           f"dashboard ({workers} worker process{'es' if workers > 1 else ''}) in their own, PostgreSQL on the "
           f"same machine")
@@ -285,7 +292,7 @@ async def bench(admin_url: str, events: int, workers: int, pages: int) -> None:
         feed_url = f"ws://127.0.0.1:{feed_server.sockets[0].getsockname()[1]}"
         port = free_port()
         env = {**os.environ, "DATABASE_URL": url, "CALLBOARD_TIMEZONE": "UTC", "CALLBOARD_CONFIG": "",
-               "CALLBOARD_DATA_DIR": data_dir}
+               "CALLBOARD_DATA_DIR": data_dir, "CALLBOARD_LIVE_STATE": live_state}
         command = [sys.executable, "-m", "callboard", "--log-level", "WARNING"]
         browser = None
         # The dashboard's DEBUG log times its refreshes (hub.py, action=snapshot_refreshed).
@@ -382,6 +389,32 @@ async def bench(admin_url: str, events: int, workers: int, pages: int) -> None:
     print(f"database transactions committed (ingest + dashboard), per second, same event stream:\n"
           f"  1 page open: {one['tps']:6.1f}/s    {pages} pages open: {many['tps']:6.1f}/s    "
           f"ratio {many['tps'] / one['tps']:.2f}")
+    refresh_ms = [(r["ready_at"] - r["began_at"]) * 1000 for r in refreshes if r["written_at"] is not None]
+    if refresh_ms and workers == 1:
+        print(summary("the snapshot refresh itself, after a change", refresh_ms))
+    return {"1 page: event -> painted": one["page"], f"{pages} pages: event -> painted": many["page"],
+            **{f"1 page: {stage}": ms for stage, ms in one_stages.items() if stage in ("heard", "snapshot ready")},
+            "refresh itself": refresh_ms if workers == 1 else [],
+            "transactions per second, 1 page": [one["tps"]], f"transactions per second, {pages} pages": [many["tps"]]}
+
+
+async def both_ways(admin_url: str, events: int, workers: int, pages: int) -> None:
+    """The whole run with the live state, then with recompute; their figures side by side."""
+    found = {way: await bench(admin_url, events, workers, pages, way) for way in ("incremental", "recompute")}
+    print("side by side (p50 / p95, ms; transactions: per second):")
+    print(f"  {'':<44} {'incremental':>17} {'recompute':>17}")
+    for name in found["incremental"]:
+        cells = [_cell(found[way][name]) for way in ("incremental", "recompute")]
+        print(f"  {name:<44} {cells[0]:>17} {cells[1]:>17}")
+
+
+def _cell(values: list[float]) -> str:
+    """One figure of the side-by-side table: a single value as it is, a series as p50 / p95."""
+    if len(values) == 1:
+        return f"{values[0]:.1f}"
+    if len(values) < 2:
+        return "-"
+    return f"{statistics.median(values):.0f} / {statistics.quantiles(values, n=20, method='inclusive')[-1]:.0f}"
 
 
 def print_stages(one: dict, many: dict, one_stages: dict, many_stages: dict, pages: int) -> None:
@@ -400,8 +433,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a small run, to check the benchmark works")
     parser.add_argument("--workers", type=int, default=1, help="dashboard processes (default 1)")
     parser.add_argument("--pages", type=int, default=PAGES, help=f"pages open in the second run (default {PAGES})")
+    parser.add_argument("--live-state", choices=("incremental", "recompute", "both"), default="incremental",
+                        help="CALLBOARD_LIVE_STATE of the dashboard, or both one after the other (default incremental)")
     args = parser.parse_args()
-    run_on_a_server(lambda admin_url: bench(admin_url, 10 if args.quick else 50, args.workers, args.pages))
+    events = 10 if args.quick else 50
+    if args.live_state == "both":
+        run_on_a_server(lambda admin_url: both_ways(admin_url, events, args.workers, args.pages))
+    else:
+        run_on_a_server(lambda admin_url: bench(admin_url, events, args.workers, args.pages, args.live_state))
 
 
 if __name__ == "__main__":

@@ -108,6 +108,15 @@ def _language(text: str) -> str:
     return text
 
 
+LIVE_STATE_WAYS = ("incremental", "recompute")
+
+
+def _live_state(text: str) -> str:
+    if text not in LIVE_STATE_WAYS:
+        raise ValueError(f"must be one of {', '.join(LIVE_STATE_WAYS)}")
+    return text
+
+
 def _fraction(text: str) -> float:
     value = float(text)
     if not 0 <= value <= 1:
@@ -243,6 +252,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CALLBOARD_STALE_AFTER_S", 30.0, _positive_float,
             "Every view says its data is stale when the ingest has not checked in for this many seconds "
             "or its feed is down."),
+    Setting("CALLBOARD_LIVE_STATE", "incremental", _live_state,
+            "How the dashboard keeps the live snapshot up to date: incremental (today's floor in memory, each "
+            "change read by key, compared with the database every 5 minutes and repaired) or recompute (the whole "
+            "snapshot read again at every change)."),
     Setting("CALLBOARD_BATCH_MAX", 2000, _positive_int,
             "Most events the ingest writes in one transaction."),
     Setting("CALLBOARD_JOURNAL_MAX_MB", 1024, _positive_int,
@@ -358,6 +371,7 @@ class Settings:
     dashboard_host: str
     dashboard_port: int
     stale_after_s: float
+    live_state: str
     batch_max: int
     journal_max_mb: int
     keep_events_days: int | None

@@ -7,7 +7,9 @@ named queries and form their figures with the same functions of :mod:`callboard.
 from __future__ import annotations
 
 import collections
-from collections.abc import Iterator, Sequence
+import dataclasses
+import functools
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -92,6 +94,23 @@ def raw_pieces(start: datetime, end: datetime, days: Sequence[date]) -> Iterator
         yield at, end
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class FloorRows:
+    """The rows a live snapshot is assembled from, shaped as the named queries of live.sql give them."""
+
+    counts: Sequence[Mapping[str, Any]]  # live.queue_counts: per queue
+    waiting: Sequence[Mapping[str, Any]]  # live.waiting
+    talking: Mapping[str | None, int]  # live.calls_talking, by queue
+    holds: Sequence[Mapping[str, Any]]  # live.open_holds, in its order
+    abandoned: Sequence[Mapping[str, Any]]  # live.abandoned_calls, in its order
+    complaints: Sequence[Mapping[str, Any]]  # live.open_complaints, in its order
+    states: Sequence[Mapping[str, Any]]  # live.agent_states_now
+    members: Mapping[str, Sequence[str]]  # live.queue_members, by queue
+    agent_figures: Mapping[str, Mapping[str, Any]]  # by agent: metrics.agent_figures of live.agent_counts
+    freshness: Mapping[str, Any]  # live.freshness
+    alerts: Sequence[Mapping[str, Any]]  # alert_views.open_alerts
+
+
 class LiveData:
     def __init__(self, pool: asyncpg.Pool, thresholds: metrics.Thresholds, zone: tzinfo,
                  stale_after_s: float, people: PeopleNames | None = None) -> None:
@@ -119,27 +138,38 @@ class LiveData:
             members = {row["queue"]: row["agents"] for row in await conn.fetch(QUERIES["live.queue_members"])}
             scores = {row["agent"]: row for row in await self._agent_figures(conn, since, now, now,
                                                                              with_repeats=False)}
-            freshness = await conn.fetchrow(QUERIES["live.freshness"])
-            alerts = await conn.fetch(QUERIES["alert_views.open_alerts"])
+            freshness, alerts = await self.read_status(conn)
+        return self.assemble(FloorRows(counts, waiting, talking, holds, abandoned, complaints, states, members,
+                                       scores, freshness, alerts), since, now)
 
+    async def read_status(self, conn: asyncpg.Connection) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
+        """What the snapshot shows beside the floor: the ingest's freshness and the open alerts."""
+        return await conn.fetchrow(QUERIES["live.freshness"]), await conn.fetch(QUERIES["alert_views.open_alerts"])
+
+    def assemble(self, rows: FloorRows, since: datetime, now: datetime) -> dict[str, Any]:
+        """The live snapshot from the floor's rows (however they were obtained: read by the named
+        queries, or kept up to date in memory by :mod:`dashboard.live_state`), as of ``now``."""
+        t = self._t
         local = self._local
         holds_open = [
             {"feed": h["feed"], "call_id": h["call_id"], "agent": h["agent"], "agent_name": h["agent_name"],
              "team": h["team"], "queue": h["queue"], "started_at": local(h["started_at"]),
              "hold_s": metrics.elapsed_s(h["started_at"], now)}
-            for h in holds
+            for h in rows.holds
         ]
-        complaints_open = [self._complaint(row, now) for row in complaints]
+        complaints_open = [self._complaint(row, now) for row in rows.complaints]
+        scores = rows.agent_figures
         agents = []
-        for s in sorted(states, key=lambda r: (r["name"], r["agent"])):
+        for s in sorted(rows.states, key=lambda r: (r["name"], r["agent"])):
             figures = scores.get(s["agent"]) or metrics.agent_figures(_no_counts(s), t)
             agents.append({**figures, "state": s["state"], "reason": s["reason"],
                            "state_since": local(s["started_at"]),
                            "state_s": metrics.elapsed_s(s["started_at"], now)})
 
-        holding = collections.Counter(h["queue"] for h in holds)
-        counts_by_queue = {row["queue"]: row for row in counts}
-        waiting_by_queue = {row["queue"]: row for row in waiting}
+        holding = collections.Counter(h["queue"] for h in rows.holds)
+        counts_by_queue = {row["queue"]: row for row in rows.counts}
+        waiting_by_queue = {row["queue"]: row for row in rows.waiting}
+        talking, members = rows.talking, rows.members
         empty = dict.fromkeys(metrics.QUEUE_COUNT_FIELDS, 0)
         queues = []
         shown = counts_by_queue.keys() | waiting_by_queue.keys() | talking.keys() | members.keys()
@@ -150,6 +180,7 @@ class LiveData:
                 wait["waiting"] if wait else 0, wait["oldest_queued_at"] if wait else None, now,
                 talking=talking.get(queue, 0), holding=holding[queue],
                 members=metrics.member_counts(members[queue], agents, holds_open) if queue in members else None))
+        freshness = rows.freshness
         last_commit = freshness["last_commit_at"]
         return {
             "as_of": local(now),
@@ -165,15 +196,20 @@ class LiveData:
                  "queued_at": local(a["waiting_since"]), "abandoned_at": local(a["abandoned_at"]),
                  "caller": privacy.shown_number(a["caller"], full=SNAPSHOT_SHOWS_PERSONAL_DATA),
                  **metrics.abandon(a["waiting_since"], a["abandoned_at"], t)}
-                for a in abandoned
+                for a in rows.abandoned
             ],
             "holds_over_limit": [h for h in holds_open if metrics.hold_over_limit(h["hold_s"], t)],
             "holds_open": holds_open,
             "complaints_open": complaints_open,
             "agents": agents,
             "thresholds": self.thresholds,
-            "alerts_open": [alert_view(row, self._zone, self._people.names()) for row in alerts],
+            "alerts_open": [alert_view(row, self._zone, self._people.names()) for row in rows.alerts],
         }
+
+    @property
+    def zone(self) -> tzinfo:
+        """The site's time zone: where "today" begins."""
+        return self._zone
 
     @property
     def thresholds(self) -> dict[str, float]:
@@ -325,10 +361,17 @@ class LiveData:
         return figures
 
     def _local(self, moment: datetime) -> str:
-        return moment.astimezone(self._zone).isoformat()
+        return _local_text(moment, self._zone)
 
     def _local_or_none(self, moment: datetime | None) -> str | None:
         return None if moment is None else self._local(moment)
+
+
+@functools.lru_cache(maxsize=16384)
+def _local_text(moment: datetime, zone: tzinfo) -> str:
+    """``moment`` in the site's time: every snapshot gives the same thousands of moments again
+    (agents' state changes, holds, complaints), so their texts are kept."""
+    return moment.astimezone(zone).isoformat()
 
 
 def _no_counts(state_row: asyncpg.Record) -> dict[str, Any]:

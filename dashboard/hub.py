@@ -1,9 +1,12 @@
 """One live snapshot for every open page, refreshed when the ingest reports a change.
 
 The ingest sends ``NOTIFY callboard_changes`` with each commit, and every state change of an alert
-sends ``NOTIFY callboard_alerts``. The hub listens on a dedicated
-connection, waits a short debounce so a burst of commits costs one refresh, recomputes the
-snapshot once, and wakes every page waiting for a newer one. A heartbeat refresh keeps the
+sends ``NOTIFY callboard_alerts``. The hub listens on a dedicated connection, waits a short
+debounce so a burst of commits costs one refresh, refreshes the snapshot once, and wakes every page
+waiting for a newer one. With a live state (``CALLBOARD_LIVE_STATE=incremental``,
+dashboard/live_state.py) a refresh reads just the rows the batches touched, and every few minutes
+the hub compares that state with the snapshot read whole from the database, repairing any
+difference; without one, each refresh reads the whole snapshot. A heartbeat refresh keeps the
 freshness figures honest when nothing happens (``/api/v1/live`` reads the latest snapshot), but
 wakes the pages only when something they show has changed: figures that follow the clock alone
 tick in the browser. A failed refresh keeps the last good snapshot, marked stale.
@@ -23,6 +26,7 @@ import asyncpg
 from db.pool import TRANSIENT_ERRORS, connect, needs_operator
 
 from .data import LiveData
+from .live_state import LiveState
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +38,8 @@ LISTEN_TIMEOUT_S = 10.0
 # Figures that follow the clock alone: every refresh changes them, and the browser recomputes them
 # between pushes from the moments they count from (dashboard/timers.py).
 CLOCK_FIELDS = frozenset({"as_of", "longest_wait_s", "hold_s", "state_s", "seconds_left"})
+# Seconds between two comparisons of the live state with the snapshot read whole from the database.
+CHECK_EVERY_S = 300.0
 
 
 def without_clock(value: Any) -> Any:
@@ -46,9 +52,11 @@ def without_clock(value: Any) -> Any:
 
 
 class SnapshotHub:
-    def __init__(self, live: LiveData, database_url: str, *, debounce_s: float = 0.05,
-                 heartbeat_s: float = 2.0) -> None:
+    def __init__(self, live: LiveData, database_url: str, *, state: LiveState | None = None,
+                 debounce_s: float = 0.05, heartbeat_s: float = 2.0, check_every_s: float = CHECK_EVERY_S) -> None:
         self._live = live
+        self._state = state
+        self._check_every = check_every_s
         self._url = database_url
         self._debounce = debounce_s
         self._heartbeat = heartbeat_s
@@ -63,6 +71,7 @@ class SnapshotHub:
 
     async def run(self) -> None:
         listener = asyncio.create_task(self._listen(), name="hub-listen")
+        checked_at = time.monotonic()
         try:
             while True:
                 with contextlib.suppress(TimeoutError):
@@ -70,6 +79,9 @@ class SnapshotHub:
                     await asyncio.sleep(self._debounce)
                 self._changed.clear()
                 await self._refresh()
+                if self._state is not None and time.monotonic() - checked_at >= self._check_every:
+                    checked_at = time.monotonic()
+                    await self._check(self._state)
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -85,7 +97,7 @@ class SnapshotHub:
         change, self._first_change = self._first_change, None
         began = time.time()
         try:
-            snapshot = await self._live.snapshot()
+            snapshot = await (self._live.snapshot() if self._state is None else self._state.snapshot())
         except (*TRANSIENT_ERRORS, asyncpg.PostgresError) as exc:  # the snapshot's connection is discarded
             if self.snapshot is None or not self.snapshot.get("database_error"):
                 logger.warning("live snapshot failed; pages keep the last one, marked stale (is PostgreSQL up?)",
@@ -106,14 +118,26 @@ class SnapshotHub:
                 "action": "snapshot_refreshed", "written_at": change[0], "heard_at": change[1], "began_at": began,
                 "ready_at": time.time(), "version": self.version, "changed": changed})
 
-    def _heard(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+    async def _check(self, state: LiveState) -> None:
+        """Compare the live state with the database; a difference is logged, repaired and shown at once."""
+        try:
+            if await state.check():
+                self._changed.set()
+        except (*TRANSIENT_ERRORS, asyncpg.PostgresError) as exc:
+            logger.warning("could not compare the live state with the database; trying again later",
+                           extra={"action": "live_state_check_failed", "error": str(exc) or type(exc).__name__})
+
+    def _heard(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
         """A change was announced: refresh soon."""
+        try:
+            decoded = json.loads(payload)
+        except ValueError:
+            decoded = None
         if self._first_change is None:
-            try:
-                written_at = json.loads(payload).get("written_at")
-            except (ValueError, AttributeError):
-                written_at = None
+            written_at = decoded.get("written_at") if isinstance(decoded, dict) else None
             self._first_change = (written_at, time.time())
+        if self._state is not None and channel == CHANNEL:
+            self._state.heard(decoded)
         self._changed.set()
 
     async def _listen(self) -> None:
@@ -125,6 +149,8 @@ class SnapshotHub:
                 conn = await asyncio.wait_for(connect(self._url), LISTEN_TIMEOUT_S)
                 for channel in (CHANNEL, ALERTS_CHANNEL):
                     await conn.add_listener(channel, self._heard)
+                if self._state is not None:
+                    self._state.lost()
                 self._changed.set()  # something may have changed while we were not listening
                 while True:
                     await asyncio.sleep(self._heartbeat)

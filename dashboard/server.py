@@ -28,6 +28,7 @@ from .data import LiveData
 from .export import router as export_router
 from .history import History
 from .hub import SnapshotHub
+from .live_state import LiveState
 from .personal_data import PersonalData
 from .session_watch import SessionWatch
 
@@ -49,7 +50,9 @@ def build(settings: Settings, database_url: str) -> FastAPI:
         app.state.personal = PersonalData(app.state.pool)
         app.state.alerts = AlertData(app.state.pool, settings.timezone, people)
         app.state.history = History(app.state.pool, settings.thresholds(), settings.timezone, settings.shifts)
-        app.state.hub = SnapshotHub(app.state.live, database_url)
+        state = (LiveState(app.state.pool, app.state.live, settings.thresholds())
+                 if settings.live_state == "incremental" else None)
+        app.state.hub = SnapshotHub(app.state.live, database_url, state=state)
         running = [asyncio.create_task(app.state.hub.run(), name="snapshot-hub"),
                    asyncio.create_task(audit.prune_forever(app.state.pool, settings.keep_audit_days),
                                        name="audit-retention")]

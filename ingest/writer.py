@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -86,10 +86,8 @@ class EventWriter:
                 await conn.execute(QUERIES["ingest.record_commit"], self._feed, resume_seq)
             stored = sum(stored_by_type.values())
             if stored or rejects:
-                # written_at: when this batch's work was done, to time the live path (bench/wall_latency.py).
-                payload = {"feed": self._feed, "stored": stored_by_type, "dead_lettered": len(rejects),
-                           "written_at": time.time()}
-                await conn.execute(QUERIES["ingest.notify_changes"], json.dumps(payload))
+                await conn.execute(QUERIES["ingest.notify_changes"],
+                                   change_payload(self._feed, stored_by_type, len(rejects), unique.values()))
         return WriteResult(stored, seen - stored, len(rejects), stored_by_type, batch_seq)
 
     async def dead_letter_calls_never_queued(self, after_s: float) -> list[str]:
@@ -132,6 +130,42 @@ class EventWriter:
             # PostgreSQL text cannot hold NUL characters; keep everything else verbatim.
             [r.raw.replace("\x00", "\\u0000") for _, r in rejects],
         )
+
+
+# PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more.
+NOTIFY_PAYLOAD_MAX = 7999
+# A batch of more events than this (history being imported, a feed catching up) touches more keys
+# than a payload holds: its keys are not even gathered.
+KEYS_GATHERED_UP_TO_EVENTS = 2000
+
+
+def change_payload(feed: str, stored_by_type: dict[str, int], dead_lettered: int,
+                   items: Collection[tuple[datetime, Event]]) -> str:
+    """The NOTIFY payload of a committed batch: what it stored, when (``written_at``, to time the live
+    path: bench/wall_latency.py), and the keys of the rows it may have changed (``touched``: calls,
+    complaints, agents, whether queue members), from which a dashboard advances its live state
+    (dashboard/live_state.py). A batch whose keys do not fit leaves ``touched`` out: listeners
+    then read the whole floor again."""
+    payload: dict[str, object] = {"feed": feed, "stored": stored_by_type, "dead_lettered": dead_lettered,
+                                  "written_at": time.time()}
+    if stored_by_type and len(items) <= KEYS_GATHERED_UP_TO_EVENTS:
+        calls, complaints, agents, members = set(), set(), set(), False
+        for _, event in items:
+            body = event.body
+            if body.get("call_id") is not None:
+                calls.add(body["call_id"])
+            if event.type.startswith("complaint."):
+                complaints.add(body["complaint_id"])
+            elif event.type == "agent.state":
+                agents.add(body["agent"])
+            elif event.type == "queue.members":
+                members = True
+        touched = {"calls": sorted(calls), "complaints": sorted(complaints), "agents": sorted(agents),
+                   "members": members}
+        with_keys = json.dumps({**payload, "touched": touched}, ensure_ascii=False)
+        if len(with_keys.encode()) <= NOTIFY_PAYLOAD_MAX:
+            return with_keys
+    return json.dumps(payload)
 
 
 def _lacks_partition(exc: asyncpg.CheckViolationError) -> bool:

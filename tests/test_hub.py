@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from callboard import metrics
 from dashboard.data import LiveData
 from dashboard.hub import SnapshotHub
+from dashboard.live_state import LiveState
 from db.queries import QUERIES
 from ingest.protocol import parse_message
 from ingest.writer import EventWriter, Received
@@ -21,10 +23,13 @@ FEED = "hub-test"
 
 
 @contextlib.asynccontextmanager
-async def running_hub(pool, database_url: str) -> AsyncIterator[SnapshotHub]:
-    live = LiveData(pool, metrics.Thresholds(answer_target_s=15, hold_limit_s=60, short_abandon_s=5), UTC,
-                    stale_after_s=30)
-    hub = SnapshotHub(live, database_url, debounce_s=0.01, heartbeat_s=0.05)
+async def running_hub(pool, database_url: str, *, incremental: bool = False,
+                      check_every_s: float = 300) -> AsyncIterator[SnapshotHub]:
+    thresholds = metrics.Thresholds(answer_target_s=15, hold_limit_s=60, short_abandon_s=5)
+    live = LiveData(pool, thresholds, UTC, stale_after_s=30)
+    state = LiveState(pool, live, thresholds) if incremental else None
+    hub = SnapshotHub(live, database_url, state=state, debounce_s=0.01, heartbeat_s=0.05,
+                      check_every_s=check_every_s)
     task = asyncio.create_task(hub.run())
     try:
         yield hub
@@ -95,3 +100,26 @@ async def test_data_turning_fresh_wakes_the_pages_without_any_event(pool, databa
         newer, snapshot = await asyncio.wait_for(hub.wait_newer(version), timeout(10))
 
         assert snapshot["stale"] is False and snapshot["totals"]["waiting"] == 1
+
+
+async def test_with_the_live_state_a_committed_event_reaches_the_pages(pool, database_url):
+    async with running_hub(pool, database_url, incremental=True) as hub:
+        await shows_waiting(hub, 0)
+        version = hub.version
+        await queue_a_call(pool, "c1")
+        await shows_waiting(hub, 1)
+        await queue_a_call(pool, "c2")
+        await shows_waiting(hub, 2)
+        assert hub.version >= version + 2
+
+
+async def test_a_change_the_live_state_was_not_told_of_is_found_logged_and_repaired(pool, database_url, caplog):
+    async with running_hub(pool, database_url, incremental=True, check_every_s=0.2) as hub:
+        await queue_a_call(pool, "c1")
+        await shows_waiting(hub, 1)
+        with caplog.at_level(logging.WARNING, logger="dashboard.live_state"):
+            async with pool.acquire() as conn:  # a change that announces nothing
+                await conn.execute("UPDATE calls SET abandoned_at = now() WHERE call_id = 'c1'")
+            await shows_waiting(hub, 0)
+    repaired = [r for r in caplog.records if getattr(r, "action", None) == "live_state_repaired"]
+    assert repaired and "queues" in repaired[0].differs

@@ -215,3 +215,65 @@ SELECT max(last_commit_at) AS last_commit_at,
        min(heartbeat_at) AS heartbeat_at,
        coalesce(bool_and(connected), false) AS feeds_connected
 FROM feeds;
+
+-- The live state in memory (dashboard/live_state.py) is built from, and kept up to date with, the
+-- rows below: read whole at the start of a day, then by key for what each committed batch touched.
+
+-- name: calls_of_the_day
+-- The calls that may count in a live figure of the day that began at $1: decided (offered,
+-- answered, abandoned, ended) since, held or surveyed since, or open now (waiting or in progress).
+-- Each part reads its own index.
+SELECT feed, call_id FROM calls WHERE queued_at >= $1
+UNION SELECT feed, call_id FROM calls WHERE answered_at >= $1
+UNION SELECT feed, call_id FROM calls WHERE abandoned_at >= $1
+UNION SELECT feed, call_id FROM calls WHERE ended_at >= $1
+UNION SELECT feed, call_id FROM calls
+      WHERE abandoned_at IS NULL AND ended_at IS NULL AND (answered_at IS NULL OR requeued_at > last_answered_at)
+UNION SELECT feed, call_id FROM calls WHERE answered_at IS NOT NULL AND ended_at IS NULL
+UNION SELECT feed, call_id FROM hold_events WHERE kind = 'start' AND ts >= $1
+UNION SELECT feed, call_id FROM surveys WHERE ts >= $1;
+
+-- name: calls_by_key
+-- The calls of feeds $1 and ids $2 (pairwise), as stored (the caller's number is masked by
+-- callboard.privacy before anyone sees it).
+SELECT c.feed, c.call_id, c.queue, c.caller, c.queued_at, c.answered_at, c.answered_by, c.last_answered_at,
+       c.requeued_at, c.abandoned_at, c.ended_at, c.last_agent, c.released_by, c.resolved
+FROM unnest($1::text[], $2::text[]) AS k(feed, call_id)
+JOIN calls c ON c.feed = k.feed AND c.call_id = k.call_id;
+
+-- name: holds_by_key
+-- Every hold event of the calls of feeds $1 and ids $2 (pairwise).
+SELECT h.feed, h.call_id, h.ts, h.kind, h.agent
+FROM unnest($1::text[], $2::text[]) AS k(feed, call_id)
+JOIN hold_events h ON h.feed = k.feed AND h.call_id = k.call_id;
+
+-- name: surveys_by_key
+-- The surveys of the calls of feeds $1 and ids $2 (pairwise).
+SELECT s.feed, s.call_id, s.agent, s.score, s.ts
+FROM unnest($1::text[], $2::text[]) AS k(feed, call_id)
+JOIN surveys s ON s.feed = k.feed AND s.call_id = k.call_id;
+
+-- name: complaints_of_the_day
+-- The complaints that may count in a live figure of the day that began at $1: open now (no
+-- callback, not closed), or with a callback made or due since.
+SELECT feed, complaint_id FROM complaints WHERE callback_at IS NULL AND closed_at IS NULL
+UNION SELECT feed, complaint_id FROM complaints WHERE least(callback_at, due) >= $1;
+
+-- name: complaints_by_key
+-- The complaints of feeds $1 and ids $2 (pairwise); never the customer.
+SELECT k.feed, k.complaint_id, k.agent, k.opened_at, k.due, k.severity, k.callback_at, k.closed_at, k.resolved
+FROM unnest($1::text[], $2::text[]) AS w(feed, complaint_id)
+JOIN complaints k ON k.feed = w.feed AND k.complaint_id = w.complaint_id;
+
+-- name: agents_by_key
+-- The directory entries of agents $1 (every agent when NULL), with their latest state if any.
+SELECT d.agent, d.name, d.team, s.state, s.reason, s.started_at
+FROM agents d
+LEFT JOIN LATERAL (
+    SELECT state, reason, started_at
+    FROM agent_states
+    WHERE agent = d.agent
+    ORDER BY started_at DESC
+    LIMIT 1
+) s ON true
+WHERE $1::text[] IS NULL OR d.agent = any($1::text[]);
