@@ -78,17 +78,23 @@ def numbers_in_sight(text: str) -> list[str]:
     dates, decimals, ids, hashes and JSON's numbers (``2026-11-23``, ``17:49:30.102``, ``40.5``, a
     UUID, ``"interval": 30000``) are no one's phone number (the ingest takes a number only as text) and
     are left out first."""
-    text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", " ", text)  # a page's id
-    text = re.sub(r"[0-9a-f]{32,}", " ", text)  # a hash (of a callback's outputs)
-    text = re.sub(r"\d+\.\d+", " ", text)
-    text = re.sub(r"(?<=[:\[,])-?\d+(?=[,\]}])", " ", text)  # JSON's numbers (counts, intervals): no one's text
-    text = re.sub(r"\d{4}-\d\d-\d\d|\d\d:\d\d(:\d\d)?", " ", text)
+    text = re.sub(r"(?<=[:\[,])-?\d+(?=[,\]}])", " ", _without_times_and_ids(text))  # JSON's numbers: no one's text
     return re.findall(r"\d{5,}", _joined(text))
 
 
+def _without_times_and_ids(text: str) -> str:
+    """``text`` without what is written in digits and is no one's phone number: ids, hashes,
+    decimals (durations), dates and clock times."""
+    text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", " ", text)  # a page's id
+    text = re.sub(r"[0-9a-f]{32,}", " ", text)  # a hash (of a callback's outputs)
+    text = re.sub(r"\d+\.\d+", " ", text)
+    return re.sub(r"\d{4}-\d\d-\d\d|\d\d:\d\d(:\d\d)?", " ", text)
+
+
 def personal_data_in(text: str) -> list[str]:
-    """The customers' numbers (more of one than its last 4 digits) and names found in ``text``."""
-    joined = _joined(text)
+    """The customers' numbers (more of one than its last 4 digits) and names found in ``text``; the
+    digits of ids, durations, dates and times are left out first, so that they cannot match by chance."""
+    joined = _joined(_without_times_and_ids(text))
     numbers = [n for n in CALLERS + CUSTOMERS if re.sub(r"\D", "", n)[-5:] in joined and n[-1].isdigit()]
     names = [name for name in CUSTOMERS if name in text or json.dumps(name)[1:-1] in text]
     return numbers + names
