@@ -55,9 +55,10 @@ async def load(url: str, events: int, days: int, now: datetime) -> int:
     conn = await asyncpg.connect(url)
     try:
         await conn.execute("SET synchronous_commit = off; SET maintenance_work_mem = '256MB'; SET work_mem = '64MB'")
-        steps = [("agents", (AGENTS,)), ("history_calls", (calls, start, end, AGENTS)), ("history_holds", ()),
+        # The days' partitions first: agents' states are partitioned by month, made with the days.
+        steps = [("event_log_days", (start - timedelta(days=1), now + timedelta(days=1))),
+                 ("agents", (AGENTS,)), ("history_calls", (calls, start, end, AGENTS)), ("history_holds", ()),
                  ("history_surveys", ()), ("history_complaints", ()), ("history_agent_states", (start, end)),
-                 ("event_log_days", (start - timedelta(days=1), now + timedelta(days=1))),
                  ("history_event_log", ()), ("floor_now", (now, WAITING, HOLDS))]
         for name, args in steps:
             began = time.monotonic()

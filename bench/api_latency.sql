@@ -63,7 +63,7 @@ FROM agents a,
      (VALUES (interval '7 hours', 'available'), (interval '16 hours', 'logged_out')) AS s(at, state);
 
 -- name: event_log_days
--- The event log's partitions of the days from $1 to $2, as the ingest makes them.
+-- The event log's partitions of the days from $1 to $2 and their months, as the ingest makes them.
 SELECT event_log_partition(day::date)
 FROM generate_series(($1::timestamptz AT TIME ZONE 'UTC')::date, ($2::timestamptz AT TIME ZONE 'UTC')::date,
                      interval '1 day') AS day;
