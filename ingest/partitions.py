@@ -49,8 +49,8 @@ def _identifier(name: str) -> str:
 
 async def make_partitions(pool: asyncpg.Pool, days: Iterable[date]) -> None:
     """Make the partitions of ``days`` (the log's days and the monthly tables' months) that do not
-    exist yet; a lock not granted within LOCK_TIMEOUT
-    (the log's partitions being changed meanwhile) raises, to be tried again."""
+    exist yet; a lock not granted within LOCK_TIMEOUT (partitions being changed meanwhile) raises,
+    to be tried again."""
     async with connection(pool) as conn, conn.transaction():
         await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         await conn.execute(QUERIES["partitions.make_partitions"], sorted(set(days)))
