@@ -9,7 +9,7 @@ import contextlib
 from .conftest import browser_errors, wait_for
 from .deployed import another_browser, call_waiting_in, dashboard_processes, wall_shows, wall_text
 
-MOST_BROWSERS = 6  # which process accepts a connection is the kernel's choice: open pages until both have some
+MOST_BROWSERS = 12  # which process accepts a connection is the kernel's choice: open pages until both have some
 
 
 async def test_a_change_reaches_pages_served_by_two_different_worker_processes(database_url, pool, browser):
