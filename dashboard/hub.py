@@ -1,9 +1,10 @@
 """One live snapshot for every open page, refreshed when the ingest reports a change.
 
 The ingest sends ``NOTIFY callboard_changes`` with each commit, and every state change of an alert
-sends ``NOTIFY callboard_alerts``. The hub listens on a dedicated connection, waits a short
-debounce so a burst of commits costs one refresh, refreshes the snapshot once, and wakes every page
-waiting for a newer one. With a live state (``CALLBOARD_LIVE_STATE=incremental``,
+sends ``NOTIFY callboard_alerts``. The hub listens on a dedicated connection, refreshes the
+snapshot at once when a change is heard, and wakes every page waiting for a newer one. Changes heard
+meanwhile make one more refresh, no sooner than ``min_interval_s`` after the last began: a burst of
+commits costs a few refreshes a second, however many there are. With a live state (``CALLBOARD_LIVE_STATE=incremental``,
 dashboard/live_state.py) a refresh reads just the rows the batches touched, and every few minutes
 the hub compares that state with the snapshot read whole from the database, repairing any
 difference; without one, each refresh reads the whole snapshot. A heartbeat refresh keeps the
@@ -53,12 +54,12 @@ def without_clock(value: Any) -> Any:
 
 class SnapshotHub:
     def __init__(self, live: LiveData, database_url: str, *, state: LiveState | None = None,
-                 debounce_s: float = 0.05, heartbeat_s: float = 2.0, check_every_s: float = CHECK_EVERY_S) -> None:
+                 min_interval_s: float = 0.05, heartbeat_s: float = 2.0, check_every_s: float = CHECK_EVERY_S) -> None:
         self._live = live
         self._state = state
         self._check_every = check_every_s
         self._url = database_url
-        self._debounce = debounce_s
+        self._min_interval = min_interval_s
         self._heartbeat = heartbeat_s
         self._changed = asyncio.Event()
         self._published = asyncio.Condition()
@@ -71,13 +72,14 @@ class SnapshotHub:
 
     async def run(self) -> None:
         listener = asyncio.create_task(self._listen(), name="hub-listen")
-        checked_at = time.monotonic()
+        checked_at = refreshed_at = time.monotonic()
         try:
             while True:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), self._heartbeat)
-                    await asyncio.sleep(self._debounce)
+                    await asyncio.sleep(refreshed_at + self._min_interval - time.monotonic())
                 self._changed.clear()
+                refreshed_at = time.monotonic()
                 await self._refresh()
                 if self._state is not None and time.monotonic() - checked_at >= self._check_every:
                     checked_at = time.monotonic()

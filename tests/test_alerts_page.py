@@ -379,7 +379,7 @@ async def test_the_api_lists_open_alerts_and_the_history_and_acknowledges_and_re
 
 async def test_the_hub_shows_an_alerts_change_at_once_without_waiting_for_its_heartbeat(database_url, pool):
     live = LiveData(pool, Thresholds(), UTC, stale_after_s=30)
-    hub = SnapshotHub(live, database_url, debounce_s=0.01, heartbeat_s=timeout(60))
+    hub = SnapshotHub(live, database_url, min_interval_s=0.01, heartbeat_s=timeout(60))
     running = asyncio.create_task(hub.run())
     try:
         await wait_for(lambda: _snapshot_taken(hub), 10, "the first snapshot")

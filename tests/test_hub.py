@@ -28,7 +28,7 @@ async def running_hub(pool, database_url: str, *, incremental: bool = False,
     thresholds = metrics.Thresholds(answer_target_s=15, hold_limit_s=60, short_abandon_s=5)
     live = LiveData(pool, thresholds, UTC, stale_after_s=30)
     state = LiveState(pool, live, thresholds) if incremental else None
-    hub = SnapshotHub(live, database_url, state=state, debounce_s=0.01, heartbeat_s=0.05,
+    hub = SnapshotHub(live, database_url, state=state, min_interval_s=0.01, heartbeat_s=0.05,
                       check_every_s=check_every_s)
     task = asyncio.create_task(hub.run())
     try:
