@@ -100,10 +100,11 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
     @app.callback(Output(ids.LIVE_STORE, "data", allow_duplicate=True), Input(ids.PAGE, "data"),
                   prevent_initial_call="initial_duplicate")
     async def show_page(request: dict) -> str:
-        """A page just opened, or changed what it shows: its view of the latest snapshot, now."""
+        """A page just opened, or changed what it shows: its view of the latest snapshot, now
+        (before the first one, the view of none: the page says it is waiting for data)."""
         hub: SnapshotHub = server.state.hub
         who = current()
-        if hub.snapshot is None or who is None or not may_reach(who.role, page_area((request or {}).get("page"))):
+        if who is None or not may_reach(who.role, page_area((request or {}).get("page"))):
             raise PreventUpdate
         return await shared.shown_to(who.role, hub.version, hub.snapshot, request, server.state.personal)
 

@@ -6,8 +6,7 @@ SIGN_OUT = "sign-out"              # a signed-in person's Sign out button (posts
 SIGNED_OUT = "signed-out"          # where a page whose session ended says so (the push stops then)
 PAGE = "page"                      # in each page's layout: what it shows, {"page", "lang", …} (views.py)
 
-# Wall display: {"type": WALL_PART, "part": "status" | "queues" | "holds" | "callbacks" | "agents"}
-WALL_PART = "wall-part"
+# Wall display (its parts are put in place by the browser, in elements marked data-part: pages/wall.py)
 ROTATION = "wall-rotation"         # the views a rotating wall cycles through, and how often (pages/wall.py)
 ROTATE = "wall-rotate"             # the interval that moves a rotating wall to its next view
 

@@ -1,7 +1,9 @@
 """What the open pages show of the live snapshot, drawn once per snapshot and page however many are open.
 
-Each page registers how it draws its pattern-matching parts (``@live_parts(ids.WALL_PART,
-"wall")``) and puts its request in its layout: ``dcc.Store(id=ids.PAGE, data={"page": "wall",
+Each page registers how it draws its parts: as pattern-matching components that Dash puts in
+place (``@live_parts(ids.FLOOR_PART, "floor")``), or, for a page with no controls, as HTML text
+that the browser puts in place itself (``@live_markup("wall")``, dashboard/markup.py). It puts its
+request in its layout: ``dcc.Store(id=ids.PAGE, data={"page": "wall",
 "lang": …, …})`` with whatever else it shows by: ``queues`` (a list) and ``team`` select part of
 the floor for every page alike (:func:`dashboard.data.select`). The push (:mod:`dashboard.app`)
 sends every open page one message per change: its parts, ready to show, with the specs of the
@@ -21,6 +23,7 @@ from access.roles import sees_personal_data
 
 from . import labels
 from .data import select
+from .markup import markup
 from .personal_data import PersonalData, with_personal_data
 from .timers import colour_timers, timer_specs
 
@@ -31,8 +34,9 @@ DrawParts = Callable[[Snapshot, PageRequest, Snapshot], dict[str, Any]]
 # The pages that show customers' numbers and names: whole to the roles that may see them, masked to
 # the others (dashboard/personal_data.py). The wall is not one of them.
 PAGES_WITH_PERSONAL_DATA = frozenset({"floor", "alerts"})
-# Page name -> the type of its pattern-matching part ids, and how it draws those parts.
-_PAGES: dict[str, tuple[str, DrawParts]] = {}
+# Page name -> the type of its pattern-matching part ids (None: parts drawn as HTML text), and how
+# it draws those parts.
+_PAGES: dict[str, tuple[str | None, DrawParts]] = {}
 
 
 def live_parts(part_type: str, page: str) -> Callable[[DrawParts], DrawParts]:
@@ -45,6 +49,15 @@ def live_parts(part_type: str, page: str) -> Callable[[DrawParts], DrawParts]:
     return register
 
 
+def live_markup(page: str) -> Callable[[DrawParts], DrawParts]:
+    """Register ``draw`` as :func:`live_parts` does, for a page whose parts are sent as HTML text
+    (the view's ``markup``), each put in the page's element marked ``data-part="<part>"``."""
+    def register(draw: DrawParts) -> DrawParts:
+        _PAGES[page] = (None, draw)
+        return draw
+    return register
+
+
 def draw(snapshot: Snapshot, request: PageRequest) -> dict[str, Any]:
     """The view of one snapshot for one page: its parts, and the timer specs, of the part of the
     floor it asks for (``queues``, ``team``, ``agent``: see :func:`dashboard.data.select`). The
@@ -53,8 +66,12 @@ def draw(snapshot: Snapshot, request: PageRequest) -> dict[str, Any]:
     view: dict[str, Any] = {"timers": timer_specs(selected), "parts": {}}
     if request.get("page") in _PAGES:
         part_type, draw_parts = _PAGES[request["page"]]
-        view["parts"][part_type] = draw_parts(selected, request, snapshot)
-        colour_timers(view["parts"], view["timers"])
+        parts = draw_parts(selected, request, snapshot)
+        colour_timers(parts, view["timers"])
+        if part_type is None:
+            view["markup"] = {name: markup(children) for name, children in parts.items()}
+        else:
+            view["parts"][part_type] = parts
     return view
 
 

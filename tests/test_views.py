@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC
 
 import pytest
@@ -54,8 +55,8 @@ async def test_the_view_of_a_snapshot_is_drawn_once_for_every_page(dash_app, poo
     assert shared.of(version + 1, snapshot, wall) is not view
     assert isinstance(view, str)  # JSON text, ready for every socket as it is
     view = json.loads(view)
-    wall = json.dumps(view["parts"][ids.WALL_PART]["queues"])
-    assert '"data-queue": "billing"' in wall and '"children": "1"' in wall
+    wall = view["markup"]["queues"]
+    assert '<div class="tile" data-queue="billing">' in wall and '<div class="value">1</div>' in wall
     assert set(view["timers"]["timers"]) >= {"wait:billing", "wait:*"}
 
 
@@ -70,19 +71,21 @@ async def test_a_pushed_part_shows_its_timers_coloured_before_the_browser_first_
     await store(pool, floor)
     snapshot = await LiveData(pool, Thresholds(), UTC, stale_after_s=30).snapshot(since=T0, now=NOW)
 
-    wall = json.loads(to_json_plotly(draw(snapshot, {"page": "wall", "lang": "en"})))["parts"][ids.WALL_PART]
+    wall = json.loads(to_json_plotly(draw(snapshot, {"page": "wall", "lang": "en"})))["markup"]
 
-    def timer_class(part, key: str) -> str:
-        """The class of the timer ``key`` as drawn in ``part`` (plain JSON components)."""
-        if isinstance(part, dict):
-            props = part.get("props", {})
-            if props.get(TIMER_KEY) == key:
-                return props["className"]
-            part = list(part.values())
-        if isinstance(part, list):
-            return next((found for item in part if (found := timer_class(item, key))), "")
-        return ""
+    def timer_class(part: str, key: str) -> str:
+        """The class of the timer ``key`` as drawn in ``part`` (HTML text)."""
+        found = re.search(f'<span class="([^"]*)" {TIMER_KEY}="{re.escape(key)}">', part)
+        return found[1] if found else ""
 
     assert timer_class(wall["holds"], hold_key("scenario", "h1")) == "timer under-limit"
     assert timer_class(wall["holds"], hold_key("scenario", "h2")) == "timer red"
     assert timer_class(wall["callbacks"], callback_key("scenario", "k1")) == "timer red flash"
+
+
+async def test_a_wall_opened_before_the_first_snapshot_says_it_is_waiting_for_data(dash_app):
+    view = json.loads(SharedView("en").of(0, None, {"page": "wall", "lang": None}))
+
+    assert "Waiting for data…" in view["markup"]["status"]
+    assert view["markup"]["holds_title"] == "<h2>On hold too long</h2>"
+    assert view["timers"] == {}

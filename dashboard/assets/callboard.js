@@ -132,6 +132,22 @@
         });
       },
 
+      // Every part of a page drawn as HTML text (the view's markup: the wall), put in its element
+      // ([data-part]) by the browser itself, not through Dash's renderer: a change costs the
+      // parts it changed, however many elements the page has. A part already shown as the view
+      // has it is left alone; an element just made (the page opened again) gets its part.
+      place: function (data) {
+        var view = viewOf(data);
+        var parts = view && view.markup;
+        if (!parts) return;
+        document.querySelectorAll("[data-part]").forEach(function (element) {
+          var text = parts[element.getAttribute("data-part")];
+          if (text === undefined || element.shownMarkup === text) return;
+          element.innerHTML = text;
+          element.shownMarkup = text;
+        });
+      },
+
       // A rotating wall's next view: the page's own request with the next view's filters.
       rotate: function (n, rotation, page) {
         var views = rotation.views;

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 import dash
-from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
+from dash import ClientsideFunction, Input, Output, State, dcc, html
 
 from callboard.definitions import define
 from dashboard import format as fmt
@@ -24,7 +24,7 @@ from dashboard import ids
 from dashboard.alert_widgets import alert_beside, callback_alerts
 from dashboard.labels import state_label, text
 from dashboard.timers import age_key, callback_key, hold_key, state_key, timer, wait_key
-from dashboard.views import live_parts
+from dashboard.views import live_markup
 from dashboard.widgets import call_data, clock, complaint_data, status_line, url_list, url_names, url_one
 
 dash.register_page(__name__, path="/wall", title="Callboard wall")
@@ -39,15 +39,15 @@ ROWS_DRAWN = {"callbacks": 40, "abandoned": 24, "agents": 240}
 def layout(lang: str | None = None, queue: str | list[str] | None = None, team: str | list[str] | None = None,
            explain: str | None = None, rotate: str | None = None, view: str | list[str] | None = None,
            **_query: str) -> html.Div:
-    """The wall waiting for data; the browser fills each part from the pushed view."""
+    """The wall's places for its parts; the browser puts each part in from the pushed view (the
+    first one, at once: a wall before the first snapshot says it is waiting for data)."""
     views = [parse_view(v) for v in url_list(view)]
     first = views[0] if views else {"queues": url_names(queue), "team": url_one(team)}
     request = {"page": "wall", "lang": lang, **first, "explain": explain in ("1", "true", "yes")}
-    waiting = wall_parts(None, {**request, "lang": lang or "en"})
     shown_lang = lang or "en"
 
     def part(name: str, **props: Any) -> html.Div:
-        return html.Div(waiting[name], id={"type": ids.WALL_PART, "part": name}, **props)
+        return html.Div(**{"data-part": name}, **props)
 
     def fitted(name: str, **props: Any) -> html.Div:
         return part(name, **{"data-fit": name}, **props)
@@ -86,10 +86,10 @@ def rotation_seconds(rotate: str | None) -> float:
         return ROTATE_DEFAULT_S
 
 
-# Each part of the wall present on the page, from the latest pushed view (no server round trip).
+# Each part of the wall, put in place from the latest pushed view by the browser itself: no server
+# round trip, and no Dash update of the wall's many elements.
 dash.clientside_callback(
-    ClientsideFunction(namespace="callboard", function_name="fill"),
-    Output({"type": ids.WALL_PART, "part": ALL}, "children"),
+    ClientsideFunction(namespace="callboard", function_name="place"),
     Input(ids.LIVE_STORE, "data"),
 )
 
@@ -104,7 +104,7 @@ dash.clientside_callback(
 )
 
 
-@live_parts(ids.WALL_PART, "wall")
+@live_markup("wall")
 def wall_parts(snapshot: dict[str, Any] | None, request: dict[str, Any], _whole: Any = None) -> dict[str, Any]:
     """Every part of the wall, drawn from one snapshot (once per snapshot, for every open wall
     showing the same part of the floor)."""
