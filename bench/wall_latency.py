@@ -153,7 +153,7 @@ class PushClient:
     """An open page as the dashboard sees it: a websocket client of the push callback that, like
     a wall, answers the push's question of what it shows."""
 
-    SHOWS = {"page": "wall", "lang": None}
+    SHOWS = {"page": "wall", "lang": None, "fixed": True}
 
     def __init__(self, base_url: str, push: dict, session: dict[str, str]) -> None:
         self.received: list[float] = []

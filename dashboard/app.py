@@ -58,7 +58,9 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
 
         One message per change, drawn once for all pages that show the same thing
         (dashboard/views.py); the browser shows it without calling back to the server. The page
-        is asked what it shows at each change, as a floor view's filters may have changed.
+        is asked what it shows at each change, as a floor view's filters may have changed; a page
+        that shows the same thing for as long as it is open (``"fixed"`` in its request: a wall
+        that does not rotate) is asked once.
 
         Before each push the page's session is checked again: a screen whose display was revoked
         (or whose session ended) gets a sign-in notice instead, and nothing more. A page gets the
@@ -70,7 +72,7 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
             raise PreventUpdate
         hub: SnapshotHub = server.state.hub
         sessions: SessionWatch = server.state.session_watch
-        version = 0
+        version, request = 0, None
         if who.session:
             sessions.watch(who.session)
         try:
@@ -81,7 +83,8 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
                     logger.info("push stopped: the page's session has ended", extra={"action": "push_signed_out"})
                     break
                 asked_at = time.time()
-                request = await socket.get_prop(ids.PAGE, "data", timeout=10)
+                if not (request or {}).get("fixed"):
+                    request = await socket.get_prop(ids.PAGE, "data", timeout=10)
                 answered_at = time.time()
                 if not may_reach(who.role, page_area((request or {}).get("page"))):
                     continue

@@ -186,25 +186,33 @@ async def test_the_url_selects_queues_and_a_team_and_the_all_tile_totals_just_th
         assert errors == [], "\n".join(errors)
 
 
-async def test_a_rotating_wall_cycles_through_its_views(database_url, pool, browser):
+async def test_a_rotating_wall_cycles_through_its_views_and_shows_a_change_in_the_view_it_is_on(
+        database_url, pool, browser):
     now = datetime.now(UTC)
     await write(pool, [{"type": "call.queued", "call_id": c, "queue": q, "caller": "+86 138 0000 0002"}
                        for c, q in (("w1", "billing"), ("w2", "sales"))], now)
     async with running_dashboard(database_url, settings_for_test()) as base_url:
-        await asyncio.to_thread(browser.get, base_url + "/wall?rotate=1&view=queue:billing&view=queue:sales")
+        await asyncio.to_thread(browser.get, base_url + "/wall?rotate=4&view=queue:billing&view=queue:sales")
 
-        def tiles() -> list[str]:
-            return [t.get_attribute("data-queue") for t in browser.find_elements(By.CSS_SELECTOR, ".wall-queues .tile")]
+        def shown() -> tuple[list[str], str]:
+            tiles = browser.find_elements(By.CSS_SELECTOR, ".wall-queues .tile")
+            waiting = browser.find_element(By.CSS_SELECTOR, '.tile[data-queue="all"] [data-figure="waiting"] .value')
+            return [t.get_attribute("data-queue") for t in tiles], waiting.text
 
-        async def shows(queues: list[str]) -> bool:
+        async def shows(queues: list[str], waiting: str) -> bool:
             try:
-                return await asyncio.to_thread(tiles) == queues
+                return await asyncio.to_thread(shown) == (queues, waiting)
             except Exception:
                 return False
 
-        await wait_for(lambda: shows(["billing", "all"]), 15, "the first view")
-        await wait_for(lambda: shows(["sales", "all"]), 5, "the second view")
-        await wait_for(lambda: shows(["billing", "all"]), 5, "the first view again")
+        await wait_for(lambda: shows(["billing", "all"], "1"), 15, "the first view")
+        await wait_for(lambda: shows(["sales", "all"], "1"), 6, "the second view")
+        # A caller joins sales while the wall shows sales: the push draws the view the wall is on
+        # now, not the one it opened with, well before the wall turns again.
+        await write(pool, [{"type": "call.queued", "call_id": "w3", "queue": "sales", "caller": "+86 138 0000 3"}],
+                    datetime.now(UTC))
+        await wait_for(lambda: shows(["sales", "all"], "2"), 3, "the new caller on the view shown")
+        await wait_for(lambda: shows(["billing", "all"], "1"), 6, "the first view again")
         errors = browser_errors(browser)
         assert errors == [], "\n".join(errors)
 

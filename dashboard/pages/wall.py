@@ -43,7 +43,10 @@ def layout(lang: str | None = None, queue: str | list[str] | None = None, team: 
     first one, at once: a wall before the first snapshot says it is waiting for data)."""
     views = [parse_view(v) for v in url_list(view)]
     first = views[0] if views else {"queues": url_names(queue), "team": url_one(team)}
-    request = {"page": "wall", "lang": lang, **first, "explain": explain in ("1", "true", "yes")}
+    # A wall that does not rotate shows the same part of the floor for as long as it is open: the
+    # push need not ask it again at each change what it shows (dashboard/app.py).
+    request = {"page": "wall", "lang": lang, **first, "explain": explain in ("1", "true", "yes"),
+               "fixed": len(views) < 2}
     shown_lang = lang or "en"
 
     def part(name: str, **props: Any) -> html.Div:
