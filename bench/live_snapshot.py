@@ -9,8 +9,9 @@ Then, in this process, commits changes one at a time through the real ingest wri
 batch of four events: a waiting caller answered, the agent's state, a new caller, a call ended),
 and after each times what a dashboard does to refresh its live snapshot: with
 ``CALLBOARD_LIVE_STATE=recompute`` the whole snapshot read again (``LiveData.snapshot``), with
-``incremental`` the batch's rows read by key from its NOTIFY payload and the snapshot assembled
-from the state in memory (``LiveState.snapshot``). Both snapshots of the same moment are compared
+``incremental`` the batch's rows read by key from its NOTIFY payload and the snapshot formed from
+the state in memory, its entries formed again only where the batch changed them
+(``LiveState.snapshot``). Both snapshots of the same moment are compared
 at the end. Uses DATABASE_URL if set, otherwise a throw-away embedded PostgreSQL. Target: the
 incremental refresh <= 5 ms (median).
 """

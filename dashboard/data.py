@@ -111,6 +111,24 @@ class FloorRows:
     alerts: Sequence[Mapping[str, Any]]  # alert_views.open_alerts
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class FloorParts:
+    """A live snapshot's parts before the clock is applied: the queues' rows as in :class:`FloorRows`,
+    and the entries listed, each formed from its row by :meth:`LiveData.hold_part` and the like, in
+    the snapshot's order, with the moments their clock figures are counted from."""
+
+    counts: Sequence[Mapping[str, Any]]  # live.queue_counts: per queue
+    waiting: Sequence[Mapping[str, Any]]  # live.waiting
+    talking: Mapping[str | None, int]  # live.calls_talking, by queue
+    members: Mapping[str, Sequence[str]]  # live.queue_members, by queue
+    holds: Sequence[tuple[Mapping[str, Any], datetime]]  # (hold_part, the hold's start)
+    abandoned: Sequence[Mapping[str, Any]]  # abandoned_part
+    complaints: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]  # (complaint_part, its row)
+    agents: Sequence[tuple[Mapping[str, Any], datetime]]  # (agent_part, when their state began), by name
+    freshness: Mapping[str, Any]  # live.freshness
+    alerts: Sequence[Mapping[str, Any]]  # alert_views.open_alerts
+
+
 class LiveData:
     def __init__(self, pool: asyncpg.Pool, thresholds: metrics.Thresholds, zone: tzinfo,
                  stale_after_s: float, people: PeopleNames | None = None) -> None:
@@ -147,40 +165,52 @@ class LiveData:
         return await conn.fetchrow(QUERIES["live.freshness"]), await conn.fetch(QUERIES["alert_views.open_alerts"])
 
     def assemble(self, rows: FloorRows, since: datetime, now: datetime) -> dict[str, Any]:
-        """The live snapshot from the floor's rows (however they were obtained: read by the named
-        queries, or kept up to date in memory by :mod:`dashboard.live_state`), as of ``now``."""
+        """The live snapshot from the floor's rows as the named queries give them, as of ``now``."""
+        scores = rows.agent_figures
+        return self.compose(FloorParts(
+            rows.counts, rows.waiting, rows.talking, rows.members,
+            holds=[(self.hold_part(h), h["started_at"]) for h in rows.holds],
+            abandoned=[self.abandoned_part(a) for a in rows.abandoned],
+            complaints=[(self.complaint_part(row), row) for row in rows.complaints],
+            agents=[(self.agent_part(s, scores.get(s["agent"])), s["started_at"])
+                    for s in sorted(rows.states, key=lambda r: (r["name"], r["agent"]))],
+            freshness=rows.freshness, alerts=rows.alerts), since, now)
+
+    def compose(self, parts: FloorParts, since: datetime, now: datetime) -> dict[str, Any]:
+        """The live snapshot from its parts (formed from the named queries' rows by :meth:`assemble`,
+        or kept from one refresh to the next by :mod:`dashboard.live_state`), as of ``now``: what
+        depends on the clock (how long a hold, a state, a wait has lasted; a callback's time left;
+        the queue tiles and the counts of agents) is formed here, at every refresh."""
         t = self._t
         local = self._local
-        holds_open = [
-            {"feed": h["feed"], "call_id": h["call_id"], "agent": h["agent"], "agent_name": h["agent_name"],
-             "team": h["team"], "queue": h["queue"], "started_at": local(h["started_at"]),
-             "hold_s": metrics.elapsed_s(h["started_at"], now)}
-            for h in rows.holds
-        ]
-        complaints_open = [self._complaint(row, now) for row in rows.complaints]
-        scores = rows.agent_figures
-        agents = []
-        for s in sorted(rows.states, key=lambda r: (r["name"], r["agent"])):
-            figures = scores.get(s["agent"]) or metrics.agent_figures(_no_counts(s), t)
-            agents.append({**figures, "state": s["state"], "reason": s["reason"],
-                           "state_since": local(s["started_at"]),
-                           "state_s": metrics.elapsed_s(s["started_at"], now)})
+        elapsed_s = metrics.elapsed_s
+        holds_open = [{**hold, "hold_s": elapsed_s(started_at, now)} for hold, started_at in parts.holds]
+        complaints_open = [{**complaint, **metrics.complaint_progress(row["due"], row["callback_at"],
+                                                                       row["closed_at"], now)}
+                           for complaint, row in parts.complaints]
+        agents = [{**agent, "state_s": elapsed_s(started_at, now)} for agent, started_at in parts.agents]
 
-        holding = collections.Counter(h["queue"] for h in rows.holds)
-        counts_by_queue = {row["queue"]: row for row in rows.counts}
-        waiting_by_queue = {row["queue"]: row for row in rows.waiting}
-        talking, members = rows.talking, rows.members
+        holding = collections.Counter(h["queue"] for h in holds_open)
+        counts_by_queue = {row["queue"]: row for row in parts.counts}
+        waiting_by_queue = {row["queue"]: row for row in parts.waiting}
+        talking, members = parts.talking, parts.members
+        by_agent = {agent["agent"]: agent for agent in agents} if members else {}
         empty = dict.fromkeys(metrics.QUEUE_COUNT_FIELDS, 0)
         queues = []
         shown = counts_by_queue.keys() | waiting_by_queue.keys() | talking.keys() | members.keys()
         for queue in sorted(shown - {None}):
             wait = waiting_by_queue.get(queue)
+            if queue in members:
+                # The members among the agents shown: member_counts counts just those of ``agents``.
+                mine = {member for member in members[queue] if member in by_agent}
+                member_counts = metrics.member_counts(mine, [by_agent[member] for member in mine], holds_open)
+            else:
+                member_counts = None
             queues.append(metrics.queue_figures(
                 queue, counts_by_queue.get(queue, empty),
                 wait["waiting"] if wait else 0, wait["oldest_queued_at"] if wait else None, now,
-                talking=talking.get(queue, 0), holding=holding[queue],
-                members=metrics.member_counts(members[queue], agents, holds_open) if queue in members else None))
-        freshness = rows.freshness
+                talking=talking.get(queue, 0), holding=holding[queue], members=member_counts))
+        freshness = parts.freshness
         last_commit = freshness["last_commit_at"]
         return {
             "as_of": local(now),
@@ -191,20 +221,44 @@ class LiveData:
             "queues": queues,
             "totals": metrics.queue_totals(queues),
             "agent_counts": metrics.agent_counts(agents, holds_open),
-            "abandoned_calls": [
-                {"feed": a["feed"], "call_id": a["call_id"], "queue": a["queue"],
-                 "queued_at": local(a["waiting_since"]), "abandoned_at": local(a["abandoned_at"]),
-                 "caller": privacy.shown_number(a["caller"], full=SNAPSHOT_SHOWS_PERSONAL_DATA),
-                 **metrics.abandon(a["waiting_since"], a["abandoned_at"], t)}
-                for a in rows.abandoned
-            ],
+            "abandoned_calls": list(parts.abandoned),
             "holds_over_limit": [h for h in holds_open if metrics.hold_over_limit(h["hold_s"], t)],
             "holds_open": holds_open,
             "complaints_open": complaints_open,
             "agents": agents,
             "thresholds": self.thresholds,
-            "alerts_open": [alert_view(row, self._zone, self._people.names()) for row in rows.alerts],
+            "alerts_open": [alert_view(row, self._zone, self._people.names()) for row in parts.alerts],
         }
+
+    # A snapshot's entries without the clock: each formed by one function, whichever way its row came.
+
+    def hold_part(self, hold: Mapping[str, Any]) -> dict[str, Any]:
+        """An open hold (a row of live.open_holds) as listed, all but how long it has lasted."""
+        return {"feed": hold["feed"], "call_id": hold["call_id"], "agent": hold["agent"],
+                "agent_name": hold["agent_name"], "team": hold["team"], "queue": hold["queue"],
+                "started_at": self._local(hold["started_at"])}
+
+    def abandoned_part(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """An abandoned call (a row of live.abandoned_calls) as listed, the caller's number masked."""
+        return {"feed": row["feed"], "call_id": row["call_id"], "queue": row["queue"],
+                "queued_at": self._local(row["waiting_since"]), "abandoned_at": self._local(row["abandoned_at"]),
+                "caller": privacy.shown_number(row["caller"], full=SNAPSHOT_SHOWS_PERSONAL_DATA),
+                **metrics.abandon(row["waiting_since"], row["abandoned_at"], self._t)}
+
+    def complaint_part(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """A complaint (a row of live.open_complaints) as listed, all but where it stands now."""
+        local = self._local_or_none
+        return {"feed": row["feed"], "complaint_id": row["complaint_id"], "agent": row["agent"],
+                "agent_name": row["agent_name"], "team": row["team"],
+                "opened_at": local(row["opened_at"]), "due": local(row["due"]), "severity": row["severity"],
+                "callback_made_at": local(row["callback_at"]), "closed_at": local(row["closed_at"]),
+                "resolved": row["resolved"]}
+
+    def agent_part(self, state: Mapping[str, Any], figures: Mapping[str, Any] | None) -> dict[str, Any]:
+        """An agent shown (a row of live.agent_states_now) with their figures of the day (none
+        without counts), all but how long they have been in their state."""
+        return {**(figures or metrics.agent_figures(_no_counts(state), self._t)), "state": state["state"],
+                "reason": state["reason"], "state_since": self._local(state["started_at"])}
 
     @property
     def zone(self) -> tzinfo:
@@ -303,12 +357,7 @@ class LiveData:
         return [{**dict(r), "ts": self._local(r["ts"])} for r in rows]
 
     def _complaint(self, row: asyncpg.Record, now: datetime) -> dict[str, Any]:
-        local = self._local_or_none
-        return {"feed": row["feed"], "complaint_id": row["complaint_id"], "agent": row["agent"],
-                "agent_name": row["agent_name"], "team": row["team"],
-                "opened_at": local(row["opened_at"]), "due": local(row["due"]), "severity": row["severity"],
-                "callback_made_at": local(row["callback_at"]), "closed_at": local(row["closed_at"]),
-                "resolved": row["resolved"],
+        return {**self.complaint_part(row),
                 **metrics.complaint_progress(row["due"], row["callback_at"], row["closed_at"], now)}
 
     async def _agent_figures(self, conn: asyncpg.Connection, start: datetime, end: datetime,

@@ -11,9 +11,17 @@ those rows again by key and replaces what they counted. A payload that names not
 The counts are those of ``live.queue_counts`` and ``live.agent_counts`` (docs/metrics.md): each row
 keeps the shares it adds to them, each share counted once the clock is past the moment that
 decides it (a call answered, a hold over the limit, a callback due), as those queries count only
-what was decided before "now". The snapshot is then assembled by the same code as the one read
-from the database (:meth:`dashboard.data.LiveData.assemble`), the figures formed by
-:mod:`callboard.metrics`: the two ways give equal snapshots (tests/test_live_state.py).
+what was decided before "now".
+
+A refresh costs what the batch touched: the entries the snapshot lists (an agent with their
+figures, a hold, a complaint, an abandoned call) are formed by the same functions as those of the
+snapshot read from the database (:meth:`dashboard.data.LiveData.agent_part` and the like, the
+figures by :mod:`callboard.metrics`) and kept from one refresh to the next, formed again only for
+the agents, calls and complaints that changed, and the lists put in order again only when one
+joined, left or moved. At each refresh :meth:`dashboard.data.LiveData.compose` adds what the clock
+changes (how long each state, hold and wait has lasted; the callbacks' time left) and forms the
+queue tiles and counts, as it does for the snapshot read whole: the two ways give equal snapshots
+(tests/test_live_state.py).
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ import dataclasses
 import heapq
 import itertools
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -33,7 +41,7 @@ from callboard import metrics
 from db.pool import connection
 from db.queries import QUERIES
 
-from .data import ABANDONED_LISTED, FloorRows, LiveData
+from .data import ABANDONED_LISTED, FloorParts, LiveData
 
 logger = logging.getLogger(__name__)
 
@@ -86,16 +94,18 @@ class LiveState:
         self._shares: dict[tuple[str, Key], list[_Share]] = {}  # by ("call" | "complaint", key)
         self._queue_counts: dict[str, dict[str, Any]] = {}
         self._agent_counts: dict[str, dict[str, Any]] = {}
-        # Each agent's figures (metrics.agent_figures), formed again only when their counts or name change.
-        self._agent_figures: dict[str, dict[str, Any]] = {}
-        self._waiting: dict[Key, tuple[str, datetime]] = {}  # queue, waiting since
-        self._talking: dict[Key, str] = {}
+        self._waiting: dict[Key, tuple[str | None, datetime]] = {}  # queue, waiting since
+        self._waiting_in: dict[str | None, dict[Key, datetime]] = {}  # by queue: waiting since
+        self._talking: dict[Key, str | None] = {}  # queue
+        self._talking_in: dict[str | None, int] = {}  # by queue, those with calls in progress only
         self._holds: dict[Key, tuple[datetime, str | None, str | None]] = {}  # start, agent, queue
         self._abandoned: dict[Key, dict[str, Any]] = {}
+        self._abandoned_in: dict[str, dict[Key, dict[str, Any]]] = {}  # by queue
         self._complaints: dict[Key, dict[str, Any]] = {}
         self._directory: dict[str, tuple[str | None, str | None]] = {}  # name, team
         self._states: dict[str, dict[str, Any]] = {}  # as live.agent_states_now gives them, logged out too
         self._members: dict[str, Sequence[str]] = {}
+        self._parts = _Parts()
 
     def heard(self, payload: Mapping[str, Any] | None) -> None:
         """A batch was committed: ``payload`` is its NOTIFY payload, decoded (None when unreadable)."""
@@ -130,7 +140,7 @@ class LiveState:
             self._touched.everything = True  # what was read so far may be half of a batch's rows
             raise
         self._move_clock(now)
-        return self._live.assemble(self._rows(freshness, alerts), since, now)
+        return self._live.compose(self._floor_parts(freshness, alerts), since, now)
 
     async def check(self, now: datetime | None = None) -> list[str]:
         """Compare with the snapshot read from the database; when they differ (twice: a batch may
@@ -173,10 +183,13 @@ class LiveState:
             await self._read_complaints(conn, sorted(touched.complaints))
 
     async def _read_agents(self, conn: asyncpg.Connection, agents: list[str] | None) -> None:
+        parts = self._parts
         for r in await conn.fetch(QUERIES["live.agents_by_key"], agents):
             agent, name, team = r["agent"], r["name"], r["team"]
-            self._directory[agent] = (name, team)
-            self._agent_figures.pop(agent, None)
+            if self._directory.get(agent) != (name, team):
+                self._directory[agent] = (name, team)
+                parts.holds = parts.complaints = None  # they show the agent's name and team
+            parts.agents_changed.add(agent)
             if r["state"] is None:
                 self._states.pop(agent, None)
             else:
@@ -207,8 +220,8 @@ class LiveState:
     def _put_call(self, key: Key, call: Mapping[str, Any] | None, holds: Iterable[Mapping[str, Any]],
                   survey: Mapping[str, Any] | None) -> None:
         """Replace what call ``key`` counts and shows by what its rows as read now count and show."""
-        for table in (self._waiting, self._talking, self._holds, self._abandoned):
-            table.pop(key, None)
+        hold, abandoned = self._holds.get(key), self._abandoned.get(key)
+        self._unplace_call(key)
         shares: list[_Share | None] = []
         if survey is not None and survey["agent"] is not None:
             shares.append(self._share(survey["ts"], False, survey["agent"],
@@ -216,7 +229,29 @@ class LiveState:
         if call is not None:
             shares += self._call_shares(call, list(holds))
             self._place_call(key, call, holds)
+        if self._holds.get(key) != hold:
+            self._parts.holds = None
+        if self._abandoned.get(key) != abandoned:
+            for row in (abandoned, self._abandoned.get(key)):
+                if row is not None:
+                    self._parts.abandoned_of.pop(row["queue"], None)  # that queue's to be listed again
         self._replace_shares(("call", key), [share for share in shares if share is not None])
+
+    def _unplace_call(self, key: Key) -> None:
+        """Take call ``key`` off the floor: no longer waiting, in progress, on hold or abandoned."""
+        self._holds.pop(key, None)
+        if (waiting := self._waiting.pop(key, None)) is not None:
+            queue = waiting[0]
+            del self._waiting_in[queue][key]
+            if not self._waiting_in[queue]:
+                del self._waiting_in[queue]
+        if key in self._talking:
+            queue = self._talking.pop(key)
+            self._talking_in[queue] -= 1
+            if not self._talking_in[queue]:
+                del self._talking_in[queue]
+        if (abandoned := self._abandoned.pop(key, None)) is not None:
+            del self._abandoned_in[abandoned["queue"]][key]
 
     def _call_shares(self, call: Mapping[str, Any], holds: list[Mapping[str, Any]]) -> list[_Share | None]:
         """The shares of live.queue_counts and live.agent_counts of one call, its holds among them
@@ -268,8 +303,10 @@ class LiveState:
         open_ = call["abandoned_at"] is None and call["ended_at"] is None
         if open_ and queued_at is not None and (answered_at is None or waiting_again):
             self._waiting[key] = (queue, requeued_at or queued_at)
+            self._waiting_in.setdefault(queue, {})[key] = requeued_at or queued_at
         if open_ and answered_at is not None and not waiting_again:
             self._talking[key] = queue
+            self._talking_in[queue] = self._talking_in.get(queue, 0) + 1
         if answered_at is not None and call["ended_at"] is None:
             # The call's latest hold event (at the same moment, an end before a start): a start holds.
             latest = max(holds, key=lambda e: (e["ts"], e["kind"] == "end"), default=None)
@@ -278,13 +315,13 @@ class LiveState:
         abandoned_at = call["abandoned_at"]
         if (abandoned_at is not None and abandoned_at >= self._since and queued_at is not None
                 and queue is not None):
-            self._abandoned[key] = {"feed": key[0], "call_id": key[1], "queue": queue,
-                                    "waiting_since": requeued_at or queued_at, "abandoned_at": abandoned_at,
-                                    "caller": call["caller"]}
+            self._abandoned[key] = self._abandoned_in.setdefault(queue, {})[key] = {
+                "feed": key[0], "call_id": key[1], "queue": queue, "waiting_since": requeued_at or queued_at,
+                "abandoned_at": abandoned_at, "caller": call["caller"]}
 
     def _put_complaint(self, key: Key, complaint: Mapping[str, Any] | None) -> None:
         """Replace what complaint ``key`` counts and shows."""
-        self._complaints.pop(key, None)
+        before = self._complaints.pop(key, None)
         shares: list[_Share | None] = []
         if complaint is not None:
             callback_at, due, agent = complaint["callback_at"], complaint["due"], complaint["agent"]
@@ -295,6 +332,8 @@ class LiveState:
                                           {"callbacks_due": 1, "callbacks_on_time": int(on_time)}))
             if callback_at is None and complaint["closed_at"] is None and due is not None:
                 self._complaints[key] = dict(complaint)
+        if self._complaints.get(key) != before:
+            self._parts.complaints = None
         self._replace_shares(("complaint", key), [share for share in shares if share is not None])
 
     # Counting --------------------------------------------------------------------------------------
@@ -324,7 +363,7 @@ class LiveState:
             table, fields = self._queue_counts, metrics.QUEUE_COUNT_FIELDS
         else:
             table, fields = self._agent_counts, metrics.AGENT_COUNT_FIELDS
-            self._agent_figures.pop(share.target, None)
+            self._parts.agents_changed.add(share.target)
         counts = table.get(share.target)
         if counts is None:
             counts = table[share.target] = {"rows": 0, **dict.fromkeys(fields, 0)}
@@ -338,7 +377,8 @@ class LiveState:
         moment, count again from every share)."""
         if now < self._clock:
             self._clock = now
-            self._queue_counts, self._agent_counts, self._agent_figures, self._pending = {}, {}, {}, []
+            self._queue_counts, self._agent_counts, self._pending = {}, {}, []
+            self._parts.agents_changed.update(self._parts.agent)  # their counts may be gone
             for shares in self._shares.values():
                 for share in shares:
                     share.counted = False
@@ -355,62 +395,156 @@ class LiveState:
             if not share.gone:
                 self._count(share, 1)
 
-    # The rows of a snapshot ------------------------------------------------------------------------
+    # The parts of a snapshot ----------------------------------------------------------------------
 
-    def _rows(self, freshness: Mapping[str, Any], alerts: Sequence[Mapping[str, Any]]) -> FloorRows:
-        now, since = self._clock, self._since
-        directory = self._directory
-
-        def who(agent: str | None) -> dict[str, Any]:
-            name, team = directory.get(agent, (None, None))
-            return {"agent_name": name if name is not None else agent, "team": team}
-
-        waiting: dict[str, dict[str, Any]] = {}
-        for queue, waiting_since in self._waiting.values():
-            wait = waiting.get(queue)
-            if wait is None:
-                waiting[queue] = {"queue": queue, "waiting": 1, "oldest_queued_at": waiting_since}
-            else:
-                wait["waiting"] += 1
-                wait["oldest_queued_at"] = min(wait["oldest_queued_at"], waiting_since)
-        talking: dict[str | None, int] = {}
-        for queue in self._talking.values():
-            talking[queue] = talking.get(queue, 0) + 1
-        holds = [{"feed": key[0], "call_id": key[1], "agent": agent, **who(agent), "queue": queue,
-                  "started_at": started_at}
-                 for key, (started_at, agent, queue) in sorted(self._holds.items(), key=lambda h: (h[1][0], h[0]))]
-        complaints = [{**row, **who(row["agent"])}
-                      for row in sorted(self._complaints.values(),
-                                        key=lambda k: (k["due"], k["feed"], k["complaint_id"]))]
-        states = [state for state in self._states.values() if state["state"] != "logged_out"]
-        figures = {agent: self._figures_of(agent, counts)
-                   for agent, counts in self._agent_counts.items() if counts["rows"] > 0}
+    def _floor_parts(self, freshness: Mapping[str, Any], alerts: Sequence[Mapping[str, Any]]) -> FloorParts:
+        """The snapshot's parts as of the clock: those of the queues formed again (a few rows), the
+        entries listed kept from the last refresh but for those changed since."""
+        waiting = [{"queue": queue, "waiting": len(calls), "oldest_queued_at": min(calls.values())}
+                   for queue, calls in self._waiting_in.items()]
         queue_counts = [{**counts, "queue": queue}
                         for queue, counts in self._queue_counts.items() if counts["rows"] > 0]
-        return FloorRows(queue_counts, list(waiting.values()), talking, holds, self._abandoned_listed(since, now),
-                         complaints, states, self._members, figures, freshness, alerts)
+        return FloorParts(queue_counts, waiting, dict(self._talking_in), self._members, holds=self._hold_parts(),
+                          abandoned=self._abandoned_parts(), complaints=self._complaint_parts(),
+                          agents=self._agent_parts(), freshness=freshness, alerts=alerts)
+
+    def _who(self, agent: str | None) -> dict[str, Any]:
+        name, team = self._directory.get(agent, (None, None))
+        return {"agent_name": name if name is not None else agent, "team": team}
+
+    def _agent_parts(self) -> list[tuple[dict[str, Any], datetime]]:
+        """The agents shown, by name: those whose state, name or counts changed formed again."""
+        parts = self._parts
+        changed, parts.agents_changed = parts.agents_changed, set()
+        reorder = parts.agents is None
+        for agent in changed:
+            before = parts.agent.pop(agent, None)
+            state = self._states.get(agent)
+            if state is None or state["state"] == "logged_out":
+                reorder = reorder or before is not None
+                continue
+            counts = self._agent_counts.get(agent)
+            figures = self._figures_of(agent, counts) if counts is not None and counts["rows"] > 0 else None
+            order = (state["name"], agent)
+            entry = (self._live.agent_part(state, figures), state["started_at"])
+            parts.agent[agent] = (order, entry)
+            if before is None or before[0] != order:
+                reorder = True
+            elif not reorder:
+                parts.agents[parts.agent_at[agent]] = entry
+        if reorder:
+            ordered = sorted(parts.agent.items(), key=lambda item: item[1][0])
+            parts.agent_at = {agent: n for n, (agent, _) in enumerate(ordered)}
+            parts.agents = [entry for _, (_, entry) in ordered]
+        return parts.agents
 
     def _figures_of(self, agent: str, counts: Mapping[str, Any]) -> dict[str, Any]:
         """An agent's figures from their counts, as LiveData forms them from live.agent_counts' row."""
-        figures = self._agent_figures.get(agent)
-        if figures is None:
-            name, team = self._directory.get(agent, (None, None))
-            figures = self._agent_figures[agent] = metrics.agent_figures(
-                {**counts, "agent": agent, "name": name if name is not None else agent, "team": team,
-                 "answer_seconds": float(counts["answer_seconds"]), "repeats": None}, self._t)
-        return figures
+        name, team = self._directory.get(agent, (None, None))
+        return metrics.agent_figures({**counts, "agent": agent, "name": name if name is not None else agent,
+                                      "team": team, "answer_seconds": float(counts["answer_seconds"]),
+                                      "repeats": None}, self._t)
 
-    def _abandoned_listed(self, since: datetime, now: datetime) -> list[dict[str, Any]]:
-        """As live.abandoned_calls: each queue's latest abandoned calls of [since, now), newest first."""
-        def newest_first(row: Mapping[str, Any]) -> tuple[Any, ...]:
-            return (since - row["abandoned_at"], row["feed"], row["call_id"])
+    def _hold_parts(self) -> list[tuple[dict[str, Any], datetime]]:
+        """As live.open_holds, oldest first: listed again when a hold began or ended or an agent's
+        name changed, each formed again only when what it shows changed."""
+        parts = self._parts
+        if parts.holds is None:
+            formed: dict[Key, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+            parts.holds = []
+            for key, (started_at, agent, queue) in sorted(self._holds.items(), key=lambda h: (h[1][0], h[0])):
+                row = {"feed": key[0], "call_id": key[1], "agent": agent, **self._who(agent), "queue": queue,
+                       "started_at": started_at}
+                source = tuple(row.values())
+                kept = parts.hold.get(key)
+                formed[key] = kept if kept is not None and kept[0] == source else (source, self._live.hold_part(row))
+                parts.holds.append((formed[key][1], started_at))
+            parts.hold = formed
+        return parts.holds
 
-        by_queue: dict[str, list[dict[str, Any]]] = {}
-        for row in self._abandoned.values():
-            if row["abandoned_at"] < now:
-                by_queue.setdefault(row["queue"], []).append(row)
-        listed = [row for rows in by_queue.values() for row in heapq.nsmallest(ABANDONED_LISTED, rows, newest_first)]
-        return sorted(listed, key=newest_first)
+    def _complaint_parts(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """As live.open_complaints, soonest due first: listed again when one opened or closed or an
+        agent's name changed, each formed again only when what it shows changed."""
+        parts = self._parts
+        if parts.complaints is None:
+            formed: dict[Key, tuple[dict[str, Any], dict[str, Any]]] = {}
+            parts.complaints = []
+            for key, complaint in sorted(self._complaints.items(),
+                                         key=lambda k: (k[1]["due"], k[1]["feed"], k[1]["complaint_id"])):
+                row = {**complaint, **self._who(complaint["agent"])}
+                kept = parts.complaint.get(key)
+                formed[key] = kept if kept is not None and kept[0] == row else (row, self._live.complaint_part(row))
+                parts.complaints.append((formed[key][1], row))
+            parts.complaint = formed
+        return parts.complaints
+
+    def _abandoned_parts(self) -> list[dict[str, Any]]:
+        """As live.abandoned_calls: each queue's latest abandoned calls of [since, now), newest
+        first. A queue's are listed again when one of its calls changed, or when the clock crossed
+        the moment one of them was abandoned (one abandoned "after now" is not listed yet)."""
+        parts, now, since = self._parts, self._clock, self._since
+        for queue, rows in self._abandoned_in.items():
+            kept = parts.abandoned_of.get(queue)
+            if kept is not None and kept.holds_at(now):
+                continue
+            listed = [row for row in rows.values() if row["abandoned_at"] < now]
+            later = [row["abandoned_at"] for row in rows.values() if row["abandoned_at"] >= now]
+            parts.abandoned_of[queue] = _Listed(max((row["abandoned_at"] for row in listed), default=None),
+                                                min(later, default=None),
+                                                heapq.nsmallest(ABANDONED_LISTED, listed, _newest_first(since)))
+            parts.abandoned = None
+        if parts.abandoned is None:
+            rows = sorted((row for listed in parts.abandoned_of.values() for row in listed.rows),
+                          key=_newest_first(since))
+            formed = {}
+            for row in rows:
+                key = (row["feed"], row["call_id"])
+                kept = parts.abandoned_row.get(key)
+                formed[key] = kept if kept is not None and kept[0] == row else (row, self._live.abandoned_part(row))
+            parts.abandoned_row = formed
+            parts.abandoned = [formed[(row["feed"], row["call_id"])][1] for row in rows]
+        return parts.abandoned
+
+
+def _newest_first(since: datetime) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """The order of live.abandoned_calls: the latest abandoned first, then by feed and call."""
+    def key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+        return (since - row["abandoned_at"], row["feed"], row["call_id"])
+    return key
+
+
+@dataclasses.dataclass(slots=True)
+class _Listed:
+    """A queue's abandoned calls listed as of a moment: the same for any moment after the latest
+    of them (``after``) up to the first of its calls abandoned later (``until``)."""
+
+    after: datetime | None
+    until: datetime | None
+    rows: list[dict[str, Any]]
+
+    def holds_at(self, now: datetime) -> bool:
+        return (self.after is None or self.after < now) and (self.until is None or now <= self.until)
+
+
+@dataclasses.dataclass(slots=True)
+class _Parts:
+    """The snapshot's entries as formed at the last refresh (LiveData.agent_part and the like), and
+    what changed since. A list is None when it must be listed again; its entries are kept while what
+    they show has not changed. A snapshot holds none of these lists (LiveData.compose makes its own),
+    and an entry it holds as it is (an abandoned call) is replaced, never changed."""
+
+    agent: dict[str, tuple[tuple[str, str], tuple[dict[str, Any], datetime]]] = dataclasses.field(
+        default_factory=dict)  # by agent shown: (their place by name, their entry)
+    agents_changed: set[str] = dataclasses.field(default_factory=set)
+    agents: list[tuple[dict[str, Any], datetime]] | None = None
+    agent_at: dict[str, int] = dataclasses.field(default_factory=dict)  # each agent's place in ``agents``
+    hold: dict[Key, tuple[tuple[Any, ...], dict[str, Any]]] = dataclasses.field(default_factory=dict)
+    holds: list[tuple[dict[str, Any], datetime]] | None = None
+    complaint: dict[Key, tuple[dict[str, Any], dict[str, Any]]] = dataclasses.field(default_factory=dict)
+    complaints: list[tuple[dict[str, Any], dict[str, Any]]] | None = None
+    abandoned_of: dict[str | None, _Listed] = dataclasses.field(default_factory=dict)  # by queue
+    abandoned_row: dict[Key, tuple[dict[str, Any], dict[str, Any]]] = dataclasses.field(default_factory=dict)
+    abandoned: list[dict[str, Any]] | None = None
 
 
 def _seconds(interval: timedelta) -> Decimal:

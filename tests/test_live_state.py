@@ -6,12 +6,15 @@ members) go through the real ingest writer into a real PostgreSQL, shuffled, cut
 with repeats (the same event again) and late events (before the day began, or after "now"). After
 every batch the state hears the batch's real NOTIFY and its snapshot, as of a moment drawn around
 the site's local midnight (so that today's counts restart), must equal
-:meth:`dashboard.data.LiveData.snapshot`'s of the same moment. A failure prints the stream.
+:meth:`dashboard.data.LiveData.snapshot`'s of the same moment, and the snapshot it gave before must
+be as it was (a refresh reuses what did not change, and never changes a snapshot handed out). A
+failure prints the stream.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import os
@@ -146,6 +149,7 @@ async def test_the_live_state_gives_the_snapshot_read_from_the_database_after_ev
     listener = await connect(database_url)
     await listener.add_listener(CHANNEL, lambda *args: heard.append(args[-1]))
     rng = random.Random(20261124)
+    given, as_given = None, None  # the state's latest snapshot, and a copy of it as it was given
     try:
         for number in range(STREAMS):
             if number % STREAMS_PER_DATABASE == 0:
@@ -162,6 +166,8 @@ async def test_the_live_state_gives_the_snapshot_read_from_the_database_after_ev
                     state.heard(json.loads(heard[-1]))
                 mine = await state.snapshot(now)
                 theirs = await live.snapshot(now=now)
+                assert given == as_given, f"stream {number} changed the snapshot given before:\n{stream}"
+                given, as_given = mine, copy.deepcopy(mine)
                 if mine != theirs:
                     differs = {part: {"incremental": mine.get(part), "recomputed": theirs[part]}
                                for part in theirs if mine.get(part) != theirs[part]}
