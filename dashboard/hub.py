@@ -65,7 +65,7 @@ class SnapshotHub:
         self._published = asyncio.Condition()
         self.snapshot: dict[str, Any] | None = None
         self.version = 0
-        self._shown: Any = None  # the latest published snapshot, without its clock fields
+        self._shown: dict[str, Any] | None = None  # the latest snapshot the pages were woken for
         # The first change announced since the last refresh: when the ingest wrote it and when it
         # was heard (time.time()), for the live path's timing (logged at DEBUG).
         self._first_change: tuple[float | None, float] | None = None
@@ -107,12 +107,14 @@ class SnapshotHub:
             if self.snapshot is None:
                 return
             snapshot = {**self.snapshot, "stale": True, "database_error": str(exc) or type(exc).__name__}
-        shown = without_clock(snapshot)
+        # After a change the pages are woken at once: comparing a floor of a thousand agents with
+        # the last one would cost as much as the refresh. A heartbeat wakes them only when what
+        # they show has changed (figures that follow the clock alone tick in the browser).
+        changed = change is not None or self._shown is None or without_clock(snapshot) != without_clock(self._shown)
         async with self._published:
             self.snapshot = snapshot
-            changed = shown != self._shown
             if changed:
-                self._shown = shown
+                self._shown = snapshot
                 self.version += 1
                 self._published.notify_all()
         if change is not None:
