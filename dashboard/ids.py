@@ -10,11 +10,9 @@ PAGE = "page"                      # in each page's layout: what it shows, {"pag
 ROTATION = "wall-rotation"         # the views a rotating wall cycles through, and how often (pages/wall.py)
 ROTATE = "wall-rotate"             # the interval that moves a rotating wall to its next view
 
-# Floor view: {"type": FLOOR_PART, "part": "status" | "queues" | "agents" | "holds" | "callbacks" | "abandoned"}
-FLOOR_PART = "floor-part"
+# Floor view (its live parts are put in place by the browser, in elements marked data-part: pages/floor.py)
 FLOOR_FILTER = "floor-filter"      # {"type": FLOOR_FILTER, "filter": "queues" | "team" | "agent"}: dropdowns
 FLOOR_SORT = "floor-sort"          # {"type": FLOOR_SORT, "column": key}: agent table header buttons
-FLOOR_AGENT = "floor-agent"        # {"type": FLOOR_AGENT, "agent": id}: opens an agent's calls today
 FLOOR_CALL = "floor-call"          # {"type": FLOOR_CALL, "feed": feed, "call": id}: opens a call's timeline
 FLOOR_CLOSE = "floor-close"        # closes the drill-down
 FLOOR_DRILL = "floor-drill"        # store: the agent and call drilled into, {"agent", "feed", "call"}

@@ -1,14 +1,14 @@
 """HTML text of Dash's plain HTML components, for the parts of a page the browser puts in place itself.
 
-A live page with no controls (the wall) is drawn with ``dash.html`` components like any other, but
-its parts reach the browser as HTML text, which assets/callboard.js puts in place without Dash's
-renderer: a 4K wall is over a thousand components, and each change pushed through Dash's store
-costs every one of them a look-up in the renderer, several times a change. Only what such a part
-can hold is drawn: plain elements with their class, title, role and ``data-*`` / ``aria-*``
-attributes, text and numbers. Anything else (a control, a callback's id, a style) is refused, so
-nothing a page needs from Dash is dropped silently.
+The live pages (the wall, the floor view) are drawn with ``dash.html`` components like any other,
+but their live parts reach the browser as HTML text, which assets/callboard.js puts in place
+without Dash's renderer: a 4K wall is over a thousand components, and each change pushed through
+Dash's store costs every one of them a look-up in the renderer, several times a change. Only what
+such a part can hold is drawn: plain elements with their class, title, role, a cell's span and
+``data-*`` / ``aria-*`` attributes, text and numbers. Anything else (a callback's id, a style, a
+Dash control) is refused, so nothing a page needs from Dash is dropped silently; a button in a
+part is plain, and the page's script handles its clicks.
 """
-
 from __future__ import annotations
 
 from html import escape
@@ -20,7 +20,7 @@ HTML_NAMESPACE = "dash_html_components"
 # Elements with no closing tag.
 VOID = frozenset({"area", "br", "col", "hr", "img", "wbr"})
 # Dash's property names -> HTML attribute names, for the plain attributes a part may have.
-ATTRIBUTES = {"className": "class", "title": "title", "role": "role"}
+ATTRIBUTES = {"className": "class", "title": "title", "role": "role", "colSpan": "colspan", "rowSpan": "rowspan"}
 
 
 class NotMarkup(ValueError):

@@ -1,9 +1,10 @@
 """What the open pages show of the live snapshot, drawn once per snapshot and page however many are open.
 
 Each page registers how it draws its parts: as pattern-matching components that Dash puts in
-place (``@live_parts(ids.FLOOR_PART, "floor")``), or, for a page with no controls, as HTML text
-that the browser puts in place itself (``@live_markup("wall")``, dashboard/markup.py). It puts its
-request in its layout: ``dcc.Store(id=ids.PAGE, data={"page": "wall",
+place (``@live_parts(ids.ALERTS_PART, "alerts")``), or as HTML text that the browser puts in
+place itself (``@live_markup("wall")``, dashboard/markup.py: the wall and the floor view, whose
+many elements would each cost Dash's renderer work at every change). It puts its request in its
+layout: ``dcc.Store(id=ids.PAGE, data={"page": "wall",
 "lang": …, …})`` with whatever else it shows by: ``queues`` (a list) and ``team`` select part of
 the floor for every page alike (:func:`dashboard.data.select`). The push (:mod:`dashboard.app`)
 sends every open page one message per change: its parts, ready to show, with the specs of the
@@ -34,9 +35,9 @@ DrawParts = Callable[[Snapshot, PageRequest, Snapshot], dict[str, Any]]
 # The pages that show customers' numbers and names: whole to the roles that may see them, masked to
 # the others (dashboard/personal_data.py). The wall is not one of them.
 PAGES_WITH_PERSONAL_DATA = frozenset({"floor", "alerts"})
-# Page name -> the type of its pattern-matching part ids (None: parts drawn as HTML text), and how
-# it draws those parts.
-_PAGES: dict[str, tuple[str | None, DrawParts]] = {}
+# Page name -> the type of its pattern-matching part ids (None: parts drawn as HTML text), how it
+# draws those parts, and which of them are data for the page's own scripts rather than elements.
+_PAGES: dict[str, tuple[str | None, DrawParts, frozenset[str]]] = {}
 
 
 def live_parts(part_type: str, page: str) -> Callable[[DrawParts], DrawParts]:
@@ -44,16 +45,17 @@ def live_parts(part_type: str, page: str) -> Callable[[DrawParts], DrawParts]:
     parts have the ids ``{"type": part_type, "part": part}``: ``selected`` is the part of the
     snapshot the page asked for, ``whole`` the snapshot."""
     def register(draw: DrawParts) -> DrawParts:
-        _PAGES[page] = (part_type, draw)
+        _PAGES[page] = (part_type, draw, frozenset())
         return draw
     return register
 
 
-def live_markup(page: str) -> Callable[[DrawParts], DrawParts]:
+def live_markup(page: str, data: tuple[str, ...] = ()) -> Callable[[DrawParts], DrawParts]:
     """Register ``draw`` as :func:`live_parts` does, for a page whose parts are sent as HTML text
-    (the view's ``markup``), each put in the page's element marked ``data-part="<part>"``."""
+    (the view's ``markup``), each put in the page's element marked ``data-part="<part>"``; the
+    parts named in ``data`` are sent as they are (the view's ``data``), for the page's scripts."""
     def register(draw: DrawParts) -> DrawParts:
-        _PAGES[page] = (None, draw)
+        _PAGES[page] = (None, draw, frozenset(data))
         return draw
     return register
 
@@ -65,11 +67,12 @@ def draw(snapshot: Snapshot, request: PageRequest) -> dict[str, Any]:
     selected = select(snapshot, request.get("queues"), request.get("team"), request.get("agent"))
     view: dict[str, Any] = {"timers": timer_specs(selected), "parts": {}}
     if request.get("page") in _PAGES:
-        part_type, draw_parts = _PAGES[request["page"]]
+        part_type, draw_parts, data = _PAGES[request["page"]]
         parts = draw_parts(selected, request, snapshot)
         colour_timers(parts, view["timers"])
         if part_type is None:
-            view["markup"] = {name: markup(children) for name, children in parts.items()}
+            view["markup"] = {name: markup(children) for name, children in parts.items() if name not in data}
+            view["data"] = {name: parts[name] for name in data if name in parts}
         else:
             view["parts"][part_type] = parts
     return view

@@ -25,6 +25,10 @@ def test_text_and_attributes_from_the_feed_cannot_make_elements():
     assert "<img" not in drawn and "<script" not in drawn
 
 
+def test_a_cell_keeps_its_span():
+    assert markup(html.Td("None yet", colSpan=13, className="empty")) == '<td class="empty" colspan="13">None yet</td>'
+
+
 def test_nothing_drawn_for_none_and_lists_drawn_in_order():
     assert markup(None) == ""
     assert markup([html.B("1"), [html.I("2")], "3"]) == "<b>1</b><i>2</i>3"

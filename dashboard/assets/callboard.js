@@ -111,6 +111,16 @@
   }
   setInterval(tick, 250);
 
+  // An agent's name in the floor view's live table ([data-drill], not a Dash component: see
+  // place) opens that agent's calls today, as the drill-down's own links do.
+  document.addEventListener("click", function (event) {
+    var name = event.target.closest && event.target.closest("[data-drill]");
+    if (!name) return;
+    var setProps = window.dash_clientside.set_props;
+    setProps("floor-drill", {data: {agent: name.getAttribute("data-drill"), feed: null, call: null}});
+    setProps("floor-refresh", {disabled: false});
+  });
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     callboard: {
       // Every pattern-matching part {type, part} on the page, from the view's parts[type][part].
@@ -160,11 +170,11 @@
       floorChoices: function (data, values) {
         var view = viewOf(data);
         var noUpdate = window.dash_clientside.no_update;
-        var parts = view && view.parts["floor-part"];
+        var choices = view && view.data && view.data.choices;
         var outputs = window.dash_clientside.callback_context.outputs_list;
         return outputs.map(function (output, n) {
-          if (!parts || !parts.choices) return noUpdate;
-          var options = (parts.choices[output.id.filter] || []).slice();
+          if (!choices) return noUpdate;
+          var options = (choices[output.id.filter] || []).slice();
           var chosen = values[n] === null || values[n] === undefined ? [] : [].concat(values[n]);
           chosen.forEach(function (value) {
             if (!options.some(function (o) { return o.value === value; })) options.push({label: value, value: value});
@@ -200,16 +210,15 @@
         return [changed ? next : noUpdate, classes];
       },
 
-      // The drill-down: an agent's calls today, then one call's timeline; Close shuts it.
-      floorDrill: function (_agents, _calls, _close, drill) {
+      // The drill-down: one call's timeline from the agent's calls; Close shuts it.
+      floorDrill: function (_calls, _close, drill) {
         var context = window.dash_clientside.callback_context;
         var noUpdate = window.dash_clientside.no_update;
         var trigger = context.triggered_id;
         var clicked = context.triggered.length && context.triggered[0].value;
         if (!trigger || !clicked) return [noUpdate, noUpdate];
         var next = {agent: null, feed: null, call: null};
-        if (trigger.type === "floor-agent") next.agent = trigger.agent;
-        else if (trigger.type === "floor-call") {
+        if (trigger.type === "floor-call") {
           next = {agent: (drill || {}).agent || null, feed: trigger.feed, call: trigger.call};
         }
         return [next, !(next.agent || next.call)];

@@ -31,7 +31,7 @@ from dashboard.app import live_data, personal_data, site_language
 from dashboard.auth import current
 from dashboard.labels import event_label, language, released_label, state_label, text
 from dashboard.timers import callback_key, hold_key, state_key, timer, wait_key
-from dashboard.views import live_parts
+from dashboard.views import live_markup
 from dashboard.widgets import (
     call_data,
     clock,
@@ -74,11 +74,10 @@ def layout(lang: str | None = None, queue: str | list[str] | None = None, team: 
     request = {"page": "floor", "lang": lang, "queues": url_names(queue), "team": url_one(team),
                "agent": url_one(agent), "sort": sort if sort in SORTABLE else "name", "descending": desc == "1"}
     shown_lang = language(lang, site_language())
-    waiting = floor_parts(None, {**request, "lang": shown_lang})
     thresholds = live_data().thresholds
 
     def part(name: str, element: type = html.Div, **props: Any) -> Any:
-        return element(waiting[name], id={"type": ids.FLOOR_PART, "part": name}, **props)
+        return element(**{"data-part": name}, **props)
 
     def header(key: str, label: str, definition: str | None) -> html.Th:
         title = define(definition, shown_lang, thresholds) if definition else None
@@ -132,10 +131,10 @@ def layout(lang: str | None = None, queue: str | list[str] | None = None, team: 
     ])
 
 
-# The live parts, from the latest pushed view; the filters' choices too (no server round trip).
+# The live parts, put in place from the latest pushed view by the browser itself (no server round
+# trip, and no Dash update of the agent table's many cells); the filters' choices too.
 dash.clientside_callback(
-    ClientsideFunction(namespace="callboard", function_name="fill"),
-    Output({"type": ids.FLOOR_PART, "part": ALL}, "children"),
+    ClientsideFunction(namespace="callboard", function_name="place"),
     Input(ids.LIVE_STORE, "data"),
 )
 dash.clientside_callback(
@@ -154,12 +153,12 @@ dash.clientside_callback(
     State(ids.PAGE, "data"),
     prevent_initial_call="initial_duplicate",
 )
-# Clicking an agent or a call opens the drill-down; Close shuts it.
+# Clicking a call opens its timeline, Close shuts the drill-down; clicking an agent in the live
+# table opens their calls (assets/callboard.js, as the table is not Dash's).
 dash.clientside_callback(
     ClientsideFunction(namespace="callboard", function_name="floorDrill"),
     Output(ids.FLOOR_DRILL, "data"),
     Output(ids.FLOOR_REFRESH, "disabled"),
-    Input({"type": ids.FLOOR_AGENT, "agent": ALL}, "n_clicks"),
     Input({"type": ids.FLOOR_CALL, "feed": ALL, "call": ALL}, "n_clicks"),
     Input({"type": ids.FLOOR_CLOSE, "index": ALL}, "n_clicks"),
     State(ids.FLOOR_DRILL, "data"),
@@ -200,7 +199,7 @@ def _language(request: dict[str, Any] | None) -> str:
     return language((request or {}).get("lang"), site_language())
 
 
-@live_parts(ids.FLOOR_PART, "floor")
+@live_markup("floor", data=("choices",))
 def floor_parts(snapshot: dict[str, Any] | None, request: dict[str, Any],
                 whole: dict[str, Any] | None = None) -> dict[str, Any]:
     """Every live part of the floor view, for the filters and order it asks for."""
@@ -272,8 +271,8 @@ def agent_rows(agents: list[dict[str, Any]], limits: dict[str, float], lang: str
         if a.get("reason"):
             state = f"{state}: {a['reason'].replace('_', ' ')}"
         rows.append(html.Tr(className=f"state-{a['state']}", **{"data-agent": a["agent"]}, children=[
-            html.Td(html.Button(a["name"], id={"type": ids.FLOOR_AGENT, "agent": a["agent"]}, className="link",
-                                title=a["agent"]), className="name"),
+            html.Td(html.Button(a["name"], className="link", title=a["agent"], **{"data-drill": a["agent"]}),
+                    className="name"),
             html.Td(a.get("team") or "", className="team"),
             html.Td(state, className="state"),
             html.Td(timer(state_key(a["agent"])), className="num"),
