@@ -10,6 +10,11 @@ Records go into numbered segment files. The segment being appended to is closed 
 read, so the reader never sees a half-written record of its own process; a record torn by a
 crash (the last one of a segment) is recognised by its length and checksum and skipped.
 
+What may block for long happens off the event loop, in a thread (``asyncio.to_thread``), so that the
+ingest's writers go on committing meanwhile: syncing a full segment to the disk (``sync``, awaited
+before the feed's next message is read) and reading a segment back (``take``). Appending a record
+is one small write to the operating system's cache, and stays on the loop.
+
 One process at a time: the journal holds an exclusive lock on its directory while open, so a second
 ingest started for the same feed stops at once instead of interleaving segments with the first.
 
@@ -19,6 +24,7 @@ since the Unix epoch (8), whether the payload is text (1), the payload itself.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import fcntl
@@ -60,6 +66,7 @@ class Journal:
         self._active: Path | None = None
         self._active_fd: int | None = None
         self._active_bytes = 0
+        self._unsynced: list[int] = []  # descriptors of full segments, to sync to the disk and close
         self._taken: set[Path] = set()
         self._disk_failed = False  # reported once per spell
         if self._closed:
@@ -75,8 +82,14 @@ class Journal:
     def size(self) -> int:
         return self._size
 
+    @property
+    def unsynced(self) -> bool:
+        """Whether a segment filled by ``append`` waits for ``sync``."""
+        return bool(self._unsynced)
+
     def append(self, message: Message, received_at: datetime) -> bool:
-        """Write one message; False (nothing written) when the journal is full."""
+        """Write one message; False (nothing written) when the journal is full. A segment it fills
+        waits for ``sync``."""
         is_text = isinstance(message, str)
         payload = message.encode() if is_text else message
         rest = _STAMP.pack((received_at - _EPOCH) // _MICROSECOND, is_text) + payload
@@ -96,18 +109,24 @@ class Journal:
         self._active_bytes += len(record)
         self._size += len(record)
         if self._active_bytes >= SEGMENT_BYTES:
-            self._close_active()
+            self._unsynced.append(self._retire_active())
         return True
 
-    def take(self) -> tuple[Path, list[tuple[datetime, Message]]] | None:
-        """The oldest segment's messages, to be released once they are committed; None if empty."""
+    async def sync(self) -> None:
+        """Sync the segments ``append`` filled to the disk, and close them; in a thread."""
+        descriptors, self._unsynced = self._unsynced, []
+        await asyncio.to_thread(_sync_and_close, descriptors)
+
+    async def take(self) -> tuple[Path, list[tuple[datetime, Message]]] | None:
+        """The oldest segment's messages, to be released once they are committed; None if empty.
+        The segment is read (and the one being appended to, if taken, synced) in a thread."""
         if not self._closed and self._active_bytes:
-            self._close_active()
+            await asyncio.to_thread(_sync_and_close, [self._retire_active()])
         if not self._closed:
             return None
         path = self._closed.pop(0)
         self._taken.add(path)
-        return path, list(read_segment(path))
+        return path, await asyncio.to_thread(read_segment, path)
 
     def release(self, path: Path) -> None:
         """The messages of ``path`` are in the database: forget them."""
@@ -118,7 +137,9 @@ class Journal:
 
     def close(self) -> None:
         if self._active_fd is not None:
-            self._close_active()
+            self._unsynced.append(self._retire_active())
+        descriptors, self._unsynced = self._unsynced, []
+        _sync_and_close(descriptors)
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the lock
             self._lock_fd = None
@@ -146,14 +167,22 @@ class Journal:
             with contextlib.suppress(OSError):
                 path.unlink()
 
-    def _close_active(self) -> None:
-        os.fsync(self._active_fd)
-        os.close(self._active_fd)
+    def _retire_active(self) -> int:
+        """Stop appending to the active segment: it joins the segments to be read (or is deleted,
+        if empty). Its descriptor, still open, for the caller to sync and close."""
+        fd = self._active_fd
         if self._active_bytes:
             self._closed.append(self._active)
         else:
             self._active.unlink()
         self._active, self._active_fd, self._active_bytes = None, None, 0
+        return fd
+
+
+def _sync_and_close(descriptors: list[int]) -> None:
+    for fd in descriptors:
+        os.fsync(fd)
+        os.close(fd)
 
 
 def _lock(directory: Path) -> int:

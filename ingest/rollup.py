@@ -12,8 +12,9 @@ They stay right because every ingest transaction marks stale the complete days w
 events may change (``ingest.apply_derived_state``), and readers count a stale day from the calls.
 This loop computes the stale days again beside the ingest, never holding it off: a day from one
 read-only snapshot, then its totals stored in a short transaction that takes the day off the stale
-list only if nothing marked it again since that snapshot (each marking takes a new number,
-``rollup.unmark_day``); otherwise the day stays stale and is computed again. A day is computed only
+list, last, only if nothing marked it again since that snapshot (each marking takes a new number,
+``rollup.unmark_day``); otherwise it stores nothing, and the day stays stale and is computed again.
+A batch marking the day meanwhile waits only for that transaction's commit. A day is computed only
 once every transaction that began before it ended has ended too (one of those may have judged the
 day not yet complete and so left it unmarked: ``rollup.ingest_in_flight_since``).
 """
@@ -29,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 
 from callboard.metrics import AGENT_COUNT_FIELDS, FLOOR_COUNT_FIELDS, QUEUE_COUNT_FIELDS, Thresholds
-from db.pool import TRANSIENT_ERRORS, connection, transaction
+from db.pool import TRANSIENT_ERRORS, connection
 from db.queries import QUERIES
 
 logger = logging.getLogger(__name__)
@@ -93,11 +94,26 @@ class AgentDayTotals:
                 return None  # the next pass
         async with connection(self._pool) as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             totals = await self._count_day(conn, day)
-        async with transaction(self._pool) as conn:
-            if await conn.fetchval(QUERIES["rollup.unmark_day"], day, mark) is None:
-                return day, False  # marked again meanwhile: still stale, computed again later
-            await self._store_day(conn, day, totals)
-        return day, True
+        return day, await self._store_unless_marked_again(day, mark, totals)
+
+    async def _store_unless_marked_again(self, day: date, mark: int, counts: DayCounts) -> bool:
+        """Store the day's totals and take it off the stale list, in one transaction, unless it was
+        marked again since ``mark`` (then nothing is stored, and it is computed again later).
+
+        The day leaves the list last: a batch marking it again meanwhile (late events for it) waits
+        for that row, so only for this transaction's commit, not for the writing of its totals.
+        """
+        async with connection(self._pool) as conn:
+            storing = conn.transaction()
+            await storing.start()
+            try:
+                await self._store_day(conn, day, counts)
+                unmarked = await conn.fetchval(QUERIES["rollup.unmark_day"], day, mark) is not None
+            except asyncpg.PostgresError:
+                await storing.rollback()
+                raise
+            await (storing.commit() if unmarked else storing.rollback())
+            return unmarked
 
     async def _count_day(self, conn: asyncpg.Connection, day: date) -> DayCounts:
         """The day's agent counts and its queue and floor counts per quarter hour, from one snapshot."""

@@ -183,6 +183,8 @@ class IngestService:
             # While the database fails, messages go straight to disk, where a crash cannot lose them;
             # once anything is in the journal, later messages follow it there, to keep them in order.
             if journal.append(message, received.received_at):
+                if journal.unsynced:  # a segment just filled: on the disk before the next message is read
+                    await journal.sync()
                 self.telemetry.on_journaled(journal.size)
                 if self._queue.empty():
                     self._queue.put_nowait(JOURNAL_WAITING)  # wakes a writer to write the journal
@@ -264,7 +266,7 @@ class IngestService:
         Both writers may be at it, each with a segment of its own.
         """
         while self._journal.pending and self._queue.empty():
-            taken = self._journal.take()
+            taken = await self._journal.take()
             if taken is None:
                 return
             path, messages = taken

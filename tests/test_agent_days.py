@@ -353,6 +353,36 @@ async def test_a_day_changed_while_it_is_computed_stays_stale_and_the_ingest_nev
     assert (await report(pool))["a1"]["handled"] == 1
 
 
+async def test_a_batch_marking_a_day_while_its_totals_are_written_does_not_wait_for_them(pool):
+    """The roll-up takes a day off the stale list last, after writing its totals: a batch with late
+    events for the day marks it and commits meanwhile, and the totals, computed before the batch, are
+    then not stored; the day is computed again."""
+    e = Events()
+    await write(pool, e("call.queued", 3590, call_id="c1", queue="sales", caller="+86 138 0000 0000"),
+                e("call.answered", 3600, call_id="c1", agent="a1"))
+    await roll_up(pool)
+    await write(pool, e("survey.completed", 3650, call_id="c1", agent="a1", score=5))  # D1 (and D2) stale again
+    async with pool.acquire() as holding, holding.transaction():
+        # Writing D1's totals takes as long as this row is held.
+        await holding.execute("SELECT FROM agent_days WHERE day = $1 FOR UPDATE", DAYS[1])
+        rolling = asyncio.create_task(AgentDayTotals(pool, Thresholds()).roll_up_stale())
+
+        async def roll_up_writes_the_totals() -> bool:
+            async with pool.acquire() as conn:
+                return await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                           "AND query = $1", QUERIES["rollup.forget_day"]) == 1
+
+        await wait_for(roll_up_writes_the_totals, 10, "the roll-up to write D1's totals")
+        await asyncio.wait_for(write(pool, e("call.ended", 3700, call_id="c1", agent="a1", released_by="customer")),
+                               timeout(5))
+    assert await asyncio.wait_for(rolling, timeout(5)) == [DAYS[2]]  # D1's totals were not stored
+    assert DAYS[1] not in await days_read_from_totals(pool)
+    assert (await report(pool))["a1"]["handled"] == 1
+    await roll_up(pool)
+    assert DAYS[1] in await days_read_from_totals(pool)
+    assert (await report(pool))["a1"]["handled"] == 1
+
+
 async def test_a_day_waits_for_floor_changes_that_began_before_it_ended(pool):
     """A transaction that began before a day ended may have found the day not complete, and left it
     unmarked: the day is not computed while one is in flight."""

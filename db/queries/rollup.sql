@@ -42,7 +42,8 @@ LIMIT 1;
 
 -- name: unmark_day
 -- Take day $1 off the stale list if its latest marking is still $2 (nothing changed it since the
--- totals about to be stored were computed); the day, or nothing.
+-- totals being stored were computed); the day, or nothing. Last in the transaction that stores the
+-- totals: a batch marking the day again waits for this row until that transaction ends.
 DELETE FROM stale_days WHERE day = $1 AND mark = $2 RETURNING day;
 
 -- name: forget_day
