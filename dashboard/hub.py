@@ -2,10 +2,10 @@
 
 The ingest sends ``NOTIFY callboard_changes`` with each commit, and every state change of an alert
 sends ``NOTIFY callboard_alerts``. The hub listens on a dedicated connection, refreshes the
-snapshot at once when a change is heard, and wakes every page waiting for a newer one. Changes heard
-meanwhile make one more refresh, no sooner than ``min_interval_s`` after the last began: a burst of
-commits costs a few refreshes a second, however many there are. With a live state (``CALLBOARD_LIVE_STATE=incremental``,
-dashboard/live_state.py) a refresh reads just the rows the batches touched, and every few minutes
+snapshot at once when a change is heard, and wakes every page waiting for a newer one. Changes
+heard meanwhile make one more refresh, no sooner than ``min_interval_s`` after the last began: a
+burst of commits costs at most 20 refreshes a second, however many there are. With a live state
+(``CALLBOARD_LIVE_STATE=incremental``, dashboard/live_state.py) a refresh reads just the rows the batches touched, and every few minutes
 the hub compares that state with the snapshot read whole from the database, repairing any
 difference; without one, each refresh reads the whole snapshot. A heartbeat refresh keeps the
 freshness figures honest when nothing happens (``/api/v1/live`` reads the latest snapshot), but

@@ -142,10 +142,10 @@
         });
       },
 
-      // Every part of a page drawn as HTML text (the view's markup: the wall), put in its element
-      // ([data-part]) by the browser itself, not through Dash's renderer: a change costs the
-      // parts it changed, however many elements the page has. A part already shown as the view
-      // has it is left alone; an element just made (the page opened again) gets its part.
+      // Every part of a page drawn as HTML text (the view's markup: the wall, the floor view), put
+      // in its element ([data-part]) by the browser itself, not through Dash's renderer: a change
+      // costs the parts it changed, however many elements the page has. A part already shown as
+      // the view has it is left alone; an element just made (the page opened again) gets its part.
       place: function (data) {
         var view = viewOf(data);
         var parts = view && view.markup;
