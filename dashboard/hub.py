@@ -5,12 +5,13 @@ sends ``NOTIFY callboard_alerts``. The hub listens on a dedicated connection, re
 snapshot at once when a change is heard, and wakes every page waiting for a newer one. Changes
 heard meanwhile make one more refresh, no sooner than ``min_interval_s`` after the last began: a
 burst of commits costs at most 20 refreshes a second, however many there are. With a live state
-(``CALLBOARD_LIVE_STATE=incremental``, dashboard/live_state.py) a refresh reads just the rows the batches touched, and every few minutes
-the hub compares that state with the snapshot read whole from the database, repairing any
-difference; without one, each refresh reads the whole snapshot. A heartbeat refresh keeps the
-freshness figures honest when nothing happens (``/api/v1/live`` reads the latest snapshot), but
-wakes the pages only when something they show has changed: figures that follow the clock alone
-tick in the browser. A failed refresh keeps the last good snapshot, marked stale.
+(``CALLBOARD_LIVE_STATE=incremental``, dashboard/live_state.py) a refresh reads just the rows the
+batches touched, and every few minutes the hub compares that state with the snapshot read whole
+from the database, repairing any difference; without one, each refresh reads the whole snapshot.
+A heartbeat refresh keeps the freshness figures honest when nothing happens (``/api/v1/live``
+reads the latest snapshot), but wakes the pages only when something they show has changed: figures
+that follow the clock alone tick in the browser. A failed refresh keeps the last good snapshot,
+marked stale.
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ many elements would each cost Dash's renderer work at every change). It puts its
 layout: ``dcc.Store(id=ids.PAGE, data={"page": "wall", "lang": …, …})`` with whatever else it
 shows by: ``queues`` (a list) and ``team`` select part of the floor for every page alike
 (:func:`dashboard.data.select`). The push (:mod:`dashboard.app`) sends every open page one
-message per change: its parts, ready to show, with the specs of the timers in them. Pages that ask for the same thing share one drawing. The browser puts each part
-in place and ticks the timers (``assets/callboard.js``); nothing goes back to the server.
+message per change: its parts, ready to show, with the specs of the timers in them. Pages that
+ask for the same thing share one drawing. The browser puts each part in place and ticks the
+timers (``assets/callboard.js``); nothing goes back to the server.
 """
 
 from __future__ import annotations
