@@ -74,7 +74,7 @@ STATS_REPORTED_WITHIN_S = 11
 # Stamps, in the page, when the bench queue's "Waiting" figure first shows each number.
 OBSERVE = """
 const figure = `.tile[data-queue="${arguments[0]}"] [data-figure="waiting"] .value`;
-Object.assign(window.wallBench, {dom: {}, frame: {}, placed: []});
+window.wallBench = Object.assign({arrived: []}, window.wallBench, {dom: {}, frame: {}, placed: []});
 new MutationObserver(() => {
   const shown = document.querySelector(figure);
   if (!shown || shown.textContent in window.wallBench.dom) return;
