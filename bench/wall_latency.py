@@ -233,8 +233,9 @@ async def run_events(feed: Feed, browser, url: str, first: int, count: int, clie
         await until(shown, 30, f"the wall to show {waiting} waiting")
         page_ms.append(stamps["frame"] - sent * 1000)
         dom_ms.append(stamps["dom"] - sent * 1000)
-        arrived_ms.append(stamps["arrived"] - sent * 1000)
-        placed_ms.append(stamps["placed"] - sent * 1000)
+        if stamps["arrived"] is not None and stamps["placed"] is not None:  # both stamped in the page
+            arrived_ms.append(stamps["arrived"] - sent * 1000)
+            placed_ms.append(stamps["placed"] - sent * 1000)
         if clients:
             async def all_pushed(sent=sent) -> bool:
                 return all(c.first_after(sent) is not None for c in clients)
@@ -461,7 +462,8 @@ def print_stages(one: dict, many: dict, one_stages: dict, many_stages: dict, pag
         page = one if name == "1 page" else many
         for stage, key in (("arrived in the page", "arrived"), ("its parts placed", "placed"),
                            ("DOM changed", "dom"), ("painted", "page")):
-            print(summary(f"{name}: {stage}", page[key]))
+            if len(page[key]) >= 2:
+                print(summary(f"{name}: {stage}", page[key]))
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from datetime import tzinfo
 from pathlib import Path
 
 import dash
-from dash import Dash, Input, Output, ctx, dcc, html, set_props
+from dash import ClientsideFunction, Dash, Input, Output, ctx, dcc, html, set_props
 from dash.backends.ws import WebsocketDisconnected
 from dash.exceptions import PreventUpdate
 from fastapi import FastAPI
@@ -23,6 +23,7 @@ from .data import LiveData
 from .history import History
 from .hub import SnapshotHub
 from .labels import text
+from .markup import NotMarkup
 from .personal_data import PersonalData
 from .session_watch import SessionWatch
 from .views import SharedView
@@ -58,9 +59,9 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
 
         One message per change, drawn once for all pages that show the same thing
         (dashboard/views.py); the browser shows it without calling back to the server. The page
-        is asked what it shows at each change, as a floor view's filters may have changed; a page
-        that shows the same thing for as long as it is open (``"fixed"`` in its request: a wall
-        that does not rotate) is asked once.
+        is asked what it shows at each change, as a floor view's filters may have changed; a wall
+        screen's page that shows the same thing for as long as it is open (``"fixed"`` in its
+        request: a wall that does not rotate; a wall screen can open no other page) is asked once.
 
         Before each push the page's session is checked again: a screen whose display was revoked
         (or whose session ended) gets a sign-in notice instead, and nothing more. A page gets the
@@ -83,12 +84,18 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
                     logger.info("push stopped: the page's session has ended", extra={"action": "push_signed_out"})
                     break
                 asked_at = time.time()
-                if not (request or {}).get("fixed"):
+                if not (who.role == "wall" and (request or {}).get("fixed")):
                     request = await socket.get_prop(ids.PAGE, "data", timeout=10)
                 answered_at = time.time()
                 if not may_reach(who.role, page_area((request or {}).get("page"))):
                     continue
-                view = await shared.shown_to(who.role, version, snapshot, request, server.state.personal)
+                try:
+                    view = await shared.shown_to(who.role, version, snapshot, request, server.state.personal)
+                except NotMarkup as exc:
+                    logger.error("a page's part cannot be drawn as HTML; the page keeps what it shows (a bug: "
+                                 "report it)", extra={"action": "view_not_drawn", "error": str(exc),
+                                                      "page": (request or {}).get("page")})
+                    continue
                 set_props(ids.LIVE_STORE, {"data": view})
                 logger.debug("view pushed to a page", extra={
                     "action": "view_pushed", "version": version, "asked_at": asked_at, "answered_at": answered_at,
@@ -99,6 +106,11 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
             if who.session:
                 sessions.unwatch(who.session)
         raise PreventUpdate
+
+    # The parts of the page shown drawn as HTML text (the wall, the floor view) are put in place by
+    # the browser itself from each view: no server round trip, and no Dash update of their elements.
+    app.clientside_callback(ClientsideFunction(namespace="callboard", function_name="place"),
+                            Input(ids.LIVE_STORE, "data"))
 
     @app.callback(Output(ids.LIVE_STORE, "data", allow_duplicate=True), Input(ids.PAGE, "data"),
                   prevent_initial_call="initial_duplicate")

@@ -65,7 +65,7 @@ def draw(snapshot: Snapshot, request: PageRequest) -> dict[str, Any]:
     floor it asks for (``queues``, ``team``, ``agent``: see :func:`dashboard.data.select`). The
     page also gets the whole snapshot, for what it offers to choose from."""
     selected = select(snapshot, request.get("queues"), request.get("team"), request.get("agent"))
-    view: dict[str, Any] = {"timers": timer_specs(selected), "parts": {}}
+    view: dict[str, Any] = {"page": request.get("page"), "timers": timer_specs(selected), "parts": {}}
     if request.get("page") in _PAGES:
         part_type, draw_parts, data = _PAGES[request["page"]]
         parts = draw_parts(selected, request, snapshot)
@@ -106,7 +106,9 @@ class SharedView:
         """The view of ``snapshot`` for ``request``; ``personal_data`` says how the snapshot shows
         customers' data (``whole``, ``masked``; None: as the live snapshot has it), as views of
         each are kept apart."""
+        # Whether the page shows one thing for as long as it is open changes nothing in its view.
         request = {**(request or {}), "personal_data": personal_data}
+        request.pop("fixed", None)
         request["lang"] = labels.language(request.get("lang"), self._default_language)
         # Redrawn for a newer snapshot too, not only a newer version: the view's as_of sets the
         # page's clock for its timers, and a page opened on a quiet floor must not get an old one.

@@ -95,6 +95,17 @@ async def _click(driver, selector: str) -> None:
     await asyncio.to_thread(click)
 
 
+# Focus an agent's name in the live table, keeping the element focused to tell a redrawn table.
+FOCUS_AGENT = """
+window.focusedBefore = document.querySelector(`.agent-table [data-drill="${arguments[0]}"]`);
+window.focusedBefore.focus();
+"""
+STILL_FOCUSED = """
+return {redrawn: !window.focusedBefore.isConnected,
+        agent: document.activeElement && document.activeElement.getAttribute("data-drill")};
+"""
+
+
 async def test_the_floor_filters_sorts_and_keeps_its_order_when_a_new_event_arrives(database_url, pool, browser):
     now = datetime.now(UTC)
     await write(pool, floor_events(), now)
@@ -114,7 +125,8 @@ async def test_the_floor_filters_sorts_and_keeps_its_order_when_a_new_event_arri
         await wait_for(lambda: _in_url(browser, "sort=resolution_rate"), 5, "the order in the address")
 
         # New events are pushed: a2 resolves a call (1 of 2); the table stays in its order (by name it
-        # would be a1, a3, a2)
+        # would be a1, a3, a2), and the keyboard stays on the agent it was on (a2's name, focused)
+        await asyncio.to_thread(browser.execute_script, FOCUS_AGENT, "a2")
         await write(pool, [
             {"id": "n1", "type": "call.queued", "call_id": "c3", "queue": "sales", "caller": "+86 10 5555 0200",
              "ago": 60},
@@ -124,6 +136,8 @@ async def test_the_floor_filters_sorts_and_keeps_its_order_when_a_new_event_arri
         await wait_for(lambda: _shows(browser, '.queue-table tr[data-queue="all"] td:nth-child(8)', "3"), 10,
                        "the new call pushed")
         assert await _agent_order(browser) == ["a1", "a2", "a3"]
+        focused = await asyncio.to_thread(browser.execute_script, STILL_FOCUSED)
+        assert focused == {"redrawn": True, "agent": "a2"}
 
         # Filter to team Red through the address: only its agents
         await asyncio.to_thread(browser.get, base_url + "/?team=Red")

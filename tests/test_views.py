@@ -89,3 +89,35 @@ async def test_a_wall_opened_before_the_first_snapshot_says_it_is_waiting_for_da
     assert "Waiting for data…" in view["markup"]["status"]
     assert view["markup"]["holds_title"] == "<h2>On hold too long</h2>"
     assert view["timers"] == {}
+
+
+async def test_every_live_page_draws_a_busy_floor_a_stale_one_and_an_empty_one_as_html(dash_app, pool):
+    floor = Floor()
+    floor.add("agent.state", 0, agent="a1", state="on_call", name="<b>Agent</b> & One", team="Blue")
+    floor.add("agent.state", 0, agent="a2", state="break", reason="lunch_break", name="王芳", team="Red")
+    floor.add("queue.members", 0, queue="billing", agents=["a1", "a2"])
+    floor.call("c1", "billing", 3000, answered=3010, agent="a1")
+    floor.add("call.hold_started", 3500, call_id="c1", agent="a1")
+    floor.call("c2", "billing", 3100, abandoned=3110)
+    floor.call("c3", "sales", 3550)
+    floor.add("complaint.opened", 100, complaint_id="k1", agent="a1", customer="C", due=at(3590))
+    await store(pool, floor)
+    busy = await LiveData(pool, Thresholds(), UTC, stale_after_s=30).snapshot(since=T0, now=NOW)
+    stale = {**busy, "stale": True, "database_error": "connection refused"}
+    empty = {**busy, "queues": [], "agents": [], "holds_open": [], "complaints_open": [], "abandoned_calls": []}
+
+    for snapshot in (busy, stale, empty, None):
+        for request in ({"page": "wall", "lang": "en"}, {"page": "wall", "lang": "zh-Hans", "explain": True},
+                        {"page": "floor", "lang": "en", "sort": "score", "descending": True}):
+            view = draw(snapshot, request)
+            assert view["page"] == request["page"] and all(isinstance(text, str) for text in view["markup"].values())
+    floor_view = draw(busy, {"page": "floor", "lang": "en"})
+    assert '<button class="link" title="a1" data-drill="a1">&lt;b&gt;Agent&lt;/b&gt; &amp; One</button>' \
+        in floor_view["markup"]["agents"]
+    assert {choice["value"] for choice in floor_view["data"]["choices"]["queues"]} == {"billing", "sales"}
+
+
+async def test_a_wall_that_does_not_rotate_shares_its_drawing_with_one_that_does():
+    shared = SharedView("en")
+
+    assert shared.of(1, None, {"page": "wall", "fixed": True}) is shared.of(1, None, {"page": "wall", "fixed": False})

@@ -86,7 +86,8 @@
 
   // One loop for the page moves every timer ([data-timer]) on in place: its text, and its colour
   // at the limits, from the moment it counts from. No Dash update and no re-render: the text node
-  // React made is changed, not replaced, so the next push still lands in it.
+  // is changed, not replaced (where React made it, as on the alerts page, the next push still
+  // lands in it).
   function tick() {
     var now = Date.now() + offsetMs;
     var shown = document.querySelectorAll("[data-timer]");
@@ -123,10 +124,10 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     callboard: {
-      // Every pattern-matching part {type, part} on the page, from the view's parts[type][part].
-      // A part the page already shows as the view has it is left alone: a change redraws only
-      // the parts it changed (a caller joining a queue, its tile), not every row of the wall.
-      // The first fill of a page just drawn gives every part.
+      // Every pattern-matching part {type, part} on the page (the alerts page's), from the view's
+      // parts[type][part]. A part the page already shows as the view has it is left alone: a
+      // change redraws only the parts it changed. The first fill of a page just drawn gives
+      // every part.
       fill: function (data) {
         var view = viewOf(data);
         var noUpdate = window.dash_clientside.no_update;
@@ -146,15 +147,24 @@
       // in its element ([data-part]) by the browser itself, not through Dash's renderer: a change
       // costs the parts it changed, however many elements the page has. A part already shown as
       // the view has it is left alone; an element just made (the page opened again) gets its part.
+      // Only the page the view was drawn for ([data-page]) takes it. A part redrawn keeps the
+      // keyboard's place: the agent whose name had the focus has it again.
       place: function (data) {
         var view = viewOf(data);
         var parts = view && view.markup;
         if (!parts) return;
-        document.querySelectorAll("[data-part]").forEach(function (element) {
+        var selector = '[data-page="' + view.page + '"] [data-part]';
+        document.querySelectorAll(selector).forEach(function (element) {
           var text = parts[element.getAttribute("data-part")];
           if (text === undefined || element.shownMarkup === text) return;
+          var active = document.activeElement;
+          var focused = element.contains(active) && active.getAttribute("data-drill");
           element.innerHTML = text;
           element.shownMarkup = text;
+          if (focused) {
+            var again = element.querySelector('[data-drill="' + CSS.escape(focused) + '"]');
+            if (again) again.focus();
+          }
         });
       },
 

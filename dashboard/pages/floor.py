@@ -70,7 +70,8 @@ def layout(lang: str | None = None, queue: str | list[str] | None = None, team: 
            agent: str | list[str] | None = None, sort: str | None = None, desc: str | None = None,
            drill: str | None = None, feed: str | None = None, call: str | None = None,
            **_query: str) -> html.Div:
-    """The floor view waiting for data; the browser fills each part from the pushed view."""
+    """The floor view's controls and the places for its live parts; the browser puts each part in
+    from the pushed view."""
     request = {"page": "floor", "lang": lang, "queues": url_names(queue), "team": url_one(team),
                "agent": url_one(agent), "sort": sort if sort in SORTABLE else "name", "descending": desc == "1"}
     shown_lang = language(lang, site_language())
@@ -90,7 +91,8 @@ def layout(lang: str | None = None, queue: str | list[str] | None = None, team: 
                             options=[{"label": v, "value": v} for v in values],
                             placeholder=text(everything, shown_lang), className="filter")
 
-    return html.Div(className="floor", lang="zh-Hans" if shown_lang == "zh-Hans" else "en", children=[
+    page_lang = "zh-Hans" if shown_lang == "zh-Hans" else "en"
+    return html.Div(className="floor", **{"data-page": "floor"}, lang=page_lang, children=[
         dcc.Location(id=ids.FLOOR_URL, refresh=False),
         dcc.Store(id=ids.PAGE, data=request),
         dcc.Store(id=ids.FLOOR_DRILL, data={"agent": url_one(drill), "feed": url_one(feed),
@@ -131,12 +133,8 @@ def layout(lang: str | None = None, queue: str | list[str] | None = None, team: 
     ])
 
 
-# The live parts, put in place from the latest pushed view by the browser itself (no server round
-# trip, and no Dash update of the agent table's many cells); the filters' choices too.
-dash.clientside_callback(
-    ClientsideFunction(namespace="callboard", function_name="place"),
-    Input(ids.LIVE_STORE, "data"),
-)
+# The live parts are put in place by the browser from the latest pushed view (dashboard/app.py);
+# the filters' choices come with it.
 dash.clientside_callback(
     ClientsideFunction(namespace="callboard", function_name="floorChoices"),
     Output({"type": ids.FLOOR_FILTER, "filter": ALL}, "options"),

@@ -60,7 +60,7 @@ def layout(lang: str | None = None, queue: str | list[str] | None = None, team: 
             part(f"{name}_title"),
             html.Span(className="more", **{"data-more-for": name, "data-more-label": text("more", shown_lang)})])
 
-    return html.Div(className="wall", children=[
+    return html.Div(className="wall", **{"data-page": "wall"}, children=[
         dcc.Store(id=ids.PAGE, data=request),
         dcc.Store(id=ids.ROTATION, data={"views": views}),
         dcc.Interval(id=ids.ROTATE, interval=1000 * rotation_seconds(rotate), disabled=len(views) < 2),
@@ -88,13 +88,6 @@ def rotation_seconds(rotate: str | None) -> float:
     except ValueError:
         return ROTATE_DEFAULT_S
 
-
-# Each part of the wall, put in place from the latest pushed view by the browser itself: no server
-# round trip, and no Dash update of the wall's many elements.
-dash.clientside_callback(
-    ClientsideFunction(namespace="callboard", function_name="place"),
-    Input(ids.LIVE_STORE, "data"),
-)
 
 # A rotating wall moves to its next view in the browser; the server then draws that view once.
 dash.clientside_callback(
