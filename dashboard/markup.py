@@ -42,10 +42,18 @@ def markup(children: Any) -> str:
     raise NotMarkup(f"{type(children).__name__} cannot be drawn as plain HTML")
 
 
+def _attribute_order(prop: tuple[str, Any]) -> tuple[bool, str]:
+    """Plain attributes first, in Dash's order (a stable sort keeps it), then data-* and aria-* by name."""
+    name = prop[0]
+    wildcard = name.startswith(("data-", "aria-"))
+    return wildcard, name if wildcard else ""
+
+
 def _element(component: Component) -> str:
     tag = component._type.lower()
     attributes = []
-    for name, value in component.to_plotly_json()["props"].items():
+    # Dash gives data-* and aria-* in no fixed order; sorted, the same part is always the same text.
+    for name, value in sorted(component.to_plotly_json()["props"].items(), key=_attribute_order):
         if name == "children" or value is None:
             continue
         if name in ATTRIBUTES:
