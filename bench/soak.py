@@ -11,15 +11,17 @@ Chromium. Uses DATABASE_URL if set, otherwise a throw-away embedded PostgreSQL.
 
 It measures twice, over a window at the start (after a warm-up) and one at the end:
 - resident memory (RSS) of the ingest, of the dashboard (its parent and workers) and of Chromium;
+- the wall page's JavaScript heap in use after a garbage collection (what the page keeps: Chromium's
+  RSS also holds what it has yet to collect);
 - queries per second: transactions PostgreSQL committed for the database (``pg_stat_database``);
 - the floor's rate: events the ingest wrote per second (its /metrics);
 - push latency: a caller written to a queue of its own ("soak-probe"), every 2 s, from just before
   its commit to the first animation frame after the wall shows the new waiting figure (stamped in
   the page by a MutationObserver; the bench and the browser read the same clock).
 
-Flat = pass (exit 0): at the end each role's RSS is at most 25% (plus 20 MiB) above the start,
-queries per second at most 50% above, and push latency's p95 at most twice the start's (plus
-100 ms). Otherwise it says which figure grew and exits 1.
+Flat = pass (exit 0): at the end each role's RSS is at most 25% (plus 20 MiB) above the start, the
+page's heap at most 25% (plus 5 MiB), queries per second at most 50% above, and push latency's p95
+at most twice the start's (plus 100 ms). Otherwise it says which figure grew and exits 1.
 """
 
 from __future__ import annotations
@@ -85,6 +87,12 @@ def rss_mib(process: psutil.Process) -> float:
     return total / 2**20
 
 
+def page_heap_mib(browser) -> float:
+    """The wall page's JavaScript heap in use, after a garbage collection: what the page keeps."""
+    browser.execute_cdp_cmd("HeapProfiler.collectGarbage", {})
+    return browser.execute_cdp_cmd("Runtime.getHeapUsage", {})["usedSize"] / 2**20
+
+
 async def transactions(url: str) -> int:
     conn = await asyncpg.connect(url)
     try:
@@ -119,7 +127,7 @@ class Probe:
         raise RuntimeError(f"the wall did not show {number} waiting in {PROBE_QUEUE} within 30 s")
 
 
-async def measure(url: str, ingest_port: int, roles: dict[str, psutil.Process], probe: Probe,
+async def measure(url: str, ingest_port: int, roles: dict[str, psutil.Process], probe: Probe, browser,
                   seconds: float) -> dict:
     began, events_before, xacts_before = time.monotonic(), events_written(ingest_port), await transactions(url)
     latencies = []
@@ -130,6 +138,7 @@ async def measure(url: str, ingest_port: int, roles: dict[str, psutil.Process], 
     elapsed = time.monotonic() - began
     await asyncio.sleep(1.1)  # backends publish their transaction counts at most once a second
     return {"rss": {name: rss_mib(process) for name, process in roles.items()},
+            "heap": await asyncio.to_thread(page_heap_mib, browser),
             "qps": (await transactions(url) - xacts_before) / (time.monotonic() - began),
             "events": (events_written(ingest_port) - events_before) / elapsed,
             "p50": statistics.median(latencies), "p95": statistics.quantiles(latencies, n=20)[-1],
@@ -138,7 +147,7 @@ async def measure(url: str, ingest_port: int, roles: dict[str, psutil.Process], 
 
 def report(label: str, figures: dict) -> None:
     memory = "  ".join(f"{name} {mib:6.1f} MiB" for name, mib in figures["rss"].items())
-    print(f"{label:5}  RSS: {memory}")
+    print(f"{label:5}  RSS: {memory}   the wall page's JS heap {figures['heap']:6.1f} MiB")
     print(f"{'':5}  queries/s {figures['qps']:7.1f}   floor events/s {figures['events']:6.1f}   "
           f"push latency p50 {figures['p50']:6.0f} ms  p95 {figures['p95']:6.0f} ms  ({figures['probes']} probes)",
           flush=True)
@@ -147,6 +156,8 @@ def report(label: str, figures: dict) -> None:
 def growth(start: dict, end: dict) -> list[str]:
     grown = [f"RSS of the {name}: {start['rss'][name]:.1f} -> {end['rss'][name]:.1f} MiB"
              for name in start["rss"] if end["rss"][name] > start["rss"][name] * 1.25 + 20]
+    if end["heap"] > start["heap"] * 1.25 + 5:
+        grown.append(f"the wall page's JS heap: {start['heap']:.1f} -> {end['heap']:.1f} MiB")
     if end["qps"] > start["qps"] * 1.5:
         grown.append(f"queries/s: {start['qps']:.1f} -> {end['qps']:.1f}")
     if end["p95"] > start["p95"] * 2 + 100:
@@ -199,10 +210,10 @@ async def soak(admin_url: str, minutes: float, window_s: float, warm_up_s: float
               f"windows of {window_s:g} s", flush=True)
         await asyncio.sleep(warm_up_s)
         soak_began = time.monotonic()
-        start = await measure(url, ingest_port, roles, probe, window_s)
+        start = await measure(url, ingest_port, roles, probe, browser, window_s)
         report("start", start)
         await asyncio.sleep(max(0.0, minutes * 60 - window_s - (time.monotonic() - soak_began)))
-        end = await measure(url, ingest_port, roles, probe, window_s)
+        end = await measure(url, ingest_port, roles, probe, browser, window_s)
         report("end", end)
         for process in processes:
             if process.poll() is not None:

@@ -27,7 +27,7 @@ receipt stamp in the event log), the batch written (just before its commit; the 
 ``written_at``), heard by the dashboard, its snapshot ready, the first page asked what it shows
 and answering, the view handed to the page's socket (the dashboard's DEBUG log lines
 ``snapshot_refreshed`` and ``view_pushed``), the push arrived in the page (a message from Dash's
-websocket worker), the wall's parts placed (its clientside callback called), the DOM changed and
+websocket worker), the wall's parts placed (the page's script done with the view), the DOM changed and
 painted; and the refresh itself (from its start to the snapshot ready).
 
 ``--live-state`` starts the dashboard with ``CALLBOARD_LIVE_STATE`` set: ``incremental`` (the
@@ -82,11 +82,10 @@ new MutationObserver(() => {
   window.wallBench.dom[text] = Date.now();
   requestAnimationFrame(() => { window.wallBench.frame[text] = Date.now(); });
 }).observe(document.querySelector('.wall-queues'), {subtree: true, childList: true, characterData: true});
-const callboard = window.dash_clientside.callboard, place = callboard.place;
-callboard.place = function (...args) {
-  window.wallBench.placed.push(Date.now());
-  return place.apply(this, args);
-};
+// called just after the page's own observer of the pushed view has placed the parts (observers
+// are called in the order they were made)
+new MutationObserver(() => { window.wallBench.placed.push(Date.now()); })
+  .observe(document.documentElement, {subtree: true, attributes: true, attributeFilter: ["data-view"]});
 """
 # Stamps, in the page from its start, each message the page's websocket worker hands it (Dash's
 # SharedWorker: the push arriving in the page).

@@ -9,7 +9,7 @@ from datetime import tzinfo
 from pathlib import Path
 
 import dash
-from dash import ClientsideFunction, Dash, Input, Output, ctx, dcc, html, set_props
+from dash import Dash, Input, Output, ctx, dcc, html, set_props
 from dash.backends.ws import WebsocketDisconnected
 from dash.exceptions import PreventUpdate
 from fastapi import FastAPI
@@ -26,7 +26,7 @@ from .labels import text
 from .markup import NotMarkup
 from .personal_data import PersonalData
 from .session_watch import SessionWatch
-from .views import SharedView
+from .views import SharedView, is_live
 
 PAGES = Path(__file__).with_name("pages")
 ASSETS = Path(__file__).with_name("assets")
@@ -58,7 +58,9 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
         """Send each page the view of every new snapshot as soon as the hub has it.
 
         One message per change, drawn once for all pages that show the same thing
-        (dashboard/views.py); the browser shows it without calling back to the server. The page
+        (dashboard/views.py), set as the data-view of the page's view holder, which the page's
+        script shows without calling back to the server (a page that shows no live view, such as
+        the trends, is sent nothing). The page
         is asked what it shows at each change, as a floor view's filters may have changed; a wall
         screen's page that shows the same thing for as long as it is open (``"fixed"`` in its
         request: a wall that does not rotate; a wall screen can open no other page) is asked once.
@@ -87,7 +89,8 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
                 if not (who.role == "wall" and (request or {}).get("fixed")):
                     request = await socket.get_prop(ids.PAGE, "data", timeout=10)
                 answered_at = time.time()
-                if not may_reach(who.role, page_area((request or {}).get("page"))):
+                page = (request or {}).get("page")
+                if not is_live(page) or not may_reach(who.role, page_area(page)):
                     continue
                 try:
                     view = await shared.shown_to(who.role, version, snapshot, request, server.state.personal)
@@ -96,7 +99,7 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
                                  "report it)", extra={"action": "view_not_drawn", "error": str(exc),
                                                       "page": (request or {}).get("page")})
                     continue
-                set_props(ids.LIVE_STORE, {"data": view})
+                set_props(ids.LIVE_VIEW, {"data-view": view})
                 logger.debug("view pushed to a page", extra={
                     "action": "view_pushed", "version": version, "asked_at": asked_at, "answered_at": answered_at,
                     "pushed_at": time.time()})
@@ -107,19 +110,15 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
                 sessions.unwatch(who.session)
         raise PreventUpdate
 
-    # The parts of the page shown drawn as HTML text (the wall, the floor view) are put in place by
-    # the browser itself from each view: no server round trip, and no Dash update of their elements.
-    app.clientside_callback(ClientsideFunction(namespace="callboard", function_name="place"),
-                            Input(ids.LIVE_STORE, "data"))
-
-    @app.callback(Output(ids.LIVE_STORE, "data", allow_duplicate=True), Input(ids.PAGE, "data"),
+    @app.callback(Output(ids.LIVE_VIEW, "data-view", allow_duplicate=True), Input(ids.PAGE, "data"),
                   prevent_initial_call="initial_duplicate")
     async def show_page(request: dict) -> str:
         """A page just opened, or changed what it shows: its view of the latest snapshot, now
         (before the first one, the view of none: the page says it is waiting for data)."""
         hub: SnapshotHub = server.state.hub
         who = current()
-        if who is None or not may_reach(who.role, page_area((request or {}).get("page"))):
+        page = (request or {}).get("page")
+        if who is None or not is_live(page) or not may_reach(who.role, page_area(page)):
             raise PreventUpdate
         return await shared.shown_to(who.role, hub.version, hub.snapshot, request, server.state.personal)
 
@@ -177,7 +176,6 @@ def signed_out_notice(lang: str) -> html.Div:
 
 def shell() -> html.Div:
     return html.Div(className="shell", children=[
-        dcc.Store(id=ids.LIVE_STORE),
         html.Div(id=ids.SIGNED_OUT),
         *sign_out_form(current()),
         dash.page_container,

@@ -1,10 +1,10 @@
 """Every component id the dashboard uses, in one place."""
 
 # App shell
-LIVE_STORE = "live-store"          # the latest pushed view of the floor (dashboard/views.py)
 SIGN_OUT = "sign-out"              # a signed-in person's Sign out button (posts to /signout)
 SIGNED_OUT = "signed-out"          # where a page whose session ended says so (the push stops then)
 PAGE = "page"                      # in each page's layout: what it shows, {"page", "lang", …} (views.py)
+LIVE_VIEW = "live-view"            # in each live page's layout: its data-view is the latest pushed view (views.py)
 
 # Wall display (its parts are put in place by the browser, in elements marked data-part: pages/wall.py)
 ROTATION = "wall-rotation"         # the views a rotating wall cycles through, and how often (pages/wall.py)

@@ -4,7 +4,8 @@ Each page registers how it draws its parts: as pattern-matching components that 
 place (``@live_parts(ids.ALERTS_PART, "alerts")``), or as HTML text that the browser puts in
 place itself (``@live_markup("wall")``, dashboard/markup.py: the wall and the floor view, whose
 many elements would each cost Dash's renderer work at every change). It puts its request in its
-layout: ``dcc.Store(id=ids.PAGE, data={"page": "wall", "lang": …, …})`` with whatever else it
+layout, with the holder of its views (:func:`view_holder`): ``dcc.Store(id=ids.PAGE,
+data={"page": "wall", "lang": …, …})`` with whatever else it
 shows by: ``queues`` (a list) and ``team`` select part of the floor for every page alike
 (:func:`dashboard.data.select`). The push (:mod:`dashboard.app`) sends every open page one
 message per change: its parts, ready to show, with the specs of the timers in them. Pages that
@@ -18,11 +19,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from dash import html
 from plotly.io.json import to_json_plotly
 
 from access.roles import sees_personal_data
 
-from . import labels
+from . import ids, labels
 from .data import select
 from .markup import markup
 from .personal_data import PersonalData, with_personal_data
@@ -58,6 +60,17 @@ def live_markup(page: str, data: tuple[str, ...] = ()) -> Callable[[DrawParts], 
         _PAGES[page] = (None, draw, frozenset(data))
         return draw
     return register
+
+
+def is_live(page: str | None) -> bool:
+    """Whether ``page`` shows a live view (it has registered how it draws its parts)."""
+    return page in _PAGES
+
+
+def view_holder() -> html.Div:
+    """The element of a live page whose ``data-view`` the push sets to each view, for the page's
+    script to show (assets/callboard.js); no Dash callback takes it as an input."""
+    return html.Div(id=ids.LIVE_VIEW, hidden=True)
 
 
 def draw(snapshot: Snapshot, request: PageRequest) -> dict[str, Any]:

@@ -268,3 +268,28 @@ async def test_abandoned_calls_are_listed_without_the_callers_number(database_ur
         assert "•••• 0101" in json.loads(api)["abandoned_calls"][1]["caller"]
         errors = browser_errors(browser)
         assert errors == [], "\n".join(errors)
+
+
+UNDO_HISTORY = "return window.dash_stores.reduce((n, store) => n + store.getState().history.past.length, 0);"
+
+
+async def test_a_wall_open_all_day_keeps_no_copy_of_the_views_pushed_to_it(database_url, pool, browser):
+    # Dash keeps, for undo, each earlier value of a callback's input that no callback set: were the
+    # pushed views one, a wall would hold every view it was sent until it is reloaded.
+    await write(pool, [{"type": "call.queued", "call_id": "c0", "queue": "billing", "caller": "+86 138 0000 0002"}],
+                datetime.now(UTC))
+    async with running_dashboard(database_url, settings_for_test()) as base_url:
+        await asyncio.to_thread(browser.get, base_url + "/wall")
+        waiting = '.tile[data-queue="billing"] [data-figure="waiting"] .value'
+        await wait_for(lambda: asyncio.to_thread(lambda: text_of(browser, waiting) == "1"), 15, "one caller waiting")
+        kept = await asyncio.to_thread(page, browser, UNDO_HISTORY)
+
+        for n in range(1, 11):  # ten changes, each pushed and shown
+            await write(pool, [{"id": f"q{n}", "type": "call.queued", "call_id": f"c{n}", "queue": "billing",
+                                "caller": "+86 138 0000 0002"}], datetime.now(UTC))
+            await wait_for(lambda n=n: asyncio.to_thread(lambda: text_of(browser, waiting) == str(n + 1)), 15,
+                           f"{n + 1} callers waiting")
+
+        assert await asyncio.to_thread(page, browser, UNDO_HISTORY) == kept
+        errors = browser_errors(browser)
+        assert errors == [], "\n".join(errors)

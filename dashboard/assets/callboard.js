@@ -10,27 +10,93 @@
     return sign + (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
   }
 
-  // The JSON text of each part as last given to the page, by "type/part" (see fill).
+  // The JSON text of each Dash part as last given to the page, by "type/part" (see fill).
   var shownParts = {};
 
   // Every timer the latest view can show, by key (dashboard/timers.py), and the server's clock
   // minus the browser's, from that view.
   var timerSpecs = {}, offsetMs = 0;
 
-  // A pushed view arrives as JSON text (dashboard/views.py); read once, however many callbacks use it.
-  var lastText = null, lastView = null;
-  function viewOf(data) {
-    if (typeof data !== "string") return data;
-    if (data !== lastText) {
-      lastView = JSON.parse(data);
-      lastText = data;
-      var timers = lastView && lastView.timers;
-      if (timers && timers.timers) {
-        timerSpecs = timers.timers;
-        offsetMs = Date.parse(timers.as_of) - Date.now();
-      }
+  // Each view pushed to a live page (dashboard/views.py: JSON text) arrives as the data-view
+  // attribute of the page's view holder (ids.LIVE_VIEW), set by the push and when the page
+  // opens (dashboard/app.py); the page's script shows it from there. It is no Dash callback's
+  // input: Dash keeps, for undo, every earlier value of an input that a callback did not set, and
+  // a wall's pushes would pile up in it for as long as the wall is open. A holder whose view is
+  // set again after it had none (a page drawn again) has every part given afresh.
+  new MutationObserver(function (records) {
+    var holder = records[records.length - 1].target, text = holder.getAttribute("data-view");
+    var fresh = records.some(function (record) { return record.oldValue === null; });
+    if (text) show(JSON.parse(text), fresh);
+  }).observe(document.documentElement,
+             {subtree: true, attributes: true, attributeOldValue: true, attributeFilter: ["data-view"]});
+
+  function show(view, fresh) {
+    var timers = view.timers;
+    if (timers && timers.timers) {
+      timerSpecs = timers.timers;
+      offsetMs = Date.parse(timers.as_of) - Date.now();
     }
-    return lastView;
+    // Only the page the view was drawn for takes it (a push may cross the opening of another).
+    if (!document.querySelector('[data-page="' + view.page + '"]')) return;
+    place(view);
+    fill(view, fresh);
+    if (view.data && view.data.choices) offerChoices(view.data.choices);
+  }
+
+  // Every part of a page drawn as HTML text (the view's markup: the wall, the floor view), put
+  // in its element ([data-part]) by the browser itself, not through Dash's renderer: a change
+  // costs the parts it changed, however many elements the page has. A part already shown as
+  // the view has it is left alone; an element just made (the page opened again) gets its part.
+  // A part redrawn keeps the keyboard's place: the agent whose name had the focus has it again.
+  function place(view) {
+    var parts = view.markup;
+    if (!parts) return;
+    document.querySelectorAll('[data-page="' + view.page + '"] [data-part]').forEach(function (element) {
+      var text = parts[element.getAttribute("data-part")];
+      if (text === undefined || element.shownMarkup === text) return;
+      var active = document.activeElement;
+      var focused = element.contains(active) && active.getAttribute("data-drill");
+      element.innerHTML = text;
+      element.shownMarkup = text;
+      if (focused) {
+        var again = element.querySelector('[data-drill="' + CSS.escape(focused) + '"]');
+        if (again) again.focus();
+      }
+    });
+  }
+
+  // Every pattern-matching part {type, part} of the view's parts[type][part] (the alerts page's
+  // Dash components), given to Dash. A part the page already shows as the view has it is left
+  // alone: a change redraws only the parts it changed.
+  function fill(view, fresh) {
+    if (fresh) shownParts = {};
+    var types = view.parts || {};
+    Object.keys(types).forEach(function (type) {
+      Object.keys(types[type]).forEach(function (part) {
+        var children = types[type][part], key = type + "/" + part, text = JSON.stringify(children);
+        if (shownParts[key] === text) return;
+        shownParts[key] = text;
+        window.dash_clientside.set_props({type: type, part: part}, {children: children});
+      });
+    });
+  }
+
+  // The floor view's filters offer every queue, team and agent of the whole floor (and keep
+  // whatever is chosen, even when it has nothing on today).
+  function offerChoices(choices) {
+    var getLayout = window.dash_component_api.getLayout;
+    Object.keys(choices).forEach(function (filter) {
+      var id = {type: "floor-filter", filter: filter}, shown = getLayout(id);
+      if (!shown) return;
+      var options = choices[filter].slice(), value = shown.props.value;
+      var chosen = value === null || value === undefined ? [] : [].concat(value);
+      chosen.forEach(function (one) {
+        if (!options.some(function (o) { return o.value === one; })) options.push({label: one, value: one});
+      });
+      if (JSON.stringify(options) !== JSON.stringify(shown.props.options)) {
+        window.dash_clientside.set_props(id, {options: options});
+      }
+    });
   }
 
   function level(spec, seconds) {
@@ -124,73 +190,11 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     callboard: {
-      // Every pattern-matching part {type, part} on the page (the alerts page's), from the view's
-      // parts[type][part]. A part the page already shows as the view has it is left alone: a
-      // change redraws only the parts it changed. The first fill of a page just drawn gives
-      // every part.
-      fill: function (data) {
-        var view = viewOf(data);
-        var noUpdate = window.dash_clientside.no_update;
-        var context = window.dash_clientside.callback_context;
-        var fresh = !context.triggered.length || context.triggered[0].prop_id === ".";
-        return context.outputs_list.map(function (output) {
-          var parts = view && view.parts[output.id.type];
-          if (!parts || !(output.id.part in parts)) return noUpdate;
-          var key = output.id.type + "/" + output.id.part, text = JSON.stringify(parts[output.id.part]);
-          if (!fresh && shownParts[key] === text) return noUpdate;
-          shownParts[key] = text;
-          return parts[output.id.part];
-        });
-      },
-
-      // Every part of a page drawn as HTML text (the view's markup: the wall, the floor view), put
-      // in its element ([data-part]) by the browser itself, not through Dash's renderer: a change
-      // costs the parts it changed, however many elements the page has. A part already shown as
-      // the view has it is left alone; an element just made (the page opened again) gets its part.
-      // Only the page the view was drawn for ([data-page]) takes it. A part redrawn keeps the
-      // keyboard's place: the agent whose name had the focus has it again.
-      place: function (data) {
-        var view = viewOf(data);
-        var parts = view && view.markup;
-        if (!parts) return;
-        var selector = '[data-page="' + view.page + '"] [data-part]';
-        document.querySelectorAll(selector).forEach(function (element) {
-          var text = parts[element.getAttribute("data-part")];
-          if (text === undefined || element.shownMarkup === text) return;
-          var active = document.activeElement;
-          var focused = element.contains(active) && active.getAttribute("data-drill");
-          element.innerHTML = text;
-          element.shownMarkup = text;
-          if (focused) {
-            var again = element.querySelector('[data-drill="' + CSS.escape(focused) + '"]');
-            if (again) again.focus();
-          }
-        });
-      },
-
       // A rotating wall's next view: the page's own request with the next view's filters.
       rotate: function (n, rotation, page) {
         var views = rotation.views;
         var next = views[n % views.length];
         return Object.assign({}, page, {queues: next.queues, team: next.team});
-      },
-
-      // The floor view's filters offer every queue, team and agent of the whole floor (and keep
-      // whatever is chosen, even when it has nothing on today).
-      floorChoices: function (data, values) {
-        var view = viewOf(data);
-        var noUpdate = window.dash_clientside.no_update;
-        var choices = view && view.data && view.data.choices;
-        var outputs = window.dash_clientside.callback_context.outputs_list;
-        return outputs.map(function (output, n) {
-          if (!choices) return noUpdate;
-          var options = (choices[output.id.filter] || []).slice();
-          var chosen = values[n] === null || values[n] === undefined ? [] : [].concat(values[n]);
-          chosen.forEach(function (value) {
-            if (!options.some(function (o) { return o.value === value; })) options.push({label: value, value: value});
-          });
-          return options;
-        });
       },
 
       // What the floor view asks to be shown, from its filters and the sort header last clicked.

@@ -32,7 +32,7 @@ from dashboard.app import personal_data, site_language
 from dashboard.auth import current
 from dashboard.labels import alert_kind_label, language, text
 from dashboard.timers import alert_key, timer
-from dashboard.views import live_parts
+from dashboard.views import live_parts, view_holder
 from dashboard.widgets import page_links, status_line, url_one
 
 dash.register_page(__name__, path="/alerts", title="Callboard alerts")
@@ -68,8 +68,10 @@ def layout(lang: str | None = None, alert: str | list[str] | None = None, **_que
                             placeholder=text(everything, shown_lang), className="filter")
 
     other = "en" if shown_lang == "zh-Hans" else "zh-Hans"
-    return html.Div(className="floor alerts", lang="zh-Hans" if shown_lang == "zh-Hans" else "en", children=[
+    page_lang = "zh-Hans" if shown_lang == "zh-Hans" else "en"
+    return html.Div(className="floor alerts", **{"data-page": "alerts"}, lang=page_lang, children=[
         dcc.Store(id=ids.PAGE, data=request),
+        view_holder(),
         dcc.Store(id=ids.ALERTS_NAME_STORE, storage_type="local"),
         dcc.Store(id=ids.ALERTS_DONE, data=0),
         dcc.Store(id=ids.ALERTS_OFFSET, data=0),
@@ -128,13 +130,6 @@ def _query_string(params: dict[str, Any]) -> str:
     present = {key: value for key, value in params.items() if value}
     return "?" + urlencode(present) if present else ""
 
-
-# The open alerts, from the latest pushed view (no server round trip), like the wall.
-dash.clientside_callback(
-    dash.ClientsideFunction(namespace="callboard", function_name="fill"),
-    Output({"type": ids.ALERTS_PART, "part": ALL}, "children"),
-    Input(ids.LIVE_STORE, "data"),
-)
 
 # "Your name" is kept in this browser: filled from the store when the page opens, stored as typed.
 dash.clientside_callback(

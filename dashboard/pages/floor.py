@@ -31,7 +31,7 @@ from dashboard.app import live_data, personal_data, site_language
 from dashboard.auth import current
 from dashboard.labels import event_label, language, released_label, state_label, text
 from dashboard.timers import callback_key, hold_key, state_key, timer, wait_key
-from dashboard.views import live_markup
+from dashboard.views import live_markup, view_holder
 from dashboard.widgets import (
     call_data,
     clock,
@@ -95,6 +95,7 @@ def layout(lang: str | None = None, queue: str | list[str] | None = None, team: 
     return html.Div(className="floor", **{"data-page": "floor"}, lang=page_lang, children=[
         dcc.Location(id=ids.FLOOR_URL, refresh=False),
         dcc.Store(id=ids.PAGE, data=request),
+        view_holder(),
         dcc.Store(id=ids.FLOOR_DRILL, data={"agent": url_one(drill), "feed": url_one(feed),
                                                  "call": url_one(call)}),
         dcc.Interval(id=ids.FLOOR_REFRESH, interval=1000 * DRILL_REFRESH_S, disabled=not drill),
@@ -133,14 +134,8 @@ def layout(lang: str | None = None, queue: str | list[str] | None = None, team: 
     ])
 
 
-# The live parts are put in place by the browser from the latest pushed view (dashboard/app.py);
-# the filters' choices come with it.
-dash.clientside_callback(
-    ClientsideFunction(namespace="callboard", function_name="floorChoices"),
-    Output({"type": ids.FLOOR_FILTER, "filter": ALL}, "options"),
-    Input(ids.LIVE_STORE, "data"),
-    State({"type": ids.FLOOR_FILTER, "filter": ALL}, "value"),
-)
+# The live parts, and the filters' choices, are put in place by the browser from each pushed view
+# (assets/callboard.js).
 # Filters and sort headers change what the page asks to be shown; the push then draws it.
 dash.clientside_callback(
     ClientsideFunction(namespace="callboard", function_name="floorRequest"),

@@ -24,7 +24,7 @@ from dashboard import ids
 from dashboard.alert_widgets import alert_beside, callback_alerts
 from dashboard.labels import state_label, text
 from dashboard.timers import age_key, callback_key, hold_key, state_key, timer, wait_key
-from dashboard.views import live_markup
+from dashboard.views import live_markup, view_holder
 from dashboard.widgets import call_data, clock, complaint_data, status_line, url_list, url_names, url_one
 
 dash.register_page(__name__, path="/wall", title="Callboard wall")
@@ -62,6 +62,7 @@ def layout(lang: str | None = None, queue: str | list[str] | None = None, team: 
 
     return html.Div(className="wall", **{"data-page": "wall"}, children=[
         dcc.Store(id=ids.PAGE, data=request),
+        view_holder(),
         dcc.Store(id=ids.ROTATION, data={"views": views}),
         dcc.Interval(id=ids.ROTATE, interval=1000 * rotation_seconds(rotate), disabled=len(views) < 2),
         part("status", className="wall-status"),
