@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dash import html
+from dash.development.base_component import Component
 from plotly.io.json import to_json_plotly
 
 from access.roles import sees_personal_data
@@ -84,11 +85,20 @@ def draw(snapshot: Snapshot, request: PageRequest) -> dict[str, Any]:
         parts = draw_parts(selected, request, snapshot)
         colour_timers(parts, view["timers"])
         if part_type is None:
-            view["markup"] = {name: markup(children) for name, children in parts.items() if name not in data}
+            view["markup"] = {name: markup_of_part(children) for name, children in parts.items() if name not in data}
             view["data"] = {name: parts[name] for name in data if name in parts}
         else:
             view["parts"][part_type] = parts
     return view
+
+
+def markup_of_part(children: Any) -> str | list[str]:
+    """A part's HTML text; a list of elements (a table's rows, a list's items, the tiles) as the
+    text of each, which the browser compares one by one, so that a change replaces only the rows it
+    changed (a row not redrawn keeps what the person did to it: their selection, their focus)."""
+    if isinstance(children, list) and all(isinstance(child, Component) for child in children):
+        return [markup(child) for child in children]
+    return markup(children)
 
 
 class SharedView:

@@ -104,6 +104,15 @@ STILL_FOCUSED = """
 return {redrawn: !window.focusedBefore.isConnected,
         agent: document.activeElement && document.activeElement.getAttribute("data-drill")};
 """
+# Select an agent's name in the live table, keeping its row to tell a redrawn one.
+SELECT_AGENT = """
+window.selectedRow = document.querySelector(`.agent-table tr[data-agent="${arguments[0]}"]`);
+const name = document.createRange();
+name.selectNodeContents(window.selectedRow.querySelector("td.name"));
+getSelection().removeAllRanges();
+getSelection().addRange(name);
+"""
+STILL_SELECTED = "return {redrawn: !window.selectedRow.isConnected, selected: getSelection().toString()};"
 
 
 async def test_the_floor_filters_sorts_and_keeps_its_order_when_a_new_event_arrives(database_url, pool, browser):
@@ -125,8 +134,10 @@ async def test_the_floor_filters_sorts_and_keeps_its_order_when_a_new_event_arri
         await wait_for(lambda: _in_url(browser, "sort=resolution_rate"), 5, "the order in the address")
 
         # New events are pushed: a2 resolves a call (1 of 2); the table stays in its order (by name it
-        # would be a1, a3, a2), and the keyboard stays on the agent it was on (a2's name, focused)
+        # would be a1, a3, a2), and the keyboard stays on the agent it was on (a2's name, focused); a1's
+        # row, which the change leaves as it was, is not redrawn and keeps the name selected in it
         await asyncio.to_thread(browser.execute_script, FOCUS_AGENT, "a2")
+        await asyncio.to_thread(browser.execute_script, SELECT_AGENT, "a1")
         await write(pool, [
             {"id": "n1", "type": "call.queued", "call_id": "c3", "queue": "sales", "caller": "+86 10 5555 0200",
              "ago": 60},
@@ -138,6 +149,8 @@ async def test_the_floor_filters_sorts_and_keeps_its_order_when_a_new_event_arri
         assert await _agent_order(browser) == ["a1", "a2", "a3"]
         focused = await asyncio.to_thread(browser.execute_script, STILL_FOCUSED)
         assert focused == {"redrawn": True, "agent": "a2"}
+        selected = await asyncio.to_thread(browser.execute_script, STILL_SELECTED)
+        assert selected == {"redrawn": False, "selected": "Wang Fang"}
 
         # Filter to team Red through the address: only its agents
         await asyncio.to_thread(browser.get, base_url + "/?team=Red")

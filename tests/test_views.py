@@ -60,8 +60,9 @@ async def test_the_view_of_a_snapshot_is_drawn_once_for_every_page(dash_app, poo
     assert shared.of(version + 1, snapshot, wall) is not view
     assert isinstance(view, str)  # JSON text, ready for every socket as it is
     view = json.loads(view)
-    wall = view["markup"]["queues"]
-    assert '<div class="tile" data-queue="billing">' in wall and '<div class="value">1</div>' in wall
+    tiles = view["markup"]["queues"]  # one text a tile: the browser replaces only the tiles that changed
+    billing = next(tile for tile in tiles if 'data-queue="billing"' in tile)
+    assert billing.startswith('<div class="tile" data-queue="billing">') and '<div class="value">1</div>' in billing
     assert set(view["timers"]["timers"]) >= {"wait:billing", "wait:*"}
 
 
@@ -80,7 +81,7 @@ async def test_a_pushed_part_shows_its_timers_coloured_before_the_browser_first_
 
     def timer_class(part: str, key: str) -> str:
         """The class of the timer ``key`` as drawn in ``part`` (HTML text)."""
-        found = re.search(f'<span class="([^"]*)" {TIMER_KEY}="{re.escape(key)}">', part)
+        found = re.search(f'<span class="([^"]*)" {TIMER_KEY}="{re.escape(key)}">', "".join(part))
         return found[1] if found else ""
 
     assert timer_class(wall["holds"], hold_key("scenario", "h1")) == "timer under-limit"
@@ -115,10 +116,14 @@ async def test_every_live_page_draws_a_busy_floor_a_stale_one_and_an_empty_one_a
         for request in ({"page": "wall", "lang": "en"}, {"page": "wall", "lang": "zh-Hans", "explain": True},
                         {"page": "floor", "lang": "en", "sort": "score", "descending": True}):
             view = draw(snapshot, request)
-            assert view["page"] == request["page"] and all(isinstance(text, str) for text in view["markup"].values())
+            assert view["page"] == request["page"]
+            for drawn in view["markup"].values():  # a part's text, or a list's: one text an element
+                assert isinstance(drawn, str) or all(text.startswith("<") and isinstance(text, str) for text in drawn)
     floor_view = draw(busy, {"page": "floor", "lang": "en"})
-    assert '<button class="link" title="a1" data-drill="a1">&lt;b&gt;Agent&lt;/b&gt; &amp; One</button>' \
-        in floor_view["markup"]["agents"]
+    a1, a2 = floor_view["markup"]["agents"]
+    assert a1.startswith('<tr class="state-on_call" data-agent="a1">') and a1.endswith("</tr>")
+    assert '<button class="link" title="a1" data-drill="a1">&lt;b&gt;Agent&lt;/b&gt; &amp; One</button>' in a1
+    assert a2.startswith('<tr class="state-break" data-agent="a2">')
     assert {choice["value"] for choice in floor_view["data"]["choices"]["queues"]} == {"billing", "sales"}
 
 

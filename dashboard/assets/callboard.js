@@ -47,22 +47,43 @@
   // in its element ([data-part]) by the browser itself, not through Dash's renderer: a change
   // costs the parts it changed, however many elements the page has. A part already shown as
   // the view has it is left alone; an element just made (the page opened again) gets its part.
-  // A part redrawn keeps the keyboard's place: the agent whose name had the focus has it again.
+  // A part made of rows (a list of texts: a table's rows, a list's items, the tiles) has only
+  // the rows that changed replaced, so the others keep the person's selection. A part redrawn
+  // keeps the keyboard's place: the agent whose name had the focus has it again.
   function place(view) {
     var parts = view.markup;
     if (!parts) return;
     document.querySelectorAll('[data-page="' + view.page + '"] [data-part]').forEach(function (element) {
-      var text = parts[element.getAttribute("data-part")];
-      if (text === undefined || element.shownMarkup === text) return;
+      var drawn = parts[element.getAttribute("data-part")];
+      if (drawn === undefined || element.shownMarkup === drawn) return;
       var active = document.activeElement;
       var focused = element.contains(active) && active.getAttribute("data-drill");
-      element.innerHTML = text;
-      element.shownMarkup = text;
-      if (focused) {
+      if (Array.isArray(drawn)) placeRows(element, drawn);
+      else element.innerHTML = drawn;
+      element.shownMarkup = drawn;
+      if (focused && !element.contains(document.activeElement)) {
         var again = element.querySelector('[data-drill="' + CSS.escape(focused) + '"]');
         if (again) again.focus();
       }
     });
+  }
+
+  // Row n of the element is replaced only when its text differs from what row n showed.
+  var rowMaker = document.createElement("template");
+  function placeRows(element, rows) {
+    var shown = Array.isArray(element.shownMarkup) ? element.shownMarkup : null;
+    if (!shown || element.children.length !== shown.length) {  // first drawn, or drawn otherwise before
+      element.innerHTML = rows.join("");
+      return;
+    }
+    for (var n = 0; n < rows.length; n++) {
+      if (n < shown.length && shown[n] === rows[n]) continue;
+      rowMaker.innerHTML = rows[n];
+      var row = rowMaker.content.firstElementChild;
+      if (n < shown.length) element.replaceChild(row, element.children[n]);
+      else element.appendChild(row);
+    }
+    while (element.children.length > rows.length) element.removeChild(element.lastElementChild);
   }
 
   // Every pattern-matching part {type, part} of the view's parts[type][part] (the alerts page's
