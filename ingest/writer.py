@@ -104,18 +104,21 @@ class EventWriter:
         """Append the new events to the log, stage them for the derived state and count them by type.
 
         The events travel as their own JSON text, joined into one array: PostgreSQL reads their
-        fields from it far faster than the driver could send them one array per field.
+        fields from it far faster than the driver could send them one array per field. Their seqs
+        and times, already parsed, travel as array literals, which cost half the CPU of the
+        driver's encoding of lists.
         """
         if not items:
             return {}
         await conn.execute(QUERIES["ingest.create_staging"])
+        received_us = {received_at: (received_at - _EPOCH) // _MICROSECOND for received_at in {r for r, _ in items}}
         rows = await conn.fetch(
             QUERIES["ingest.append_events"],
             self._feed,
-            "[" + ",".join(event.raw for _, event in items) + "]",
-            [event.seq for _, event in items],
-            [(event.ts - _EPOCH) // _MICROSECOND for _, event in items],
-            [(received_at - _EPOCH) // _MICROSECOND for received_at, _ in items],
+            "[" + ",".join([event.raw for _, event in items]) + "]",
+            _integers([event.seq for _, event in items]),
+            _integers([(event.ts - _EPOCH) // _MICROSECOND for _, event in items]),
+            _integers([received_us[received_at] for received_at, _ in items]),
         )
         return {row["type"]: row["events"] for row in rows}
 
@@ -166,6 +169,11 @@ def change_payload(feed: str, stored_by_type: dict[str, int], dead_lettered: int
         if len(with_keys.encode()) <= NOTIFY_PAYLOAD_MAX:
             return with_keys
     return json.dumps(payload)
+
+
+def _integers(values: list[int | None]) -> str:
+    """The PostgreSQL array literal of ``values`` (None: NULL)."""
+    return "{" + ",".join(["NULL" if value is None else str(value) for value in values]) + "}"
 
 
 def _lacks_partition(exc: asyncpg.CheckViolationError) -> bool:

@@ -22,14 +22,15 @@ SELECT pg_advisory_xact_lock_shared(4855281085777407084);
 -- Append the batch to the log, skipping events already stored (same feed, event_id and ts), and
 -- stage the new ones in incoming_events, so that only they reach the derived state. $1: the feed;
 -- $2: the events' JSON texts as one JSON array; $3: their seqs; $4, $5: their ts and receipt time
--- in microseconds since the Unix epoch (all already parsed and checked). Returns new events by type.
+-- in microseconds since the Unix epoch (all already parsed and checked; $3-$5 as array literals,
+-- '{1,NULL,3}'). Returns new events by type.
 WITH stored AS (
     INSERT INTO event_log (feed, event_id, seq, type, ts, call_id, received_at, stored_at, body)
     SELECT $1, e.id, t.seq, e.type,
            timestamptz 'epoch' + t.ts_us * interval '1 microsecond', e.call_id,
            timestamptz 'epoch' + t.received_us * interval '1 microsecond', now(), j.body
     FROM json_array_elements($2::text::json) WITH ORDINALITY AS j(body, position)
-    JOIN unnest($3::bigint[], $4::bigint[], $5::bigint[]) WITH ORDINALITY
+    JOIN unnest($3::text::bigint[], $4::text::bigint[], $5::text::bigint[]) WITH ORDINALITY
          AS t(seq, ts_us, received_us, position) USING (position)
     CROSS JOIN LATERAL json_to_record(j.body) AS e(id text, type text, call_id text)
     ORDER BY e.id  -- the same lock order in every batch (see apply_derived_state)

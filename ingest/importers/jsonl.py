@@ -27,7 +27,8 @@ def read_chunks(path: Path, events_per_chunk: int) -> Iterator[Chunk]:
                 continue
             parsed, refused = parse_message(line.rstrip(b"\r\n"))
             events += parsed
-            rejects += [dataclasses.replace(reject, reason=f"line {number}: {reject.reason}") for reject in refused]
+            if refused:
+                rejects += [dataclasses.replace(reject, reason=f"line {number}: {reject.reason}") for reject in refused]
             if len(events) >= events_per_chunk:
                 yield Chunk(events, rejects, first, number, raw.tell())
                 events, rejects, first = [], [], number + 1
