@@ -17,7 +17,8 @@ from pathlib import Path
 
 # docs/operations.md, "PostgreSQL settings" (sized for the 2-core, 24 GiB machine the figures in
 # docs/ come from: shared_buffers is a quarter of the memory there, capped at 1 GB).
-RECOMMENDED_SETTINGS = {"shared_buffers": "1GB", "max_wal_size": "4GB", "checkpoint_timeout": "15min"}
+RECOMMENDED_SETTINGS = {"shared_buffers": "1GB", "max_wal_size": "4GB", "checkpoint_timeout": "15min",
+                        "min_wal_size": "1GB"}
 
 
 def run_on_a_server(bench: Callable[[str], Awaitable[None]]) -> None:

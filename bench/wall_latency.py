@@ -75,6 +75,11 @@ STATS_REPORTED_WITHIN_S = 11
 OBSERVE = """
 const figure = `.tile[data-queue="${arguments[0]}"] [data-figure="waiting"] .value`;
 window.wallBench = Object.assign({arrived: []}, window.wallBench, {dom: {}, frame: {}, placed: []});
+// called just after the page's own observer of the pushed view has placed the parts, and before
+// the observer of the figure below (observers are called in the order they were made)
+new MutationObserver(records => {
+  if (records[records.length - 1].target.getAttribute("data-view")) window.wallBench.placed.push(Date.now());
+}).observe(document.documentElement, {subtree: true, attributes: true, attributeFilter: ["data-view"]});
 new MutationObserver(() => {
   const shown = document.querySelector(figure);
   if (!shown || shown.textContent in window.wallBench.dom) return;
@@ -82,10 +87,6 @@ new MutationObserver(() => {
   window.wallBench.dom[text] = Date.now();
   requestAnimationFrame(() => { window.wallBench.frame[text] = Date.now(); });
 }).observe(document.querySelector('.wall-queues'), {subtree: true, childList: true, characterData: true});
-// called just after the page's own observer of the pushed view has placed the parts (observers
-// are called in the order they were made)
-new MutationObserver(() => { window.wallBench.placed.push(Date.now()); })
-  .observe(document.documentElement, {subtree: true, attributes: true, attributeFilter: ["data-view"]});
 """
 # Stamps, in the page from its start, each message the page's websocket worker hands it (Dash's
 # SharedWorker: the push arriving in the page).

@@ -60,10 +60,10 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
         One message per change, drawn once for all pages that show the same thing
         (dashboard/views.py), set as the data-view of the page's view holder, which the page's
         script shows without calling back to the server (a page that shows no live view, such as
-        the trends, is sent nothing). The page
-        is asked what it shows at each change, as a floor view's filters may have changed; a wall
-        screen's page that shows the same thing for as long as it is open (``"fixed"`` in its
-        request: a wall that does not rotate; a wall screen can open no other page) is asked once.
+        the trends, is sent nothing). The page is asked what it shows at each change, as a floor
+        view's filters may have changed; a wall screen's page that shows the same thing for as
+        long as it is open (``"fixed"`` in its request: a wall that does not rotate; a wall screen
+        can open no other page) is asked once.
 
         Before each push the page's session is checked again: a screen whose display was revoked
         (or whose session ended) gets a sign-in notice instead, and nothing more. A page gets the
@@ -110,8 +110,7 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
                 sessions.unwatch(who.session)
         raise PreventUpdate
 
-    @app.callback(Output(ids.LIVE_VIEW, "data-view", allow_duplicate=True), Input(ids.PAGE, "data"),
-                  prevent_initial_call="initial_duplicate")
+    @app.callback(Output(ids.LIVE_VIEW, "data-view"), Input(ids.PAGE, "data"))
     async def show_page(request: dict) -> str:
         """A page just opened, or changed what it shows: its view of the latest snapshot, now
         (before the first one, the view of none: the page says it is waiting for data)."""

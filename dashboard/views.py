@@ -3,14 +3,14 @@
 Each page registers how it draws its parts: as pattern-matching components that Dash puts in
 place (``@live_parts(ids.ALERTS_PART, "alerts")``), or as HTML text that the browser puts in
 place itself (``@live_markup("wall")``, dashboard/markup.py: the wall and the floor view, whose
-many elements would each cost Dash's renderer work at every change). It puts its request in its
-layout, with the holder of its views (:func:`view_holder`): ``dcc.Store(id=ids.PAGE,
-data={"page": "wall", "lang": …, …})`` with whatever else it
-shows by: ``queues`` (a list) and ``team`` select part of the floor for every page alike
-(:func:`dashboard.data.select`). The push (:mod:`dashboard.app`) sends every open page one
-message per change: its parts, ready to show, with the specs of the timers in them. Pages that
-ask for the same thing share one drawing. The browser puts each part in place and ticks the
-timers (``assets/callboard.js``); nothing goes back to the server.
+many elements would each cost Dash's renderer work at every change). It puts in its layout the
+holder of its views (:func:`view_holder`) and its request: ``dcc.Store(id=ids.PAGE, data={"page":
+"wall", "lang": …, …})`` with whatever else it shows by: ``queues`` (a list) and ``team`` select
+part of the floor for every page alike (:func:`dashboard.data.select`). The push
+(:mod:`dashboard.app`) sends every open live page one message per change: its parts, ready to
+show, with the specs of the timers in them. Pages that ask for the same thing share one drawing.
+The browser puts each part in place and ticks the timers (``assets/callboard.js``); nothing goes
+back to the server.
 """
 
 from __future__ import annotations

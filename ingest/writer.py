@@ -111,14 +111,14 @@ class EventWriter:
         if not items:
             return {}
         await conn.execute(QUERIES["ingest.create_staging"])
-        received_us = {received_at: (received_at - _EPOCH) // _MICROSECOND for received_at in {r for r, _ in items}}
+        us_of_receipt = {received_at: (received_at - _EPOCH) // _MICROSECOND for received_at in {r for r, _ in items}}
         rows = await conn.fetch(
             QUERIES["ingest.append_events"],
             self._feed,
             "[" + ",".join([event.raw for _, event in items]) + "]",
-            _integers([event.seq for _, event in items]),
-            _integers([(event.ts - _EPOCH) // _MICROSECOND for _, event in items]),
-            _integers([received_us[received_at] for received_at, _ in items]),
+            _bigint_array_literal([event.seq for _, event in items]),
+            _bigint_array_literal([(event.ts - _EPOCH) // _MICROSECOND for _, event in items]),
+            _bigint_array_literal([us_of_receipt[received_at] for received_at, _ in items]),
         )
         return {row["type"]: row["events"] for row in rows}
 
@@ -171,7 +171,7 @@ def change_payload(feed: str, stored_by_type: dict[str, int], dead_lettered: int
     return json.dumps(payload)
 
 
-def _integers(values: list[int | None]) -> str:
+def _bigint_array_literal(values: list[int | None]) -> str:
     """The PostgreSQL array literal of ``values`` (None: NULL)."""
     return "{" + ",".join(["NULL" if value is None else str(value) for value in values]) + "}"
 

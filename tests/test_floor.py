@@ -112,6 +112,11 @@ name.selectNodeContents(window.selectedRow.querySelector("td.name"));
 getSelection().removeAllRanges();
 getSelection().addRange(name);
 """
+# What a floor filter offers (the values of its options, in Dash's state of the page).
+OFFERED = """
+const filter = window.dash_component_api.getLayout({type: "floor-filter", filter: arguments[0]});
+return filter.props.options.map(option => option.value);
+"""
 STILL_SELECTED = "return {redrawn: !window.selectedRow.isConnected, selected: getSelection().toString()};"
 
 
@@ -152,11 +157,22 @@ async def test_the_floor_filters_sorts_and_keeps_its_order_when_a_new_event_arri
         selected = await asyncio.to_thread(browser.execute_script, STILL_SELECTED)
         assert selected == {"redrawn": False, "selected": "Wang Fang"}
 
-        # Filter to team Red through the address: only its agents
+        # Filter to team Red through the address: only its agents; the filters still offer the whole floor
         await asyncio.to_thread(browser.get, base_url + "/?team=Red")
         await wait_for(lambda: agents_are(["a3", "a2"]), 15, "team Red only")
+
+        async def offered(name: str) -> list[str]:
+            return await asyncio.to_thread(browser.execute_script, OFFERED, name)
+
+        await wait_for(lambda: _equal(offered("team"), ["Blue", "Red"]), 10, "both teams offered")
+        assert sorted(await offered("agent")) == ["a1", "a2", "a3"]
+        assert await offered("queues") == ["billing", "sales"]
         errors = browser_errors(browser)
         assert errors == [], "\n".join(errors)
+
+
+async def _equal(value, expected) -> bool:
+    return await value == expected
 
 
 async def _in_url(driver, fragment: str) -> bool:

@@ -38,8 +38,7 @@ async def test_no_callback_takes_the_pushed_view_as_an_input(dash_app):
     # wall open all day would pile up in the page. The page's script shows each view instead.
     on_the_view = [c for c in dash_app._callback_list
                    if any(i["id"] == ids.LIVE_VIEW for i in c["inputs"] + c.get("state", []))]
-    sets_the_view = [c for c in dash_app._callback_list if c["output"].startswith(f"..{ids.LIVE_VIEW}.")
-                     or c["output"].startswith(f"{ids.LIVE_VIEW}.")]
+    sets_the_view = [c for c in dash_app._callback_list if c["output"] == f"{ids.LIVE_VIEW}.data-view"]
 
     assert on_the_view == []
     assert len(sets_the_view) == 1  # the view of a page just opened; the push sets the rest

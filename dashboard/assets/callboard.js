@@ -21,46 +21,62 @@
   // attribute of the page's view holder (ids.LIVE_VIEW), set by the push and when the page
   // opens (dashboard/app.py); the page's script shows it from there. It is no Dash callback's
   // input: Dash keeps, for undo, every earlier value of an input that a callback did not set, and
-  // a wall's pushes would pile up in it for as long as the wall is open. A holder whose view is
-  // set again after it had none (a page drawn again) has every part given afresh.
+  // a wall's pushes would pile up in it for as long as the wall is open.
   new MutationObserver(function (records) {
     var holder = records[records.length - 1].target, text = holder.getAttribute("data-view");
-    var fresh = records.some(function (record) { return record.oldValue === null; });
-    if (text) show(JSON.parse(text), fresh);
+    // Its view taken away (Dash drew the page again, from its layout): the next is shown afresh.
+    if (!text || records.some(function (record) { return record.oldValue === null; })) holder.shownFor = null;
+    if (text) show(holder, JSON.parse(text));
   }).observe(document.documentElement,
              {subtree: true, attributes: true, attributeOldValue: true, attributeFilter: ["data-view"]});
 
-  function show(view, fresh) {
+  function show(holder, view) {
+    // Only the page the view was drawn for takes it (a push may cross the opening of another).
+    if (!document.querySelector('[data-page="' + view.page + '"]')) return;
     var timers = view.timers;
     if (timers && timers.timers) {
       timerSpecs = timers.timers;
       offsetMs = Date.parse(timers.as_of) - Date.now();
     }
-    // Only the page the view was drawn for takes it (a push may cross the opening of another).
-    if (!document.querySelector('[data-page="' + view.page + '"]')) return;
+    var fresh = holder.shownFor !== view.page;  // the first view this page shows
+    holder.shownFor = view.page;
     place(view);
     fill(view, fresh);
     if (view.data && view.data.choices) offerChoices(view.data.choices);
+  }
+
+  // The Dash component ``id`` as the page's layout has it, or null when the page has none (Dash's
+  // look-up gives another component, or fails, for an id it does not know). Not the DOM: Dash
+  // draws some components (the dropdowns) only once their code has loaded.
+  function component(id) {
+    var api = window.dash_component_api;
+    try {
+      var found = api.getLayout(id);
+      return found && found.props && api.stringifyId(found.props.id) === api.stringifyId(id) ? found : null;
+    } catch (error) {
+      return null;
+    }
   }
 
   // Every part of a page drawn as HTML text (the view's markup: the wall, the floor view), put
   // in its element ([data-part]) by the browser itself, not through Dash's renderer: a change
   // costs the parts it changed, however many elements the page has. A part already shown as
   // the view has it is left alone; an element just made (the page opened again) gets its part.
-  // A part made of rows (a list of texts: a table's rows, a list's items, the tiles) has only
-  // the rows that changed replaced, so the others keep the person's selection. A part redrawn
-  // keeps the keyboard's place: the agent whose name had the focus has it again.
+  // A part made of rows (a list of texts: a table's rows, a list's items, the tiles) is compared
+  // row by row, by place: a row whose text is the same as the one shown in its place is left as
+  // it is, with what the person selected in it. A part redrawn keeps the keyboard's place: the
+  // agent whose name had the focus has it again.
   function place(view) {
     var parts = view.markup;
     if (!parts) return;
     document.querySelectorAll('[data-page="' + view.page + '"] [data-part]').forEach(function (element) {
-      var drawn = parts[element.getAttribute("data-part")];
-      if (drawn === undefined || element.shownMarkup === drawn) return;
+      var markup = parts[element.getAttribute("data-part")];
+      if (markup === undefined || element.shownMarkup === markup) return;
       var active = document.activeElement;
       var focused = element.contains(active) && active.getAttribute("data-drill");
-      if (Array.isArray(drawn)) placeRows(element, drawn);
-      else element.innerHTML = drawn;
-      element.shownMarkup = drawn;
+      if (Array.isArray(markup)) placeRows(element, markup);
+      else element.innerHTML = markup;
+      element.shownMarkup = markup;
       if (focused && !element.contains(document.activeElement)) {
         var again = element.querySelector('[data-drill="' + CSS.escape(focused) + '"]');
         if (again) again.focus();
@@ -95,7 +111,7 @@
     Object.keys(types).forEach(function (type) {
       Object.keys(types[type]).forEach(function (part) {
         var children = types[type][part], key = type + "/" + part, text = JSON.stringify(children);
-        if (shownParts[key] === text) return;
+        if (shownParts[key] === text || !component({type: type, part: part})) return;
         shownParts[key] = text;
         window.dash_clientside.set_props({type: type, part: part}, {children: children});
       });
@@ -105,9 +121,8 @@
   // The floor view's filters offer every queue, team and agent of the whole floor (and keep
   // whatever is chosen, even when it has nothing on today).
   function offerChoices(choices) {
-    var getLayout = window.dash_component_api.getLayout;
     Object.keys(choices).forEach(function (filter) {
-      var id = {type: "floor-filter", filter: filter}, shown = getLayout(id);
+      var id = {type: "floor-filter", filter: filter}, shown = component(id);
       if (!shown) return;
       var options = choices[filter].slice(), value = shown.props.value;
       var chosen = value === null || value === undefined ? [] : [].concat(value);
