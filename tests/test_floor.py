@@ -171,6 +171,24 @@ async def test_the_floor_filters_sorts_and_keeps_its_order_when_a_new_event_arri
         assert errors == [], "\n".join(errors)
 
 
+async def test_an_agent_joining_above_a_selected_row_leaves_it_selected(database_url, pool, browser):
+    await write(pool, floor_events(), datetime.now(UTC))
+    async with running_dashboard(database_url, settings_for_test()) as base_url:
+        await asyncio.to_thread(browser.get, base_url + "/")
+        await wait_for(lambda: _equal(_agent_order(browser), ["a1", "a3", "a2"]), 15, "every agent, by name")
+        await asyncio.to_thread(browser.execute_script, SELECT_AGENT, "a3")
+
+        # Anna comes first by name: every row below hers is where it was one place lower, and a3's
+        # row, which the change leaves as it was, is the same element with the name still selected
+        await write(pool, [{"id": "j1", "type": "agent.state", "agent": "a9", "state": "available",
+                            "name": "Anna", "team": "Red"}], datetime.now(UTC))
+        await wait_for(lambda: _equal(_agent_order(browser), ["a9", "a1", "a3", "a2"]), 10, "Anna at the top")
+        selected = await asyncio.to_thread(browser.execute_script, STILL_SELECTED)
+        assert selected == {"redrawn": False, "selected": "Zoe Ng"}
+        errors = browser_errors(browser)
+        assert errors == [], "\n".join(errors)
+
+
 async def _equal(value, expected) -> bool:
     return await value == expected
 

@@ -62,10 +62,9 @@
   // in its element ([data-part]) by the browser itself, not through Dash's renderer: a change
   // costs the parts it changed, however many elements the page has. A part already shown as
   // the view has it is left alone; an element just made (the page opened again) gets its part.
-  // A part made of rows (a list of texts: a table's rows, a list's items, the tiles) is compared
-  // row by row, by place: a row whose text is the same as the one shown in its place is left as
-  // it is, with what the person selected in it. A part redrawn keeps the keyboard's place: the
-  // agent whose name had the focus has it again.
+  // A part made of rows (a list of texts: a table's rows, a list's items, the tiles) has only
+  // its new rows made (placeRows). A part redrawn keeps the keyboard's place: the agent whose
+  // name had the focus has it again.
   function place(view) {
     var parts = view.markup;
     if (!parts) return;
@@ -84,7 +83,9 @@
     });
   }
 
-  // Row n of the element is replaced only when its text differs from what row n showed.
+  // A row whose text is one the element shows already keeps its element; only rows with a new
+  // text are made. A row that comes before it (a new agent at the top) or leaves does not touch
+  // the others, which keep the person's selection; one that moves is moved.
   var rowMaker = document.createElement("template");
   function placeRows(element, rows) {
     var shown = Array.isArray(element.shownMarkup) ? element.shownMarkup : null;
@@ -92,13 +93,20 @@
       element.innerHTML = rows.join("");
       return;
     }
-    for (var n = 0; n < rows.length; n++) {
-      if (n < shown.length && shown[n] === rows[n]) continue;
-      rowMaker.innerHTML = rows[n];
-      var row = rowMaker.content.firstElementChild;
-      if (n < shown.length) element.replaceChild(row, element.children[n]);
-      else element.appendChild(row);
+    var showing = new Map();  // text -> the elements showing it, in order
+    for (var n = 0; n < shown.length; n++) {
+      if (!showing.has(shown[n])) showing.set(shown[n], []);
+      showing.get(shown[n]).push(element.children[n]);
     }
+    rows.forEach(function (text, n) {
+      var same = showing.get(text), row = same && same.length ? same.shift() : null;
+      if (!row) {
+        rowMaker.innerHTML = text;
+        row = rowMaker.content.firstElementChild;
+      }
+      var there = element.children[n];
+      if (there !== row) element.insertBefore(row, there || null);
+    });
     while (element.children.length > rows.length) element.removeChild(element.lastElementChild);
   }
 
