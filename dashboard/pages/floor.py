@@ -134,9 +134,9 @@ def layout(lang: str | None = None, queue: str | list[str] | None = None, team: 
     ])
 
 
-# The live parts, and the filters' choices, are put in place by the browser from each pushed view
-# (assets/callboard.js).
-# Filters and sort headers change what the page asks to be shown; the push then draws it.
+# The live parts and the filters' choices are put in place by the page's script from each pushed
+# view (assets/callboard.js). Filters and sort headers change what the page asks to be shown; the
+# push then draws it.
 dash.clientside_callback(
     ClientsideFunction(namespace="callboard", function_name="floorRequest"),
     Output(ids.PAGE, "data", allow_duplicate=True),
