@@ -21,6 +21,7 @@ import asyncpg
 
 from callboard import metrics
 from callboard.settings import Settings
+from db import changes
 from db.pool import TRANSIENT_ERRORS, connection
 from db.queries import QUERIES
 
@@ -32,7 +33,6 @@ from .rota import Recipient, Rota
 logger = logging.getLogger(__name__)
 
 UTC = datetime.UTC
-CHANGES_CHANNEL = "callboard_changes"  # the ingest's NOTIFY at each commit (db/queries/ingest.sql)
 # Check the listening connection this often while asleep.
 CHECK_S = 5.0
 RECONNECT_S = 1.0
@@ -81,7 +81,8 @@ class AlertEngine:
         await self._pool.expire_connections()  # none that the loss left half-used is handed out again
 
     async def _listen_and_apply(self, stopping: asyncio.Future) -> None:
-        async with listening(self._database_url, CHANGES_CHANNEL, self._wake) as listener:
+        async with listening(self._database_url, changes.CHANNEL, self._wake,
+                             wakes=changes.may_move_the_floor) as listener:
             self.listening.set()
             try:
                 while not stopping.done():

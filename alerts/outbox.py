@@ -32,7 +32,8 @@ import asyncpg
 
 from callboard.privacy import mask_customer
 from callboard.settings import Settings
-from db.pool import TRANSIENT_ERRORS, connection
+from db.changes import ALERTS_CHANNEL, announce_alert
+from db.pool import TRANSIENT_ERRORS, connection, transaction
 from db.queries import QUERIES
 
 from . import links
@@ -44,7 +45,6 @@ from .rota import Recipient
 
 logger = logging.getLogger(__name__)
 
-NOTIFY_CHANNEL = "callboard_alerts"  # as in db/queries/alerts.sql announce_change
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +67,7 @@ async def _change(conn: asyncpg.Connection, update: str, args: Iterable[Any], ch
             rows = await conn.fetch(QUERIES["alerts.insert_notifications"], event_id,
                                     [r.person for r in unique], [r.channel for r in unique],
                                     [r.address for r in unique], [r.language for r in unique])
-            await conn.execute(QUERIES["alerts.announce_change"])
+            await announce_alert(conn, alert["id"])
     except asyncpg.PostgresError as exc:
         raise OutboxError(f"the alert's {change} was not stored: {type(exc).__name__}") from exc
     return StateChange(alert["id"], event_id, tuple(row["id"] for row in rows))
@@ -181,7 +181,7 @@ class Sender:
                 await asyncio.wait(self._in_flight)
 
     async def _listen_and_send(self, stopping: asyncio.Future) -> None:
-        async with listening(self._database_url, NOTIFY_CHANNEL, self._wake) as listener:
+        async with listening(self._database_url, ALERTS_CHANNEL, self._wake) as listener:
             self.listening.set()
             try:
                 while not stopping.done():
@@ -254,21 +254,25 @@ class Sender:
             logger.exception("a channel failed unexpectedly", extra={"action": "channel_fault", **log})
             error, permanent = f"unexpected {type(exc).__name__}", False
         else:
-            await self._record("alerts.mark_sent", row["id"], claim, outcome="sent", log=log)
+            await self._record("alerts.mark_sent", row, claim, outcome="sent", log=log)
             return
         if permanent or row["attempts"] >= self._settings.alert_send_attempts:
             reason = error if permanent else f"{row['attempts']} attempts; the last: {error}"
-            await self._record("alerts.mark_dead", row["id"], claim, reason, outcome="dead", log=log)
+            await self._record("alerts.mark_dead", row, claim, reason, outcome="dead", log=log)
             logger.warning("notification dead", extra={"action": "notification_dead", "permanent": permanent, **log})
         else:
             delay = retry_delay(row["attempts"], self._options.retry_base_s, self._options.retry_cap_s, self._rand)
-            await self._record("alerts.mark_retry", row["id"], claim, error, delay, outcome="retried", log=log)
+            await self._record("alerts.mark_retry", row, claim, error, delay, outcome="retried", log=log)
             logger.warning("notification failed; retrying", extra={"action": "notification_retry",
                                                                     "retry_in_s": round(delay, 1), **log})
 
-    async def _record(self, query: str, *args: Any, outcome: str, log: Mapping[str, Any]) -> None:
-        async with connection(self._pool) as conn:
-            status = await conn.execute(QUERIES[query], *args)
+    async def _record(self, query: str, row: Mapping[str, Any], *args: Any, outcome: str,
+                      log: Mapping[str, Any]) -> None:
+        """Record the outcome of the attempt to send notification ``row`` and show it on the dashboards."""
+        async with transaction(self._pool) as conn:
+            status = await conn.execute(QUERIES[query], row["id"], *args)
+            if not status.endswith(" 0"):
+                await announce_alert(conn, row["alert_id"])
         if status.endswith(" 0"):  # UPDATE 0: our claim expired and another sender took the row over
             self.counts["lost_claim"] += 1
             logger.warning("claim expired before the outcome was recorded; the row may be sent twice, with one "

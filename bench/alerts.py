@@ -41,6 +41,7 @@ from aiohttp import web
 from throwaway import run_on_a_server
 
 from callboard.demo import free_port
+from db.changes import CHANNEL as CHANGES
 from db.migrate import migrate_url
 from db.pool import recreate_database
 from db.queries import QUERIES
@@ -76,7 +77,7 @@ async def store_complaints(conn: asyncpg.Connection, dues: list[tuple[str, datet
         await conn.copy_records_to_table(
             "complaints", columns=["feed", "complaint_id", "agent", "opened_at", "due"],
             records=[("bench", cid, "a001", due - timedelta(hours=2), due) for cid, due in dues])
-        await conn.execute(QUERIES["ingest.notify_changes"], json.dumps({"complaints": len(dues)}))
+        await conn.execute(QUERIES["changes.notify"], CHANGES, [json.dumps({"complaints": len(dues)})])
 
 
 def percentile(values: list[float], fraction: float) -> float:

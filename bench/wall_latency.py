@@ -18,9 +18,12 @@ clients of the dashboard's push (the endpoint and callback the browser's page us
 tabs would not fit on two cores), which stamp their own receipt of each push. During each run it
 counts the transactions PostgreSQL commits for the database (``pg_stat_database.xact_commit``:
 ingest and dashboard together, the same event stream in both runs), per second: the one-page run
-is the baseline. Uses DATABASE_URL if set, otherwise a throw-away embedded PostgreSQL. Targets:
-event to pixels <= 150 ms at p95, with 1 page and with 100; 100 open pages cost no more queries
-than one.
+is the baseline; and, beyond those of the quiet floor measured for 20 s before each run (heartbeats,
+checks), per event. Run with ``--workers 1`` and ``--workers 4``, the transactions per event show
+what each dashboard process adds to each change (nothing: each change is read once, by the ingest,
+and announced with its rows). Uses DATABASE_URL if set, otherwise a throw-away embedded PostgreSQL.
+Targets: event to pixels <= 150 ms at p95, with 1 page and with 100; 100 open pages, and 4
+dashboard processes, cost no more queries per change than one.
 
 Then where the time goes, stage by stage from the feed's sending: received by the ingest (its
 receipt stamp in the event log), the batch written (just before its commit; the NOTIFY payload's
@@ -71,6 +74,8 @@ TARGET_P95_MS = 150
 PAGES = 100  # open in the second run, unless --pages says otherwise
 # PostgreSQL's backends report their transaction counts when idle, at most this late (PGSTAT_IDLE_INTERVAL).
 STATS_REPORTED_WITHIN_S = 11
+# Seconds with no event before each run, to count the transactions of a quiet floor.
+QUIET_S = 20
 # Stamps, in the page, when the bench queue's "Waiting" figure first shows each number.
 OBSERVE = """
 const figure = `.tile[data-queue="${arguments[0]}"] [data-figure="waiting"] .value`;
@@ -218,7 +223,12 @@ async def run_events(feed: Feed, browser, url: str, first: int, count: int, clie
                      rng: random.Random) -> dict:
     """Send ``count`` callers to the bench queue one by one; time each to the wall and to every client."""
     page_ms, dom_ms, arrived_ms, placed_ms, client_ms, sent_at = [], [], [], [], [], {}
+    # What the services commit with nothing happening (heartbeats, checks), to tell apart what each
+    # event costs.
+    quiet_before, quiet_began = await xact_commits(url), time.monotonic()
+    await asyncio.sleep(QUIET_S)
     commits_before, began = await xact_commits(url), time.monotonic()
+    quiet_rate = (commits_before - quiet_before) / (began - quiet_began)
     for n in range(first, first + count):
         waiting = n + 1
         sent = await feed.send({"id": f"bench-{n}", "type": "call.queued", "ts": datetime.now(UTC).isoformat(),
@@ -243,10 +253,11 @@ async def run_events(feed: Feed, browser, url: str, first: int, count: int, clie
             await until(all_pushed, 30, "every page to get the push")
             client_ms.extend((c.first_after(sent) - sent) * 1000 for c in clients)
         await asyncio.sleep(rng.uniform(0.2, 0.5))  # not in step with the page's 500 ms timer tick
-    elapsed = time.monotonic() - began
+    await asyncio.sleep(STATS_REPORTED_WITHIN_S)  # the last events' transactions reported
     commits = await xact_commits(url) - commits_before
+    elapsed = time.monotonic() - began
     return {"page": page_ms, "dom": dom_ms, "arrived": arrived_ms, "placed": placed_ms, "clients": client_ms,
-            "tps": commits / (elapsed + 1.1), "sent": sent_at}
+            "tps": commits / elapsed, "per_event": (commits - quiet_rate * elapsed) / count, "sent": sent_at}
 
 
 async def stages(url: str, sent_at: dict[str, float], refreshes: list[dict]) -> dict[str, list[float]]:
@@ -424,13 +435,18 @@ async def bench(admin_url: str, events: int, workers: int, pages: int, live_stat
     print(f"database transactions committed (ingest + dashboard), per second, same event stream:\n"
           f"  1 page open: {one['tps']:6.1f}/s    {pages} pages open: {many['tps']:6.1f}/s    "
           f"ratio {many['tps'] / one['tps']:.2f}")
+    print(f"database transactions per event, beyond those of a quiet floor ({workers} dashboard "
+          f"process{'es' if workers > 1 else ''}):\n"
+          f"  1 page open: {one['per_event']:5.2f}    {pages} pages open: {many['per_event']:5.2f}")
     refresh_ms = [(r["ready_at"] - r["began_at"]) * 1000 for r in refreshes if r["written_at"] is not None]
     if refresh_ms and workers == 1:
         print(summary("the snapshot refresh itself, after a change", refresh_ms))
     return {"1 page: event -> painted": one["page"], f"{pages} pages: event -> painted": many["page"],
             **{f"1 page: {stage}": ms for stage, ms in one_stages.items() if stage in ("heard", "snapshot ready")},
             "refresh itself": refresh_ms if workers == 1 else [],
-            "transactions per second, 1 page": [one["tps"]], f"transactions per second, {pages} pages": [many["tps"]]}
+            "transactions per second, 1 page": [one["tps"]], f"transactions per second, {pages} pages": [many["tps"]],
+            "transactions per event, 1 page": [one["per_event"]],
+            f"transactions per event, {pages} pages": [many["per_event"]]}
 
 
 async def both_ways(admin_url: str, events: int, workers: int, pages: int) -> None:

@@ -253,9 +253,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Every view says its data is stale when the ingest has not checked in for this many seconds "
             "or its feed is down."),
     Setting("CALLBOARD_LIVE_STATE", "incremental", _live_state,
-            "How the dashboard keeps the live snapshot up to date: incremental (today's floor in memory, each "
-            "change read by key, compared with the database every 5 minutes and repaired) or recompute (the whole "
-            "snapshot read again at every change)."),
+            "How the dashboard keeps the live snapshot up to date: incremental (today's floor in memory, "
+            "advanced by the rows each change announces, compared with the database every 5 minutes and repaired) "
+            "or recompute (the whole snapshot read again at every change)."),
     Setting("CALLBOARD_BATCH_MAX", 2000, _positive_int,
             "Most events the ingest writes in one transaction."),
     Setting("CALLBOARD_JOURNAL_MAX_MB", 1024, _positive_int,

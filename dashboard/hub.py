@@ -25,6 +25,8 @@ from typing import Any
 
 import asyncpg
 
+from db import changes
+from db.changes import ALERTS_CHANNEL, CHANNEL
 from db.pool import TRANSIENT_ERRORS, connect, needs_operator
 
 from .data import LiveData
@@ -32,9 +34,6 @@ from .live_state import LiveState
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "callboard_changes"
-# Every state change of an alert is announced here too (db/queries/alerts.sql announce_change).
-ALERTS_CHANNEL = "callboard_alerts"
 # Seconds the listening connection may take to connect or answer its check before it is given up.
 LISTEN_TIMEOUT_S = 10.0
 # Figures that follow the clock alone: every refresh changes them, and the browser recomputes them
@@ -133,16 +132,20 @@ class SnapshotHub:
                            extra={"action": "live_state_check_failed", "error": str(exc) or type(exc).__name__})
 
     def _heard(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
-        """A change was announced: refresh soon."""
+        """A change was announced: refresh soon. A heartbeat's (the ingest's freshness alone) wakes
+        the pages only if it changes what they show."""
         try:
             decoded = json.loads(payload)
         except ValueError:
             decoded = None
-        if self._first_change is None:
+        if self._first_change is None and (channel == ALERTS_CHANNEL or changes.may_move_the_floor(payload)):
             written_at = decoded.get("written_at") if isinstance(decoded, dict) else None
             self._first_change = (written_at, time.time())
-        if self._state is not None and channel == CHANNEL:
-            self._state.heard(decoded)
+        if self._state is not None:
+            if channel == CHANNEL:
+                self._state.heard(decoded)
+            else:
+                self._state.heard_alert(decoded)
         self._changed.set()
 
     async def _listen(self) -> None:
@@ -167,6 +170,9 @@ class SnapshotHub:
                 else:
                     logger.info("change listener lost its connection; reconnecting",
                                 extra={"action": "listen_reconnect", "error": str(exc) or type(exc).__name__})
+                if self._state is not None:
+                    self._state.lost()  # and the next refresh, reading the whole day, says if the database is down
+                self._changed.set()
                 await asyncio.sleep(self._heartbeat / 2)
             finally:
                 if conn is not None:

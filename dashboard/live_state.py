@@ -1,19 +1,19 @@
-"""Today's floor kept in memory and advanced by each committed batch: the live snapshot without
-reading the whole day again at every change.
+"""Today's floor kept in memory and advanced by each committed change: the live snapshot without
+reading the database at every change.
 
-At the start (and at each local midnight, when today's counts restart) the state reads every row
-that may count in a live figure of the day (db/queries/live.sql ``calls_of_the_day``,
-``complaints_of_the_day``, every agent). Then each committed batch names in its NOTIFY payload the
-calls, complaints and agents it touched (ingest/writer.py ``change_payload``); the state reads just
-those rows again by key and replaces what they counted. A payload that names nothing it can use
-(too big a batch, another writer) makes it read the whole day again.
+At the start (and at each local midnight, when today's counts restart, and whenever changes may
+have gone unheard) the state reads every row that may count in a live figure of the day
+(db/queries/live.sql ``calls_of_the_day``, ``complaints_of_the_day``, every agent), the ingest's
+freshness and the open alerts. After that it reads nothing: each change is announced with the rows
+it touched (db/changes.py), read once by whoever made the change, and the state replaces what those
+rows counted and showed. A change too big to announce row by row makes it read the whole day again.
 
 The counts are those of ``live.queue_counts`` and ``live.agent_counts`` (docs/metrics.md): each row
 keeps the shares it adds to them, each share counted once the clock is past the moment that
 decides it (a call answered, a hold over the limit, a callback due), as those queries count only
 what was decided before "now".
 
-A refresh costs what the batch touched: the entries the snapshot lists (an agent with their
+A refresh costs what the change touched: the entries the snapshot lists (an agent with their
 figures, a hold, a complaint, an abandoned call) are formed by the same functions as those of the
 snapshot read from the database (:meth:`dashboard.data.LiveData.agent_part` and the like, the
 figures by :mod:`callboard.metrics`) and kept from one refresh to the next, formed again only for
@@ -26,6 +26,7 @@ queue tiles and counts, as it does for the snapshot read whole: the two ways giv
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import heapq
 import itertools
@@ -38,6 +39,8 @@ from typing import Any
 import asyncpg
 
 from callboard import metrics
+from db import changes
+from db.changes import Key, TouchedRows
 from db.pool import connection
 from db.queries import QUERIES
 
@@ -45,7 +48,9 @@ from .data import ABANDONED_LISTED, FloorParts, LiveData
 
 logger = logging.getLogger(__name__)
 
-Key = tuple[str, str]  # (feed, call_id) or (feed, complaint_id)
+# Seconds between the two comparisons of a check: time for a change committed meanwhile to be heard.
+CHECK_AGAIN_AFTER_S = 0.5
+
 
 
 @dataclasses.dataclass(eq=False, slots=True)
@@ -62,18 +67,17 @@ class _Share:
 
 
 @dataclasses.dataclass(slots=True)
-class _Touched:
-    """The keys heard since the last refresh, or that the whole day must be read again."""
+class _Heard:
+    """What was announced since the last refresh, or that the whole day must be read again."""
 
-    calls: set[Key] = dataclasses.field(default_factory=set)
-    complaints: set[Key] = dataclasses.field(default_factory=set)
-    agents: set[str] = dataclasses.field(default_factory=set)
-    members: bool = False
+    rows: TouchedRows = dataclasses.field(default_factory=TouchedRows)
+    alerts: dict[int, Mapping[str, Any] | None] = dataclasses.field(default_factory=dict)  # None: to read
     everything: bool = True
 
 
 class LiveState:
-    """The live snapshot of today, kept in memory; :meth:`heard` is told of every committed batch."""
+    """The live snapshot of today, kept in memory; :meth:`heard` is told of every floor change announced,
+    :meth:`heard_alert` of every alert's."""
 
     def __init__(self, pool: asyncpg.Pool, live: LiveData, thresholds: metrics.Thresholds) -> None:
         self._pool = pool
@@ -82,8 +86,11 @@ class LiveState:
         self._hold_limit = timedelta(seconds=thresholds.hold_limit_s)
         self._answer_target = timedelta(seconds=thresholds.answer_target_s)
         self._short_abandon = timedelta(seconds=thresholds.short_abandon_s)
-        self._touched = _Touched()
+        self._heard = _Heard()
+        self._parts_heard: list[Mapping[str, Any]] = []  # the payloads heard so far of a change in parts
         self._since: datetime | None = None
+        self._freshness: Mapping[str, Any] = {}
+        self._alerts: dict[int, Mapping[str, Any]] = {}  # the open alerts, by id
         self._forget(datetime.min.replace(tzinfo=UTC))
 
     def _forget(self, clock: datetime) -> None:
@@ -108,46 +115,70 @@ class LiveState:
         self._parts = _Parts()
 
     def heard(self, payload: Mapping[str, Any] | None) -> None:
-        """A batch was committed: ``payload`` is its NOTIFY payload, decoded (None when unreadable)."""
-        touched = payload.get("touched") if isinstance(payload, Mapping) else None
-        feed = payload.get("feed") if isinstance(payload, Mapping) else None
-        if not isinstance(touched, Mapping) or not isinstance(feed, str):
-            self._touched.everything = True
+        """A floor change was announced: ``payload`` is its NOTIFY payload, decoded (None when
+        unreadable). Its rows are kept until every part of the change has been heard."""
+        if not isinstance(payload, Mapping) or payload.get("everything") or not (
+                "rows" in payload or "freshness" in payload):
+            self.lost()
             return
-        self._touched.calls.update((feed, call_id) for call_id in touched.get("calls", ()))
-        self._touched.complaints.update((feed, complaint_id) for complaint_id in touched.get("complaints", ()))
-        self._touched.agents.update(touched.get("agents", ()))
-        self._touched.members = self._touched.members or bool(touched.get("members"))
+        if "freshness" in payload:
+            self._freshness = changes.moments(payload["freshness"])
+        if "rows" not in payload:
+            return
+        heard = self._parts_heard
+        if payload["part"] != len(heard) + 1 or (heard and payload["batch"] != heard[0]["batch"]):
+            self.lost()  # a part was missed
+            return
+        heard.append(payload)
+        if payload["part"] == payload["parts"]:
+            self._parts_heard = []
+            for part in heard:
+                self._heard.rows.update(changes.decode_floor(part))
+
+    def heard_alert(self, payload: Mapping[str, Any] | None) -> None:
+        """An alert's change was announced: ``payload`` is its NOTIFY payload, decoded."""
+        alert = payload.get("alert") if isinstance(payload, Mapping) else None
+        alert_id = payload.get("alert_id") if isinstance(payload, Mapping) else None
+        if isinstance(alert, Mapping):
+            self._heard.alerts[alert["id"]] = changes.moments(alert)
+        elif isinstance(alert_id, int):
+            self._heard.alerts[alert_id] = None  # too big to announce: to be read
+        else:
+            self.lost()
 
     def lost(self) -> None:
         """Changes may have gone unheard (the listener reconnected): read the whole day again."""
-        self._touched.everything = True
+        self._heard.everything = True
+        self._parts_heard = []
 
     async def snapshot(self, now: datetime | None = None) -> dict[str, Any]:
         """The live snapshot as of ``now``, equal to :meth:`LiveData.snapshot`'s of the same moment."""
         now = now or datetime.now(UTC)
         since = metrics.start_of_day(now, self._live.zone)
-        touched, self._touched = self._touched, _Touched(everything=False)
+        heard, self._heard = self._heard, _Heard(everything=False)
         try:
-            async with connection(self._pool) as conn:
-                async with conn.transaction(isolation="repeatable_read", readonly=True):
-                    if touched.everything or since != self._since:
+            if heard.everything or since != self._since:
+                async with connection(self._pool) as conn:
+                    async with conn.transaction(isolation="repeatable_read", readonly=True):
                         await self._read_day(conn, since, now)
-                    else:
-                        await self._read_touched(conn, touched)
-                freshness, alerts = await self._live.read_status(conn)
+            else:
+                self._apply(heard.rows)
+                await self._apply_alerts(heard.alerts)
         except BaseException:
-            self._touched.everything = True  # what was read so far may be half of a batch's rows
+            self._heard.everything = True  # what was applied so far may be half of a change's rows
             raise
         self._move_clock(now)
-        return self._live.compose(self._floor_parts(freshness, alerts), since, now)
+        alerts = sorted(self._alerts.values(), key=lambda a: (a["raised_at"], a["id"]))
+        return self._live.compose(self._floor_parts(self._freshness, alerts), since, now)
 
     async def check(self, now: datetime | None = None) -> list[str]:
-        """Compare with the snapshot read from the database; when they differ (twice: a batch may
-        commit between the two reads), log what differed and read the whole day again. Returns the
-        snapshot's parts that differed."""
+        """Compare with the snapshot read from the database; when they differ (twice, a moment apart:
+        a change may commit, and be heard, between the two reads), log what differed and read the
+        whole day again. Returns the snapshot's parts that differed."""
         differs: list[str] = []
-        for _ in range(2):
+        for attempt in range(2):
+            if attempt:
+                await asyncio.sleep(CHECK_AGAIN_AFTER_S)
             moment = now or datetime.now(UTC)
             mine = await self.snapshot(moment)
             theirs = await self._live.snapshot(now=moment)
@@ -156,7 +187,7 @@ class LiveState:
                 return []
         logger.warning("the live state differed from the database; read again", extra={
             "action": "live_state_repaired", "differs": differs})
-        self._touched.everything = True
+        self.lost()
         return differs
 
     # Reading ------------------------------------------------------------------------------------
@@ -167,25 +198,15 @@ class LiveState:
         calls = [(r["feed"], r["call_id"]) for r in await conn.fetch(QUERIES["live.calls_of_the_day"], since)]
         complaints = [(r["feed"], r["complaint_id"])
                       for r in await conn.fetch(QUERIES["live.complaints_of_the_day"], since)]
-        await self._read_agents(conn, None)
-        await self._read_members(conn)
-        await self._read_calls(conn, calls)
-        await self._read_complaints(conn, complaints)
+        self._apply(await changes.read_rows(conn, calls, complaints, None, members=True))
+        self._freshness, alerts = await self._live.read_status(conn)
+        self._alerts = {row["id"]: row for row in alerts}
 
-    async def _read_touched(self, conn: asyncpg.Connection, touched: _Touched) -> None:
-        if touched.agents:
-            await self._read_agents(conn, sorted(touched.agents))
-        if touched.members:
-            await self._read_members(conn)
-        if touched.calls:
-            await self._read_calls(conn, sorted(touched.calls))
-        if touched.complaints:
-            await self._read_complaints(conn, sorted(touched.complaints))
-
-    async def _read_agents(self, conn: asyncpg.Connection, agents: list[str] | None) -> None:
+    def _apply(self, rows: TouchedRows) -> None:
+        """Replace what the rows' keys counted and showed by what ``rows`` count and show."""
         parts = self._parts
-        for r in await conn.fetch(QUERIES["live.agents_by_key"], agents):
-            agent, name, team = r["agent"], r["name"], r["team"]
+        for agent, r in rows.agents.items():
+            name, team = r["name"], r["team"]
             if self._directory.get(agent) != (name, team):
                 self._directory[agent] = (name, team)
                 parts.holds = parts.complaints = None  # they show the agent's name and team
@@ -195,25 +216,25 @@ class LiveState:
             else:
                 self._states[agent] = {"agent": agent, "name": name if name is not None else agent, "team": team,
                                        "state": r["state"], "reason": r["reason"], "started_at": r["started_at"]}
+        if rows.members is not None:
+            self._members = rows.members
+        for key, call in rows.calls.items():
+            self._put_call(key, call.call, call.holds, call.survey)
+        for key, complaint in rows.complaints.items():
+            self._put_complaint(key, complaint)
 
-    async def _read_members(self, conn: asyncpg.Connection) -> None:
-        self._members = {r["queue"]: r["agents"] for r in await conn.fetch(QUERIES["live.queue_members"])}
-
-    async def _read_calls(self, conn: asyncpg.Connection, keys: Sequence[Key]) -> None:
-        feeds, ids = [k[0] for k in keys], [k[1] for k in keys]
-        calls = {(r["feed"], r["call_id"]): r for r in await conn.fetch(QUERIES["live.calls_by_key"], feeds, ids)}
-        holds: dict[Key, list[asyncpg.Record]] = {}
-        for r in await conn.fetch(QUERIES["live.holds_by_key"], feeds, ids):
-            holds.setdefault((r["feed"], r["call_id"]), []).append(r)
-        surveys = {(r["feed"], r["call_id"]): r for r in await conn.fetch(QUERIES["live.surveys_by_key"], feeds, ids)}
-        for key in keys:
-            self._put_call(key, calls.get(key), holds.get(key, ()), surveys.get(key))
-
-    async def _read_complaints(self, conn: asyncpg.Connection, keys: Sequence[Key]) -> None:
-        rows = await conn.fetch(QUERIES["live.complaints_by_key"], [k[0] for k in keys], [k[1] for k in keys])
-        found = {(r["feed"], r["complaint_id"]): r for r in rows}
-        for key in keys:
-            self._put_complaint(key, found.get(key))
+    async def _apply_alerts(self, alerts: Mapping[int, Mapping[str, Any] | None]) -> None:
+        """Take in the alerts announced; read those too big to be announced (rare)."""
+        unread = [alert_id for alert_id, row in alerts.items() if row is None]
+        if unread:
+            async with connection(self._pool) as conn:
+                read = {alert_id: await conn.fetchrow(QUERIES["alert_views.alert"], alert_id) for alert_id in unread}
+            alerts = {**alerts, **read}
+        for alert_id, row in alerts.items():
+            if row is None or row["state"] == "resolved":
+                self._alerts.pop(alert_id, None)
+            else:
+                self._alerts[alert_id] = row
 
     # One row at a time ---------------------------------------------------------------------------
 

@@ -19,7 +19,8 @@ import asyncpg
 from callboard.metrics import Thresholds
 from callboard.settings import Settings
 from callboard.settings import load as load_settings
-from db.pool import DATA_ERRORS, TRANSIENT_ERRORS, connection, create_pool, needs_operator
+from db.changes import announce_freshness
+from db.pool import DATA_ERRORS, TRANSIENT_ERRORS, connection, create_pool, needs_operator, transaction
 from db.queries import QUERIES
 
 from .erasure import erase_forever
@@ -199,16 +200,18 @@ class IngestService:
     async def _record_connection(self, connected: bool) -> None:
         self.telemetry.feed_status(connected)
         try:
-            async with connection(self._pool) as conn:
+            async with transaction(self._pool) as conn:
                 await conn.execute(QUERIES["ingest.record_connection"], self._feed_name, connected)
+                await announce_freshness(conn, self._feed_name)
         except (*TRANSIENT_ERRORS, asyncpg.PostgresError):
             pass  # the heartbeat and the writer report the database being down
 
     async def _heartbeat(self) -> None:
         while True:
             try:
-                async with connection(self._pool) as conn:
+                async with transaction(self._pool) as conn:
                     await conn.execute(QUERIES["ingest.record_heartbeat"], self._feed_name)
+                    await announce_freshness(conn, self._feed_name)
                 self._database_is_up()
             except TRANSIENT_ERRORS:
                 self._database_is_down()  # the writer logs it

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import time
 from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from db.changes import Touched, announce_floor
 from db.pool import transaction
 from db.queries import QUERIES
 
@@ -85,9 +84,10 @@ class EventWriter:
                 resume_seq = batch_seq if resume_after is None else resume_after(batch_seq)
                 await conn.execute(QUERIES["ingest.record_commit"], self._feed, resume_seq)
             stored = sum(stored_by_type.values())
-            if stored or rejects:
-                await conn.execute(QUERIES["ingest.notify_changes"],
-                                   change_payload(self._feed, stored_by_type, len(rejects), unique.values()))
+            if stored or rejects or self._keeps_resume_point:
+                touched = touched_keys(self._feed, unique.values() if stored else ())
+                await announce_floor(conn, {"feed": self._feed, "stored": stored_by_type,
+                                            "dead_lettered": len(rejects)}, touched)
         return WriteResult(stored, seen - stored, len(rejects), stored_by_type, batch_seq)
 
     async def dead_letter_calls_never_queued(self, after_s: float) -> list[str]:
@@ -96,8 +96,8 @@ class EventWriter:
             await conn.execute(QUERIES["ingest.keep_days_open"])
             rows = await conn.fetch(QUERIES["ingest.dead_letter_calls_never_queued"], after_s, self._feed)
             if rows:
-                payload = {"feed": self._feed, "dead_lettered_calls": len(rows)}
-                await conn.execute(QUERIES["ingest.notify_changes"], json.dumps(payload))
+                await announce_floor(conn, {"feed": self._feed, "dead_lettered_calls": len(rows)},
+                                     Touched(self._feed, calls=[row["call_id"] for row in rows]))
         return [row["call_id"] for row in rows]
 
     async def _append(self, conn: asyncpg.Connection, items: list[tuple[datetime, Event]]) -> dict[str, int]:
@@ -135,40 +135,28 @@ class EventWriter:
         )
 
 
-# PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more.
-NOTIFY_PAYLOAD_MAX = 7999
-# A batch of more events than this (history being imported, a feed catching up) touches more keys
-# than a payload holds: its keys are not even gathered.
+# A batch of more events than this (history being imported, a feed catching up) is not announced
+# row by row: every dashboard reads the whole day again (db/changes.py).
 KEYS_GATHERED_UP_TO_EVENTS = 2000
 
 
-def change_payload(feed: str, stored_by_type: dict[str, int], dead_lettered: int,
-                   items: Collection[tuple[datetime, Event]]) -> str:
-    """The NOTIFY payload of a committed batch: what it stored, when (``written_at``, to time the live
-    path: bench/wall_latency.py), and the keys of the rows it may have changed (``touched``: calls,
-    complaints, agents, whether queue members), from which a dashboard advances its live state
-    (dashboard/live_state.py). A batch whose keys do not fit leaves ``touched`` out: listeners
-    then read the whole floor again."""
-    payload: dict[str, object] = {"feed": feed, "stored": stored_by_type, "dead_lettered": dead_lettered,
-                                  "written_at": time.time()}
-    if stored_by_type and len(items) <= KEYS_GATHERED_UP_TO_EVENTS:
-        calls, complaints, agents, members = set(), set(), set(), False
-        for _, event in items:
-            body = event.body
-            if body.get("call_id") is not None:
-                calls.add(body["call_id"])
-            if event.type.startswith("complaint."):
-                complaints.add(body["complaint_id"])
-            elif event.type == "agent.state":
-                agents.add(body["agent"])
-            elif event.type == "queue.members":
-                members = True
-        touched = {"calls": sorted(calls), "complaints": sorted(complaints), "agents": sorted(agents),
-                   "members": members}
-        with_keys = json.dumps({**payload, "touched": touched}, ensure_ascii=False)
-        if len(with_keys.encode()) <= NOTIFY_PAYLOAD_MAX:
-            return with_keys
-    return json.dumps(payload)
+def touched_keys(feed: str, items: Collection[tuple[datetime, Event]]) -> Touched | None:
+    """The keys of the rows the batch ``items`` may have changed (calls, complaints, agents, whether
+    queue members), or None for a batch too big to announce row by row."""
+    if len(items) > KEYS_GATHERED_UP_TO_EVENTS:
+        return None
+    calls, complaints, agents, members = set(), set(), set(), False
+    for _, event in items:
+        body = event.body
+        if body.get("call_id") is not None:
+            calls.add(body["call_id"])
+        if event.type.startswith("complaint."):
+            complaints.add(body["complaint_id"])
+        elif event.type == "agent.state":
+            agents.add(body["agent"])
+        elif event.type == "queue.members":
+            members = True
+    return Touched(feed, sorted(calls), sorted(complaints), sorted(agents), members)
 
 
 def _bigint_array_literal(values: list[int | None]) -> str:

@@ -23,6 +23,7 @@ from alerts import outbox
 from alerts.engine import AlertEngine
 from alerts.outbox import Sender
 from alerts.rota import parse
+from db.changes import CHANNEL as CHANGES
 from db.pool import create_pool
 from db.queries import QUERIES
 
@@ -80,14 +81,14 @@ async def open_complaint(pool, cid="K1", due=T0 + 30 * MIN, *, feed="pbx"):
         await conn.execute("INSERT INTO complaints (feed, complaint_id, agent, call_id, customer, opened_at, due) "
                            "VALUES ($1, $2, 'a017', $3, '+44 20 7946 0001', $4, $5)",
                            feed, cid, f"call-{cid}", due - 60 * MIN, due)
-        await conn.execute(QUERIES["ingest.notify_changes"], json.dumps({"complaints": [cid]}))
+        await conn.execute(QUERIES["changes.notify"], CHANGES, [json.dumps({"complaints": [cid]})])
 
 
 async def call_back(pool, cid="K1", at=T0):
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("UPDATE complaints SET callback_at = $2, callback_agent = 'a017' WHERE complaint_id = $1",
                            cid, at)
-        await conn.execute(QUERIES["ingest.notify_changes"], json.dumps({"complaints": [cid]}))
+        await conn.execute(QUERIES["changes.notify"], CHANGES, [json.dumps({"complaints": [cid]})])
 
 
 async def changes(pool):

@@ -27,7 +27,8 @@ from alerts.exceptions import OutboxError
 from alerts.outbox import Sender, SenderOptions, retry_delay
 from alerts.rota import Recipient
 from callboard.settings import load
-from db.pool import create_pool
+from db.changes import ALERTS_CHANNEL
+from db.pool import connect, create_pool
 from db.queries import QUERIES
 
 from .conftest import timeout, wait_for
@@ -182,6 +183,28 @@ async def test_a_failing_receiver_is_retried_with_the_same_key_then_succeeds(poo
     assert [r.headers["Idempotency-Key"] for r in receiver.received("/hook")] == [str(row["idempotency_key"])] * 3
 
 
+async def test_each_outcome_is_announced_to_the_dashboards_with_the_alert_as_it_now_stands(
+        pool, receivers, database_url):
+    receiver, _, channels = receivers
+    receiver.answers.append(503)
+    heard: list[dict] = []
+    listener = await connect(database_url)
+    await listener.add_listener(ALERTS_CHANNEL, lambda *args: heard.append(json.loads(args[-1])))
+    try:
+        raised = await raise_overdue(pool, recipients=[SAM_HOOK])
+        async with running(Sender(pool, database_url, channels, settings(), FAST)):
+            await wait_for(lambda: all_sent(pool, raised.alert_id, 1), message="sent after one failure")
+            await wait_for(lambda: asyncio.sleep(0, len(heard) == 3), message="three announcements")
+    finally:
+        await listener.close()
+    # Raised, retried, sent: each announcement carries the alert with its notification as it then stood.
+    assert [p["alert"]["id"] for p in heard] == [raised.alert_id] * 3
+    [(first,), (retried,), (sent,)] = [p["alert"]["notifications"] for p in heard]
+    assert (first["attempts"], first["last_error"], first["sent_at"]) == (0, None, None)
+    assert retried["attempts"] == 1 and retried["last_error"] and retried["sent_at"] is None
+    assert sent["attempts"] == 2 and sent["last_error"] is None and sent["sent_at"] is not None
+
+
 async def test_a_permanent_refusal_goes_dead_at_once_with_the_reason(pool, receivers, database_url):
     receiver, _, channels = receivers
     receiver.answers.append(410)
@@ -317,7 +340,8 @@ async def test_a_sender_whose_claim_expired_does_not_record_over_the_new_claim(p
     await pool.execute("UPDATE notifications SET claimed_by = 'other:abc', claimed_until = now() + interval '1 h', "
                        "attempts = 1 WHERE id = $1", row_id)
     sender = Sender(pool, database_url, channels, settings(), FAST)
-    await sender._record("alerts.mark_sent", row_id, "stale:" + uuid.uuid4().hex, outcome="sent", log={})
+    await sender._record("alerts.mark_sent", {"id": row_id, "alert_id": raised.alert_id}, "stale:" + uuid.uuid4().hex,
+                         outcome="sent", log={})
     assert sender.counts == {"lost_claim": 1}
     assert await pool.fetchval("SELECT sent_at FROM notifications WHERE id = $1", row_id) is None
 

@@ -17,6 +17,7 @@ import sys
 import urllib.request
 
 from callboard.demo import free_port
+from db.changes import CHANNEL as CHANGES
 from db.queries import QUERIES
 
 from .conftest import timeout, wait_for
@@ -90,7 +91,7 @@ async def overdue_complaints(pool, count: int) -> None:
         await conn.executemany("INSERT INTO complaints (feed, complaint_id, agent, opened_at, due) "
                                "VALUES ('pbx', $1, 'a017', $2, $3)",
                                [(f"K{n}", due - datetime.timedelta(hours=1), due) for n in range(count)])
-        await conn.execute(QUERIES["ingest.notify_changes"], json.dumps({"complaints": count}))
+        await conn.execute(QUERIES["changes.notify"], CHANGES, [json.dumps({"complaints": count})])
 
 
 async def sent(pool, count: int) -> bool:

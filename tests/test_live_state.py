@@ -4,11 +4,12 @@ Seeded random streams of events (calls waiting, answered, sent back to a queue, 
 and released; surveys; complaints opened, called back and closed; agents changing state; queues'
 members) go through the real ingest writer into a real PostgreSQL, shuffled, cut into batches,
 with repeats (the same event again) and late events (before the day began, or after "now"). After
-every batch the state hears the batch's real NOTIFY and its snapshot, as of a moment drawn around
-the site's local midnight (so that today's counts restart), must equal
-:meth:`dashboard.data.LiveData.snapshot`'s of the same moment, and the snapshot it gave before must
-be as it was (a refresh reuses what did not change, and never changes a snapshot handed out). A
-failure prints the stream.
+every batch the state hears the batch's real NOTIFY payloads, which carry the rows the batch
+touched, and its snapshot, as of a moment drawn around the site's local midnight (so that today's
+counts restart), must equal :meth:`dashboard.data.LiveData.snapshot`'s of the same moment, the
+snapshot it gave before must be as it was (a refresh reuses what did not change, and never changes
+a snapshot handed out), and the state must not have read the database for it (it reads only when
+the day changes or the tables were emptied under it). A failure prints the stream.
 """
 
 from __future__ import annotations
@@ -24,13 +25,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from alerts import outbox
+from alerts.rota import Recipient
 from callboard.metrics import Thresholds
 from dashboard.data import LiveData
-from dashboard.hub import CHANNEL
 from dashboard.live_state import LiveState
+from db.changes import ALERTS_CHANNEL, CHANNEL
 from db.pool import connect
 from ingest.protocol import parse_message
-from ingest.writer import EventWriter, Received
+from ingest.writer import KEYS_GATHERED_UP_TO_EVENTS, EventWriter, Received
 
 from .conftest import wait_for
 
@@ -140,31 +143,67 @@ class Stream:
                          for n, (batch, now) in enumerate(zip(self.batches, self.nows, strict=True)))
 
 
+class CountedReads:
+    """The pool the live state reads through, counting the connections it takes."""
+
+    def __init__(self, pool) -> None:
+        self._pool = pool
+        self.count = 0
+
+    def acquire(self):
+        self.count += 1
+        return self._pool.acquire()
+
+    async def expire_connections(self) -> None:
+        await self._pool.expire_connections()
+
+
+def ends_a_change(payload: dict) -> bool:
+    """Whether ``payload`` is the last of a change's (its only one, or its last part)."""
+    return "rows" not in payload or payload["part"] == payload["parts"]
+
+
+async def hear_the_change(heard: list[str], state: LiveState) -> dict:
+    """Wait for the next change's payloads in ``heard`` (every part of it), tell ``state`` of each and
+    take them out; returns its last."""
+    await wait_for(lambda: asyncio.sleep(0, any(ends_a_change(json.loads(p)) for p in heard)),
+                   message="the change's NOTIFY")
+    while True:
+        payload = json.loads(heard.pop(0))
+        state.heard(payload)
+        if ends_a_change(payload):
+            return payload
+
+
 async def test_the_live_state_gives_the_snapshot_read_from_the_database_after_every_batch(pool, database_url):
     thresholds = Thresholds()
     live = LiveData(pool, thresholds, ZONE, stale_after_s=30)
-    state = LiveState(pool, live, thresholds)
+    reads = CountedReads(pool)
+    state = LiveState(reads, live, thresholds)
     writer = EventWriter(pool, "pbx")
     heard: list[str] = []
     listener = await connect(database_url)
     await listener.add_listener(CHANNEL, lambda *args: heard.append(args[-1]))
     rng = random.Random(20261124)
     given, as_given = None, None  # the state's latest snapshot, and a copy of it as it was given
+    day = None  # the day of the state's latest snapshot
     try:
         for number in range(STREAMS):
             if number % STREAMS_PER_DATABASE == 0:
                 async with pool.acquire() as conn:
                     await conn.execute(f"TRUNCATE {TABLES}")
                 state.lost()  # nothing announces an emptied table
+                day = None
             stream = Stream(number, rng)
             for batch, now in zip(stream.batches, stream.nows, strict=True):
-                expected = len(heard) + 1
                 parsed, rejects = parse_message(json.dumps(batch))
-                result = await writer.write([Received(datetime.now(UTC), parsed, rejects)])
-                if result.stored:
-                    await wait_for(lambda n=expected: asyncio.sleep(0, len(heard) >= n), message="the batch's NOTIFY")
-                    state.heard(json.loads(heard[-1]))
+                await writer.write([Received(datetime.now(UTC), parsed, rejects)])
+                assert "everything" not in await hear_the_change(heard, state)
+                read_before = reads.count
                 mine = await state.snapshot(now)
+                if now.astimezone(ZONE).date() == day:
+                    assert reads.count == read_before, f"stream {number} made the state read the database"
+                day = now.astimezone(ZONE).date()
                 theirs = await live.snapshot(now=now)
                 assert given == as_given, f"stream {number} changed the snapshot given before:\n{stream}"
                 given, as_given = mine, copy.deepcopy(mine)
@@ -177,29 +216,80 @@ async def test_the_live_state_gives_the_snapshot_read_from_the_database_after_ev
         await listener.close()
 
 
-async def test_a_batch_too_big_to_name_its_rows_makes_the_state_read_the_whole_day(pool, database_url):
+async def counted_state(pool, now: datetime) -> tuple[LiveState, LiveData, CountedReads]:
+    """A live state that has read the day as of ``now``, the snapshot read whole beside it, and
+    the count of the state's reads."""
     thresholds = Thresholds()
     live = LiveData(pool, thresholds, ZONE, stale_after_s=30)
-    state = LiveState(pool, live, thresholds)
-    now = MIDNIGHT + timedelta(minutes=30)
+    reads = CountedReads(pool)
+    state = LiveState(reads, live, thresholds)
     assert (await state.snapshot(now))["queues"] == []
-    calls = [{"id": f"q{n}", "type": "call.queued", "ts": (MIDNIGHT + timedelta(seconds=n)).isoformat(),
-              "call_id": f"a-call-with-a-long-id-{n:04}", "queue": "billing", "caller": "+86 138 0000 0001"}
-             for n in range(400)]  # 400 call ids of 26 characters: more than a NOTIFY payload holds
+    return state, live, reads
+
+
+def queued_calls(count: int) -> list[dict]:
+    """``count`` calls queued in the first minutes of the day, with ids of 26 characters."""
+    return [{"id": f"q{n}", "type": "call.queued", "ts": (MIDNIGHT + timedelta(seconds=n)).isoformat(),
+             "call_id": f"a-call-with-a-long-id-{n:04}", "queue": "billing", "caller": "+86 138 0000 0001"}
+            for n in range(count)]
+
+
+async def announced(database_url, pool, events: list[dict]) -> list[str]:
+    """Write ``events`` in one batch; the payloads it announced."""
     heard: list[str] = []
     listener = await connect(database_url)
     await listener.add_listener(CHANNEL, lambda *args: heard.append(args[-1]))
     try:
-        parsed, _ = parse_message(json.dumps(calls))
+        parsed, _ = parse_message(json.dumps(events))
         await EventWriter(pool, "pbx").write([Received(datetime.now(UTC), parsed, [])])
-        await wait_for(lambda: asyncio.sleep(0, bool(heard)), message="the batch's NOTIFY")
+        await wait_for(lambda: asyncio.sleep(0, any(ends_a_change(json.loads(p)) for p in heard)),
+                       message="the batch's NOTIFY")
     finally:
         await listener.close()
-    payload = json.loads(heard[0])
-    assert "touched" not in payload
-    state.heard(payload)
+    return heard
+
+
+async def test_a_batch_announced_in_parts_counts_once_every_part_is_heard_and_is_read_by_no_dashboard(
+        pool, database_url):
+    now = MIDNIGHT + timedelta(minutes=30)
+    state, live, reads = await counted_state(pool, now)
+    texts = await announced(database_url, pool, queued_calls(400))  # more than one payload holds
+    assert len(texts) > 1 and all(len(text.encode()) < 8000 for text in texts)
+    payloads = [json.loads(text) for text in texts]
+    assert [p["part"] for p in payloads] == list(range(1, len(payloads) + 1))
+    read_before = reads.count
+    for payload in payloads[:-1]:
+        state.heard(payload)
+    assert (await state.snapshot(now))["totals"]["offered"] == 0  # half a batch is not shown
+    state.heard(payloads[-1])
     snapshot = await state.snapshot(now)
     assert snapshot["totals"]["offered"] == 400
+    assert reads.count == read_before
+    assert snapshot == await live.snapshot(now=now)
+
+
+async def test_a_missed_part_makes_the_state_read_the_whole_day(pool, database_url):
+    now = MIDNIGHT + timedelta(minutes=30)
+    state, live, reads = await counted_state(pool, now)
+    payloads = [json.loads(text) for text in await announced(database_url, pool, queued_calls(400))]
+    read_before = reads.count
+    for payload in payloads[:1] + payloads[2:]:
+        state.heard(payload)
+    assert (await state.snapshot(now))["totals"]["offered"] == 400
+    assert reads.count == read_before + 1
+
+
+async def test_a_batch_too_big_to_announce_row_by_row_makes_the_state_read_the_whole_day(pool, database_url):
+    now = MIDNIGHT + timedelta(minutes=45)
+    state, live, reads = await counted_state(pool, now)
+    payloads = [json.loads(text) for text in await announced(database_url, pool,
+                                                             queued_calls(KEYS_GATHERED_UP_TO_EVENTS + 1))]
+    assert len(payloads) == 1 and payloads[0]["everything"] is True and "rows" not in payloads[0]
+    read_before = reads.count
+    state.heard(payloads[0])
+    snapshot = await state.snapshot(now)
+    assert snapshot["totals"]["offered"] == KEYS_GATHERED_UP_TO_EVENTS + 1
+    assert reads.count == read_before + 1
     assert snapshot == await live.snapshot(now=now)
 
 
@@ -222,3 +312,43 @@ async def test_a_difference_from_the_database_is_logged_and_repaired(pool, caplo
     assert len(repaired) == 1 and {"queues", "totals"} <= set(repaired[0].differs)
     assert (await state.snapshot(now))["totals"]["offered"] == 1
     assert await state.check(now) == []
+
+
+async def test_alerts_raised_acknowledged_and_resolved_are_shown_from_their_announcements_alone(pool, database_url):
+    now = MIDNIGHT + timedelta(minutes=30)
+    state, live, reads = await counted_state(pool, now)
+    heard: list[str] = []
+    listener = await connect(database_url)
+    await listener.add_listener(ALERTS_CHANNEL, lambda *args: heard.append(args[-1]))
+    lead = Recipient("li-wei", "mail", "li.wei@example.com", None)
+    # Details too long for a payload: that alert is announced by its id alone, and read.
+    long_details = {"queue": "billing", "agent": "a017", "note": "x" * 9000}
+    try:
+        async with pool.acquire() as conn:
+            small = await outbox.raise_alert(conn, kind="callback_overdue", subject="pbx/K1", at=now,
+                                             details={"queue": "billing", "agent": "a017"}, recipients=[lead])
+            big = await outbox.raise_alert(conn, kind="callback_overdue", subject="pbx/K2", at=now,
+                                           details=long_details, recipients=[lead])
+            await wait_for(lambda: asyncio.sleep(0, len(heard) == 2), message="the alerts' NOTIFY")
+            for payload in heard:
+                state.heard_alert(json.loads(payload))
+            assert json.loads(heard[1]) == {"alert_id": big.alert_id}
+            read_before = reads.count
+            snapshot = await state.snapshot(now)
+            assert [a["id"] for a in snapshot["alerts_open"]] == [small.alert_id, big.alert_id]
+            assert reads.count == read_before + 1  # the big one's
+            assert snapshot == await live.snapshot(now=now)
+
+            heard.clear()
+            await outbox.acknowledge(conn, small.alert_id, by="li-wei", at=now)
+            await outbox.resolve(conn, big.alert_id, by="li-wei", at=now)
+            await wait_for(lambda: asyncio.sleep(0, len(heard) == 2), message="the changes' NOTIFY")
+            for payload in heard:
+                state.heard_alert(json.loads(payload))
+            read_before = reads.count
+            snapshot = await state.snapshot(now)
+            assert [(a["id"], a["state"]) for a in snapshot["alerts_open"]] == [(small.alert_id, "acknowledged")]
+            assert reads.count == read_before + 1  # the big one's again
+            assert snapshot == await live.snapshot(now=now)
+    finally:
+        await listener.close()

@@ -41,11 +41,6 @@ FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS r (recipient, cha
 ON CONFLICT (alert_event_id, recipient, channel) DO NOTHING
 RETURNING id;
 
--- name: announce_change
--- Tell listeners that an alert changed state: senders look for new notifications, dashboards show
--- the alert's new state (delivered when the transaction commits).
-SELECT pg_notify('callboard_alerts', '');
-
 -- name: claim_notifications
 -- Claim for sender $1, for $2 seconds, up to $3 notifications that are due and neither sent, dead nor
 -- claimed by another sender whose claim still holds; count the attempt. With what the message needs.

@@ -124,10 +124,6 @@ RETURNING c.call_id;
 -- The highest sequence number stored for a feed, to resume after.
 SELECT last_seq FROM feeds WHERE feed = $1;
 
--- name: notify_changes
--- Tell listeners (the dashboard) that floor state changed; delivered at commit.
-SELECT pg_notify('callboard_changes', $1);
-
 -- name: apply_derived_state
 -- Bring the floor state up to date from the events staged and new to the log. Every table is
 -- written by one statement, in this order, each writing its rows in key order: two batches in
