@@ -31,11 +31,12 @@ import itertools
 import json
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
 from callboard.privacy import mask_number
 
@@ -55,12 +56,16 @@ MOMENTS = frozenset({"queued_at", "answered_at", "last_answered_at", "requeued_a
                      "heartbeat_at", "raised_at", "acknowledged_at", "resolved_at"})
 
 Key = tuple[str, str]  # (feed, call_id) or (feed, complaint_id)
+# A call's columns as live.calls_by_key gives them.
+_CALL_COLUMNS = ("feed", "call_id", "queue", "caller", "queued_at", "answered_at", "answered_by", "last_answered_at",
+                 "requeued_at", "abandoned_at", "ended_at", "last_agent", "released_by", "resolved")
 _batches = itertools.count(1)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class CallRows:
-    """A call as stored (``live.calls_by_key``, the caller's number masked), its hold events and survey."""
+    """A call as stored (``live.calls_by_key``, the caller's number masked), its hold events (ts,
+    kind, agent) and survey (agent, score, ts)."""
 
     call: Mapping[str, Any] | None
     holds: Sequence[Mapping[str, Any]]
@@ -108,15 +113,14 @@ async def read_rows(conn: asyncpg.Connection, calls: Sequence[Key], complaints: 
     if members:
         rows.members = {r["queue"]: list(r["agents"]) for r in await conn.fetch(QUERIES["live.queue_members"])}
     if calls:
-        feeds, ids = [k[0] for k in calls], [k[1] for k in calls]
-        found = {(r["feed"], r["call_id"]): {**r, "caller": mask_number(r["caller"])}
-                 for r in await conn.fetch(QUERIES["live.calls_by_key"], feeds, ids)}
-        holds: dict[Key, list[dict[str, Any]]] = {}
-        for r in await conn.fetch(QUERIES["live.holds_by_key"], feeds, ids):
-            holds.setdefault((r["feed"], r["call_id"]), []).append(dict(r))
-        surveys = {(r["feed"], r["call_id"]): dict(r)
-                   for r in await conn.fetch(QUERIES["live.surveys_by_key"], feeds, ids)}
-        rows.calls = {key: CallRows(found.get(key), holds.get(key, []), surveys.get(key)) for key in calls}
+        for r in await conn.fetch(QUERIES["live.calls_by_key"], [k[0] for k in calls], [k[1] for k in calls]):
+            call = {column: r[column] for column in _CALL_COLUMNS} if r["stored"] else None
+            if call is not None:
+                call["caller"] = mask_number(call["caller"])
+            survey = ({"agent": r["survey_agent"], "score": r["survey_score"], "ts": r["survey_ts"]}
+                      if r["survey_ts"] is not None else None)
+            rows.calls[(r["feed"], r["call_id"])] = CallRows(
+                call, [{"ts": ts, "kind": kind, "agent": agent} for ts, kind, agent in r["holds"]], survey)
     if complaints:
         found = {(r["feed"], r["complaint_id"]): dict(r) for r in await conn.fetch(
             QUERIES["live.complaints_by_key"], [k[0] for k in complaints], [k[1] for k in complaints])}
@@ -144,17 +148,17 @@ async def announce_freshness(conn: asyncpg.Connection, feed: str) -> None:
     """In a transaction that changed a feed's heartbeat or connection: send the ingest's freshness."""
     await conn.execute(QUERIES["changes.take_announce_lock"], ANNOUNCE_LOCK)
     freshness = dict(await conn.fetchrow(QUERIES["live.freshness"]))
-    await conn.execute(QUERIES["changes.notify"], CHANNEL, [_text({"feed": feed, "freshness": freshness})])
+    await conn.execute(QUERIES["changes.notify"], CHANNEL, [_json({"feed": feed, "freshness": freshness}).decode()])
 
 
 async def announce_alert(conn: asyncpg.Connection, alert_id: int) -> None:
     """In a transaction that changed alert ``alert_id`` or one of its notifications, after its writes."""
     await conn.execute(QUERIES["changes.take_announce_lock"], ANNOUNCE_LOCK)
     row = await conn.fetchrow(QUERIES["alert_views.alert"], alert_id)
-    payload = _text({"alert": dict(row)}) if row is not None else ""
-    if not payload or len(payload.encode()) > PAYLOAD_MAX:
-        payload = _text({"alert_id": alert_id})
-    await conn.execute(QUERIES["changes.notify"], ALERTS_CHANNEL, [payload])
+    payload = _json({"alert": dict(row)}) if row is not None else b""
+    if not payload or len(payload) > PAYLOAD_MAX:
+        payload = _json({"alert_id": alert_id})
+    await conn.execute(QUERIES["changes.notify"], ALERTS_CHANNEL, [payload.decode()])
 
 
 def may_move_the_floor(payload: str) -> bool:
@@ -167,18 +171,18 @@ def may_move_the_floor(payload: str) -> bool:
     return not (isinstance(decoded, dict) and decoded.keys() <= {"feed", "freshness"})
 
 
-def floor_payloads(header: Mapping[str, Any], items: Sequence[str] | None) -> list[str]:
-    """The payloads of one floor change: ``header`` in each, with the row ``items`` (JSON texts)
-    shared out among them in order; one payload saying ``everything`` when the items are None or
-    need more than PARTS_MAX payloads."""
+def floor_payloads(header: Mapping[str, Any], items: Sequence[bytes] | None) -> list[str]:
+    """The payloads of one floor change: ``header`` in each, with the row ``items`` (JSON) shared out
+    among them in order; one payload saying ``everything`` when the items are None or need more
+    than PARTS_MAX payloads."""
     if items is not None:
         batch = f"{os.getpid()}.{next(_batches)}"
-        head = _text({**header, "batch": batch, "part": PARTS_MAX, "parts": PARTS_MAX})
-        room = PAYLOAD_MAX - len(head.encode()) - len(',"rows":[]')
-        parts: list[list[str]] = [[]]
+        room = PAYLOAD_MAX - len(_json({**header, "batch": batch, "part": PARTS_MAX, "parts": PARTS_MAX,
+                                        "rows": []}))
+        parts: list[list[bytes]] = [[]]
         used = 0
         for item in items:
-            size = len(item.encode()) + 1
+            size = len(item) + 1
             if size > room:
                 break
             if used + size > room:
@@ -188,10 +192,10 @@ def floor_payloads(header: Mapping[str, Any], items: Sequence[str] | None) -> li
             used += size
         else:
             if len(parts) <= PARTS_MAX:
-                return [_text({**header, "batch": batch, "part": n, "parts": len(parts)})[:-1]
-                        + ',"rows":[' + ",".join(part) + "]}"
+                return [(_json({**header, "batch": batch, "part": n, "parts": len(parts)})[:-1]
+                         + b',"rows":[' + b",".join(part) + b"]}").decode()
                         for n, part in enumerate(parts, 1)]
-    return [_text({**header, "everything": True})]
+    return [_json({**header, "everything": True}).decode()]
 
 
 def decode_floor(payload: Mapping[str, Any]) -> TouchedRows:
@@ -220,22 +224,17 @@ def moments(row: Mapping[str, Any] | None) -> dict[str, Any] | None:
             for field, value in row.items()}
 
 
-def _items(rows: TouchedRows) -> list[str]:
-    """``rows`` as JSON texts, one per row (a call with its holds and survey), agents first as a
+def _items(rows: TouchedRows) -> list[bytes]:
+    """``rows`` as JSON, one item per row (a call with its holds and survey), agents first as a
     dashboard reads them."""
-    items: list[Iterable[Any]] = [("agent", row) for row in rows.agents.values()]
+    items: list[tuple[Any, ...]] = [("agent", row) for row in rows.agents.values()]
     if rows.members is not None:
         items.append(("members", rows.members))
     items += [("call", feed, call_id, r.call, r.holds, r.survey) for (feed, call_id), r in rows.calls.items()]
     items += [("complaint", feed, complaint_id, row) for (feed, complaint_id), row in rows.complaints.items()]
-    return [_text(item) for item in items]
+    return [_json(item) for item in items]
 
 
-def _text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_moment_text)
-
-
-def _moment_text(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} cannot be announced")
+def _json(value: Any) -> bytes:
+    """``value`` as JSON, its moments as ISO 8601 text."""
+    return orjson.dumps(value)

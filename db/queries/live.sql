@@ -234,24 +234,19 @@ UNION SELECT feed, call_id FROM hold_events WHERE kind = 'start' AND ts >= $1
 UNION SELECT feed, call_id FROM surveys WHERE ts >= $1;
 
 -- name: calls_by_key
--- The calls of feeds $1 and ids $2 (pairwise), as stored (the caller's number is masked by
--- callboard.privacy before anyone sees it).
-SELECT c.feed, c.call_id, c.queue, c.caller, c.queued_at, c.answered_at, c.answered_by, c.last_answered_at,
-       c.requeued_at, c.abandoned_at, c.ended_at, c.last_agent, c.released_by, c.resolved
+-- The calls of feeds $1 and ids $2 (pairwise, each once), as stored (the caller's number is masked by
+-- callboard.privacy before anyone sees it; ``stored`` false for a key with no call row), each with
+-- its hold events as (ts, kind, agent) and its survey (NULL when none). One look-up per key and
+-- table, whatever the history.
+SELECT k.feed, k.call_id, c.call_id IS NOT NULL AS stored, c.queue, c.caller, c.queued_at, c.answered_at,
+       c.answered_by, c.last_answered_at, c.requeued_at, c.abandoned_at, c.ended_at, c.last_agent, c.released_by,
+       c.resolved,
+       ARRAY(SELECT ROW(h.ts, h.kind, h.agent) FROM hold_events h
+             WHERE h.feed = k.feed AND h.call_id = k.call_id) AS holds,
+       s.agent AS survey_agent, s.score AS survey_score, s.ts AS survey_ts
 FROM unnest($1::text[], $2::text[]) AS k(feed, call_id)
-JOIN calls c ON c.feed = k.feed AND c.call_id = k.call_id;
-
--- name: holds_by_key
--- Every hold event of the calls of feeds $1 and ids $2 (pairwise).
-SELECT h.feed, h.call_id, h.ts, h.kind, h.agent
-FROM unnest($1::text[], $2::text[]) AS k(feed, call_id)
-JOIN hold_events h ON h.feed = k.feed AND h.call_id = k.call_id;
-
--- name: surveys_by_key
--- The surveys of the calls of feeds $1 and ids $2 (pairwise).
-SELECT s.feed, s.call_id, s.agent, s.score, s.ts
-FROM unnest($1::text[], $2::text[]) AS k(feed, call_id)
-JOIN surveys s ON s.feed = k.feed AND s.call_id = k.call_id;
+LEFT JOIN calls c ON c.feed = k.feed AND c.call_id = k.call_id
+LEFT JOIN surveys s ON s.feed = k.feed AND s.call_id = k.call_id;
 
 -- name: complaints_of_the_day
 -- The complaints that may count in a live figure of the day that began at $1: open now (no
