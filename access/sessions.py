@@ -27,7 +27,7 @@ class Principal:
 
     ``session`` is the sha256 of the session cookie (None for tokens and the proxy's header): it is
     checked again before each push to a page (dashboard/session_watch.py), so a revoked display
-    stops receiving at once.
+    stops receiving at once; ``expires_at`` is when it expires.
     """
 
     name: str
@@ -35,6 +35,7 @@ class Principal:
     kind: str  # "user", "display", "token" or "proxy"
     session: bytes | None = None
     csrf: str | None = None
+    expires_at: datetime | None = None  # the session's
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ class Gate:
                                now + lasting)
             await conn.execute(QUERIES["auth.audit"], who.name, action, None, address)
         logger.info("signed in", extra={"action": action, "kind": who.kind})
-        principal = Principal(who.name, who.role, who.kind, keys.digest(key), csrf)
+        principal = Principal(who.name, who.role, who.kind, keys.digest(key), csrf, now + lasting)
         return NewSession(key, now + lasting, principal)
 
     async def sign_out(self, who: Principal, address: str) -> None:
@@ -132,7 +133,7 @@ class Gate:
         if row is None:
             return None
         return Principal(row["name"], row["role"], "display" if row["is_display"] else "user", session,
-                         row["csrf_token"])
+                         row["csrf_token"], row["expires_at"])
 
     async def live_sessions(self, sessions: list[bytes]) -> set[bytes]:
         """Those of ``sessions`` that have neither ended nor expired."""

