@@ -46,7 +46,6 @@ from .rota import Recipient
 logger = logging.getLogger(__name__)
 
 
-
 @dataclasses.dataclass(frozen=True)
 class StateChange:
     alert_id: int

@@ -52,7 +52,6 @@ logger = logging.getLogger(__name__)
 CHECK_AGAIN_AFTER_S = 0.5
 
 
-
 @dataclasses.dataclass(eq=False, slots=True)
 class _Share:
     """What one row adds to one queue's or agent's counts, once the clock is past ``due``."""

@@ -1,4 +1,5 @@
-"""Write batches of events: the event log, dead letters and derived floor state, in one transaction."""
+"""Write batches of events: the event log, dead letters and derived floor state, in one transaction,
+which ends by announcing the rows it touched to the dashboards (db/changes.py)."""
 
 from __future__ import annotations
 
