@@ -40,7 +40,7 @@ import asyncpg
 
 from callboard import metrics
 from db import changes
-from db.changes import Key, TouchedRows
+from db.changes import ALERTS_CHANNEL, CHANNEL, Key, TouchedRows
 from db.pool import connection
 from db.queries import QUERIES
 
@@ -116,6 +116,19 @@ class LiveState:
     def heard(self, payload: Mapping[str, Any] | None) -> None:
         """A floor change was announced: ``payload`` is its NOTIFY payload, decoded (None when
         unreadable). Its rows are kept until every part of the change has been heard."""
+        try:
+            self._take_floor(payload)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+            self._unreadable(CHANNEL, exc)
+
+    def heard_alert(self, payload: Mapping[str, Any] | None) -> None:
+        """An alert's change was announced: ``payload`` is its NOTIFY payload, decoded."""
+        try:
+            self._take_alert(payload)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            self._unreadable(ALERTS_CHANNEL, exc)
+
+    def _take_floor(self, payload: Mapping[str, Any] | None) -> None:
         if not isinstance(payload, Mapping) or payload.get("everything") or not (
                 "rows" in payload or "freshness" in payload):
             self.lost()
@@ -131,11 +144,12 @@ class LiveState:
         heard.append(payload)
         if payload["part"] == payload["parts"]:
             self._parts_heard = []
+            rows = TouchedRows()
             for part in heard:
-                self._heard.rows.update(changes.decode_floor(part))
+                rows.update(changes.decode_floor(part))
+            self._heard.rows.update(rows)  # only once every part could be read
 
-    def heard_alert(self, payload: Mapping[str, Any] | None) -> None:
-        """An alert's change was announced: ``payload`` is its NOTIFY payload, decoded."""
+    def _take_alert(self, payload: Mapping[str, Any] | None) -> None:
         alert = payload.get("alert") if isinstance(payload, Mapping) else None
         alert_id = payload.get("alert_id") if isinstance(payload, Mapping) else None
         if isinstance(alert, Mapping):
@@ -144,6 +158,15 @@ class LiveState:
             self._heard.alerts[alert_id] = None  # too big to announce: to be read
         else:
             self.lost()
+
+    def _unreadable(self, channel: str, exc: Exception) -> None:
+        """An announcement that cannot be read (never sent by Callboard itself): what it changed is
+        read from the database instead."""
+        logger.warning("an announcement could not be read; reading the whole day from the database instead "
+                       "(something other than Callboard may be sending on this channel)",
+                       extra={"action": "announcement_unreadable", "channel": channel,
+                              "error": f"{type(exc).__name__}: {exc}"})
+        self.lost()
 
     def lost(self) -> None:
         """Changes may have gone unheard (the listener reconnected): read the whole day again."""

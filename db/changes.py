@@ -134,9 +134,7 @@ async def announce_floor(conn: asyncpg.Connection, header: Mapping[str, Any], to
     """In a transaction that changed the floor, after its writes: send its ``touched`` rows (None:
     the rows are too many to gather, every dashboard reads the whole day) and the ingest's
     freshness to every dashboard, with ``header`` (what was stored, for the logs and benchmarks)."""
-    await conn.execute(QUERIES["changes.take_announce_lock"], ANNOUNCE_LOCK)
-    freshness = dict(await conn.fetchrow(QUERIES["live.freshness"]))
-    header = {**header, "written_at": time.time(), "freshness": freshness}
+    header = {**header, "written_at": time.time(), "freshness": await _locked_freshness(conn)}
     items = None
     if touched is not None:
         rows = await read_rows(conn, [(touched.feed, c) for c in touched.calls],
@@ -148,8 +146,7 @@ async def announce_floor(conn: asyncpg.Connection, header: Mapping[str, Any], to
 
 async def announce_freshness(conn: asyncpg.Connection, feed: str) -> None:
     """In a transaction that changed a feed's heartbeat or connection: send the ingest's freshness."""
-    await conn.execute(QUERIES["changes.take_announce_lock"], ANNOUNCE_LOCK)
-    freshness = dict(await conn.fetchrow(QUERIES["live.freshness"]))
+    freshness = await _locked_freshness(conn)
     await conn.execute(QUERIES["changes.notify"], CHANNEL, [_json({"feed": feed, "freshness": freshness}).decode()])
 
 
@@ -161,6 +158,12 @@ async def announce_alert(conn: asyncpg.Connection, alert_id: int) -> None:
     if not payload or len(payload) > PAYLOAD_MAX:
         payload = _json({"alert_id": alert_id})
     await conn.execute(QUERIES["changes.notify"], ALERTS_CHANNEL, [payload.decode()])
+
+
+async def _locked_freshness(conn: asyncpg.Connection) -> dict[str, Any]:
+    """Take the announce lock, then read the ingest's freshness (``live.freshness``)."""
+    await conn.execute(QUERIES["changes.take_announce_lock"], ANNOUNCE_LOCK)
+    return dict(await conn.fetchrow(QUERIES["live.freshness"]))
 
 
 def may_move_the_floor(payload: str) -> bool:

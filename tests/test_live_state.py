@@ -352,3 +352,19 @@ async def test_alerts_raised_acknowledged_and_resolved_are_shown_from_their_anno
             assert snapshot == await live.snapshot(now=now)
     finally:
         await listener.close()
+
+
+async def test_an_announcement_that_cannot_be_read_is_logged_and_the_day_read_instead(pool, database_url, caplog):
+    now = MIDNIGHT + timedelta(minutes=30)
+    state, live, reads = await counted_state(pool, now)
+    payloads = [json.loads(text) for text in await announced(database_url, pool, queued_calls(3))]
+    broken = {**payloads[-1], "rows": [["call", "pbx"]]}  # a call item without its rows
+    read_before = reads.count
+    with caplog.at_level(logging.WARNING, logger="dashboard.live_state"):
+        state.heard(broken)
+        state.heard_alert({"alert": {"id": 7, "raised_at": "not a time"}})
+    unreadable = [r for r in caplog.records if getattr(r, "action", None) == "announcement_unreadable"]
+    assert [r.channel for r in unreadable] == [CHANNEL, ALERTS_CHANNEL]
+    snapshot = await state.snapshot(now)
+    assert snapshot["totals"]["offered"] == 3 and reads.count == read_before + 1
+    assert snapshot == await live.snapshot(now=now)
