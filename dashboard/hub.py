@@ -80,7 +80,8 @@ class SnapshotHub:
         try:
             while True:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), self._heartbeat)
+                    async with asyncio.timeout(self._heartbeat):
+                        await self._changed.wait()
                     await asyncio.sleep(refreshed_at + self._min_interval - time.monotonic())
                 self._changed.clear()
                 refreshed_at = time.monotonic()
@@ -161,7 +162,8 @@ class SnapshotHub:
             conn = None
             try:
                 # A check that does not answer in time means a half-open connection (TimeoutError).
-                conn = await asyncio.wait_for(connect(self._url), LISTEN_TIMEOUT_S)
+                async with asyncio.timeout(LISTEN_TIMEOUT_S):
+                    conn = await connect(self._url)
                 for channel in (CHANNEL, ALERTS_CHANNEL):
                     await conn.add_listener(channel, self._heard)
                 if self._sessions is not None:

@@ -129,7 +129,8 @@ class IngestService:
             await receiving
         if not done & writers:
             try:  # write everything already received, unless the database is down
-                await asyncio.wait_for(self._all_written(), STOP_FLUSH_S)
+                async with asyncio.timeout(STOP_FLUSH_S):
+                    await self._all_written()
             except TimeoutError:
                 self._journal_unwritten()
         for task in writers:
@@ -372,7 +373,8 @@ class IngestService:
                                "journal_bytes": self._journal.size if self._journal is not None else 0},
                     )
                 with contextlib.suppress(TimeoutError):  # back sooner if the heartbeat finds the database
-                    await asyncio.wait_for(self._database_answered.wait(), delay)
+                    async with asyncio.timeout(delay):
+                        await self._database_answered.wait()
             except Exception as exc:
                 if unusable := needs_operator(exc):
                     raise unusable from exc
@@ -433,7 +435,8 @@ async def _connect_with_retry(database_url: str, stop: asyncio.Event, timeout_s:
             logger.warning("database unreachable at start; retrying",
                            extra={"action": "db_retry", "error": str(exc), "retry_in_s": delay})
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await stop.wait()
             delay = min(delay * 2, 5.0)
         except Exception as exc:
             if unusable := needs_operator(exc):

@@ -76,6 +76,20 @@ async def test_a_quiet_floor_refreshes_the_snapshot_without_waking_the_pages(poo
         assert hub.snapshot["totals"]["longest_wait_s"] > snapshot["totals"]["longest_wait_s"]
 
 
+async def test_the_hub_stops_when_told_to_even_as_a_change_is_heard(pool, database_url):
+    thresholds = metrics.Thresholds(answer_target_s=15, hold_limit_s=60, short_abandon_s=5)
+    hub = SnapshotHub(LiveData(pool, thresholds, UTC, stale_after_s=30), database_url, heartbeat_s=5)
+    task = asyncio.create_task(hub.run())
+    await asyncio.wait_for(hub.wait_newer(0), timeout(10))
+    await asyncio.sleep(0.1)  # the hub is waiting for a change
+
+    hub._heard(None, 0, "callboard_changes", "{}")  # a change heard in the same instant as the stop
+    task.cancel()
+
+    done, _ = await asyncio.wait([task], timeout=timeout(5))
+    assert done, "the hub went on running after it was cancelled"
+
+
 async def test_a_committed_event_wakes_the_pages_with_the_new_figures(pool, database_url):
     async with running_hub(pool, database_url) as hub:
         version, snapshot = await asyncio.wait_for(hub.wait_newer(0), timeout(10))

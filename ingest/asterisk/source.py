@@ -63,9 +63,9 @@ class AmiSource:
         delays = reconnect_delays()
         while True:
             try:
-                stream = await asyncio.wait_for(
-                    open_stream(self.url, ping_interval=self._ping_interval, ping_timeout=self._ping_timeout),
-                    self._ping_timeout)
+                async with asyncio.timeout(self._ping_timeout):
+                    stream = await open_stream(self.url, ping_interval=self._ping_interval,
+                                               ping_timeout=self._ping_timeout)
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI, AmiConnectionLost, AmiProtocolError) as exc:
                 logger.warning("cannot reach the Asterisk Manager Interface; retrying",
                                extra={"action": "ami_connect_failed", "url": self._shown_url, "error": str(exc)})
@@ -162,7 +162,8 @@ class AmiSource:
         listed: list[Headers] = []
         while True:
             try:
-                message = await asyncio.wait_for(stream.receive(), self._ping_timeout)
+                async with asyncio.timeout(self._ping_timeout):
+                    message = await stream.receive()
             except TimeoutError:
                 raise AmiConnectionLost(f"no answer to {action['Action']} within {self._ping_timeout:g} s") from None
             if isinstance(message, Unreadable) or message.get("ActionID") != action_id:
@@ -184,7 +185,8 @@ class AmiSource:
         silent_since = asyncio.get_running_loop().time()
         for count in itertools.count(1):
             try:
-                message = await asyncio.wait_for(stream.receive(), self._ping_interval if keepalive else None)
+                async with asyncio.timeout(self._ping_interval if keepalive else None):
+                    message = await stream.receive()
             except TimeoutError:
                 if asyncio.get_running_loop().time() - silent_since >= self._ping_timeout:
                     raise AmiConnectionLost(f"no answer to pings for {self._ping_timeout:g} s") from None

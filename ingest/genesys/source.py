@@ -342,7 +342,8 @@ class GenesysCloudSource:
         due_in = max(0.0, min(socket.seconds_left - _renew_before(socket.lifetime_s),
                               api.token_seconds_left - _renew_before(api.token_lifetime_s)))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._switch_now.wait(), due_in)
+            async with asyncio.timeout(due_in):
+                await self._switch_now.wait()
 
 
 def _renew_before(lifetime_s: float) -> float:
