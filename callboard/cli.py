@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest", help="subscribe to a telephony event feed and write it to the database",
         description="Subscribe to a telephony event feed, write every event to PostgreSQL once, and keep going "
                     "through disconnections and bad input. The feed speaks Callboard's protocol "
-                    "(docs/events.md) or, through --source, a telephony system's own (docs/sources.md).")
+                    "(docs/events.md) or, through --source, a telephony system's own (docs/integrations.md).")
     ingest.add_argument("--feed", metavar="URL", help="URL of the feed (default: CALLBOARD_FEED_URL)")
     ingest.add_argument("--source", metavar="NAME",
                         help="what speaks at the feed's URL, with the URL schemes it takes: "
@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         "import", help="load history from a file into the database",
         description="Load a history file: the protocol's JSON lines (docs/events.md), one event or array of "
                     "events per line, or Asterisk's queue_log (the file, or its realtime table exported with |, tabs "
-                    "or , between fields; docs/sources.md), gzip-compressed or not. Each event is stored once however "
+                    "or , between fields; docs/integrations.md), gzip-compressed or not. Each event is stored once however "
                     "often it is imported; bad lines are dead letters naming their line. The live ingest of the "
                     "same feed keeps running meanwhile. Ends with a summary.")
     history.add_argument("file", type=Path, metavar="FILE",

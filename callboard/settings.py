@@ -224,7 +224,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Bearer token sent to the feed (use CALLBOARD_FEED_TOKEN_FILE to read it from a file)."),
     Setting("CALLBOARD_AMI_USERNAME", None, _text,
             "The Asterisk Manager Interface user the asterisk-ami source logs in as (manager.conf; "
-            "docs/sources.md says which permissions it needs)."),
+            "docs/integrations.md says which permissions it needs)."),
     Setting("CALLBOARD_AMI_SECRET", None, _text,
             "That user's secret (use CALLBOARD_AMI_SECRET_FILE to read it from a file)."),
     Setting("CALLBOARD_GENESYS_CLIENT_ID", None, _text,

@@ -35,7 +35,7 @@ class Event:
 @dataclasses.dataclass(frozen=True, slots=True)
 class Rejected:
     kind: str  # see docs/events.md: not_utf8, not_json, not_an_event, unknown_type, schema, bad_timestamp, storage,
-    # source (from a source adapter: docs/sources.md)
+    # source (from a source adapter: docs/integrations.md)
     reason: str
     raw: str
     event_id: str | None = None

@@ -34,7 +34,7 @@ from .translate import SYSTEM, Event, Translator
 
 logger = logging.getLogger(__name__)
 
-# Dead-letter kind of AMI input Callboard cannot use (docs/sources.md).
+# Dead-letter kind of AMI input Callboard cannot use (docs/integrations.md).
 REJECT_KIND = "source"
 
 

@@ -2,7 +2,7 @@
 
 Pure: no I/O. :meth:`Translator.translate` takes one AMI event and gives the protocol events it
 means (often none); :meth:`Translator.rebuild` takes a ``QueueStatus`` reply after a (re)connect and
-gives the events that bring the floor up to date. docs/sources.md says how each event maps.
+gives the events that bring the floor up to date. docs/integrations.md says how each event maps.
 
 Identifiers:
 - a call is the caller's channel ``Uniqueid`` (the Linkedid of a call that begins on that channel).

@@ -1,4 +1,4 @@
-"""The Genesys Cloud source (``callboard ingest --source genesys-cloud``): docs/sources.md."""
+"""The Genesys Cloud source (``callboard ingest --source genesys-cloud``): docs/integrations.md."""
 
 from .source import GenesysCloudSource, genesys_cloud
 

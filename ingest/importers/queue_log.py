@@ -11,7 +11,7 @@ Two forms, told apart line by line by the first field:
   ``queue``, ``agent``, ``event`` or ``verb``, ``data`` or ``data1``...) sets their order, so an
   export with more columns (QueueMetrics' ``partition``, ``serverid``) is read too.
 
-Each line becomes one protocol event (docs/sources.md, "Asterisk queue_log history", has the
+Each line becomes one protocol event (docs/integrations.md, "Asterisk queue_log history", has the
 table), with an id made from the line's bytes (importing twice stores each once) and the line in
 its ``source``. Each visit of a caller to a queue is a call: ``call_id`` is ``callid@queue``. The
 translated event goes through :func:`~ingest.protocol.parse_event`, the live feed's own checks.
@@ -37,7 +37,7 @@ from . import Chunk, open_history
 
 SYSTEM = "asterisk-queue_log"
 
-# Verbs with nothing the floor's figures use (docs/sources.md says why each): skipped, not dead letters,
+# Verbs with nothing the floor's figures use (docs/integrations.md says why each): skipped, not dead letters,
 # so that the dead letters hold only what someone should look at.
 SKIPPED_VERBS = frozenset({
     "QUEUESTART", "CONFIGRELOAD", "INFO", "DID", "PENALTY",  # the PBX's housekeeping, no call or agent changes
@@ -148,7 +148,7 @@ class Translator:
             if verb in SKIPPED_VERBS:
                 return None
             return Rejected("unknown_type", f"line {number}: queue_log verb {verb!r} is not one Callboard "
-                                            "translates (docs/sources.md)", text)
+                                            "translates (docs/integrations.md)", text)
         try:
             at, ts = self._timestamp(when)
         except ValueError as exc:
