@@ -113,10 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     history = commands.add_parser(
         "import", help="load history from a file into the database",
         description="Load a history file: the protocol's JSON lines (docs/events.md), one event or array of "
-                    "events per line, or Asterisk's queue_log (the file, or its realtime table exported with |, tabs "
-                    "or , between fields; docs/integrations.md), gzip-compressed or not. Each event is stored once however "
-                    "often it is imported; bad lines are dead letters naming their line. The live ingest of the "
-                    "same feed keeps running meanwhile. Ends with a summary.")
+                    "events per line, or Asterisk's queue_log (the file, or its realtime table exported with |, "
+                    "tabs or , between fields; docs/integrations.md), gzip-compressed or not. Each event is stored "
+                    "once however often it is imported; bad lines are dead letters naming their line. The live "
+                    "ingest of the same feed keeps running meanwhile. Ends with a summary.")
     history.add_argument("file", type=Path, metavar="FILE",
                          help="the history file (.jsonl, queue_log, a table export; each maybe .gz)")
     history.add_argument("--format", choices=FORMATS, dest="file_format",

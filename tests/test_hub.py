@@ -13,6 +13,7 @@ from callboard import metrics
 from dashboard.data import LiveData
 from dashboard.hub import SnapshotHub
 from dashboard.live_state import LiveState
+from db.changes import CHANNEL
 from db.queries import QUERIES
 from ingest.protocol import parse_message
 from ingest.writer import EventWriter, Received
@@ -83,7 +84,7 @@ async def test_the_hub_stops_when_told_to_even_as_a_change_is_heard(pool, databa
     await asyncio.wait_for(hub.wait_newer(0), timeout(10))
     await asyncio.sleep(0.1)  # the hub is waiting for a change
 
-    hub._heard(None, 0, "callboard_changes", "{}")  # a change heard in the same instant as the stop
+    hub._heard(None, 0, CHANNEL, "{}")  # a change heard in the same instant as the stop
     task.cancel()
 
     done, _ = await asyncio.wait([task], timeout=timeout(5))
