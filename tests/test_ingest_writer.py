@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from datetime import UTC, datetime
@@ -156,3 +157,23 @@ async def test_iso_8601_forms_outside_rfc_3339_are_bad_timestamps(pool):
         stored = await conn.fetchval("SELECT count(*) FROM complaints")
     assert kinds == ["bad_timestamp"] * 3
     assert stored == 1  # nanoseconds are RFC 3339 too
+
+
+async def test_the_agent_directory_follows_names_and_teams_and_waits_on_no_row_it_leaves_alone(pool):
+    def state(event_id: str, seconds: float, agent: str, **directory: str) -> dict:
+        return {"id": event_id, "type": "agent.state", "ts": ts(seconds), "agent": agent, "state": "available",
+                **directory}
+
+    writer = EventWriter(pool, "pbx")
+    await writer.write([received(state("d1", 0, "a1", name="Ann", team="east"))])
+    await writer.write([received(state("d2", 10, "a1"), state("d3", 11, "a2"))])
+    assert (await floor_state(pool))["agents"] == [{"agent": "a1", "name": "Ann", "team": "east"},
+                                                   {"agent": "a2", "name": None, "team": None}]
+    await writer.write([received(state("d4", 20, "a1", team="west"))])
+    assert (await floor_state(pool))["agents"][0] == {"agent": "a1", "name": "Ann", "team": "west"}
+
+    # Another batch (a history import's, say) holds a1's row as its upsert would, until its commit.
+    async with pool.acquire() as other, other.transaction():
+        await other.execute("SELECT FROM agents WHERE agent = 'a1' FOR NO KEY UPDATE")
+        await asyncio.wait_for(writer.write([received(state("d5", 30, "a1", name="Ann", team="west"))]), 5)
+    assert (await floor_state(pool))["agents"][0] == {"agent": "a1", "name": "Ann", "team": "west"}

@@ -235,14 +235,24 @@ ON CONFLICT DO NOTHING;
 
 -- agent directory:
 -- List every agent seen; name and team (each optional) come from the latest event carrying each.
+-- An agent already listed so is left alone: an upsert would lock its row to the commit, and a
+-- history import, which lists the same agents in every batch, would hold the live batches of those
+-- agents for as long as each of its transactions.
+WITH seen AS (
+    SELECT e.agent,
+           (array_agg(e.name ORDER BY i.ts DESC) FILTER (WHERE e.name IS NOT NULL))[1] AS name,
+           (array_agg(e.team ORDER BY i.ts DESC) FILTER (WHERE e.team IS NOT NULL))[1] AS team
+    FROM incoming_events i, json_to_record(i.body) AS e(agent text, name text, team text)
+    WHERE i.type = 'agent.state'
+    GROUP BY e.agent
+)
 INSERT INTO agents AS a (agent, name, team)
-SELECT e.agent,
-       (array_agg(e.name ORDER BY i.ts DESC) FILTER (WHERE e.name IS NOT NULL))[1],
-       (array_agg(e.team ORDER BY i.ts DESC) FILTER (WHERE e.team IS NOT NULL))[1]
-FROM incoming_events i, json_to_record(i.body) AS e(agent text, name text, team text)
-WHERE i.type = 'agent.state'
-GROUP BY e.agent
-ORDER BY e.agent
+SELECT s.agent, s.name, s.team
+FROM seen s
+WHERE NOT EXISTS (SELECT FROM agents listed
+                  WHERE listed.agent = s.agent
+                    AND (s.name IS NULL OR listed.name = s.name) AND (s.team IS NULL OR listed.team = s.team))
+ORDER BY s.agent
 ON CONFLICT (agent) DO UPDATE
 SET name = coalesce(excluded.name, a.name),
     team = coalesce(excluded.team, a.team);
