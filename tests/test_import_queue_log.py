@@ -184,6 +184,28 @@ async def test_importing_a_log_twice_changes_nothing(pool, tmp_path):
     assert await figures(pool) == shown
 
 
+async def test_the_same_line_twice_in_one_second_is_two_events_stored_once_each(pool, tmp_path):
+    # the caller is put on hold twice within second 130: the log has whole seconds, so twice the same lines
+    call = "1700000100.1", "sales", "Agent/1001"
+    script = [(100, *call[:2], "NONE", "ENTERQUEUE", "", "+8613800000001", "1"),
+              (115, *call, "CONNECT", "15", "1700000110.2", "5"),
+              (130, *call, "CALLERONHOLD", ""), (130, *call, "CALLEROFFHOLD", ""),
+              (130, *call, "CALLERONHOLD", ""), (130, *call, "CALLEROFFHOLD", ""),
+              (300, *call, "COMPLETECALLER", "15", "185", "1")]
+    path = write_lines(tmp_path / "queue_log", file_lines(script))
+
+    first = await load(pool, path, events_per_chunk=3)  # the repeats fall in two chunks
+    again = await load(pool, path, events_per_chunk=2)
+
+    assert (first.stored, first.duplicates) == (7, 0)
+    assert (again.stored, again.duplicates) == (0, 7)
+    holds = await pool.fetch("SELECT event_id, body->'source'->>'event' AS line FROM event_log "
+                             "WHERE type IN ('call.hold_started', 'call.hold_ended') ORDER BY type, event_id")
+    assert [row["line"].split("|")[4] for row in holds] == ["CALLEROFFHOLD", "CALLEROFFHOLD",
+                                                            "CALLERONHOLD", "CALLERONHOLD"]
+    assert [row["event_id"].endswith("~2") for row in holds] == [False, True, False, True]
+
+
 async def test_a_gzip_log_is_read_like_the_plain_one(pool, tmp_path):
     summary = await load(pool, write_lines(tmp_path / "queue_log.gz", file_lines()))
 

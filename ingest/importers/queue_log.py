@@ -12,9 +12,10 @@ Two forms, told apart line by line by the first field:
   export with more columns (QueueMetrics' ``partition``, ``serverid``) is read too.
 
 Each line becomes one protocol event (docs/integrations.md, "Asterisk queue_log history", has the
-table), with an id made from the line's bytes (importing twice stores each once) and the line in
-its ``source``. Each visit of a caller to a queue is a call: ``call_id`` is ``callid@queue``. The
-translated event goes through :func:`~ingest.protocol.parse_event`, the live feed's own checks.
+table), with an id made from the line's bytes (importing twice stores each once; the same line
+again within its second is an event of its own) and the line in its ``source``. Each visit of a
+caller to a queue is a call: ``call_id`` is ``callid@queue``. The translated event goes through
+:func:`~ingest.protocol.parse_event`, the live feed's own checks.
 Housekeeping verbs are skipped; any other verb the table does not name, and any line that cannot
 be read, is a dead letter whose reason starts with its line number.
 """
@@ -96,6 +97,9 @@ class Translator:
         self._columns = 0  # how many the header named
         # The last epoch read, as a datetime and in RFC 3339 (a second's lines come together).
         self._second: tuple[str, datetime | None, str] = ("", None, "")
+        # The lines read so far in the last line's second, with how many times each was read.
+        self._repeats_when = ""
+        self._repeats: dict[bytes, int] = {}
         self._verbs: dict[str, Callable[[str, str, str, list[str]], dict[str, Any]]] = {
             "ENTERQUEUE": self._enter_queue,
             "CONNECT": self._connect,
@@ -157,12 +161,23 @@ class Translator:
             body = make(callid, queue, agent, fields[5:])
         except _Untranslatable as exc:
             return Rejected("schema", f"line {number}: {verb}: {exc}", text)
-        item = {"id": _event_id(when, line), "type": body["type"], "ts": ts, **body,
+        item = {"id": self._line_id(when, line), "type": body["type"], "ts": ts, **body,
                 "source": {"system": SYSTEM, "event": text}}
         outcome = parse_event(item, orjson.dumps(item).decode(), "\x00" in text, written_from=at)
         if type(outcome) is Rejected:
             return Rejected(outcome.kind, f"line {number}: {outcome.reason}", outcome.raw, outcome.event_id)
         return outcome
+
+    def _line_id(self, when: str, line: bytes) -> str:
+        """The line's event id (:func:`_event_id`), with ``~n`` after it for the n-th time the same
+        line comes within its second: the log has whole seconds, so a caller put on hold twice in one
+        second gives two identical lines, two events. Counted among the lines of one second in a row,
+        as the file has them: reading the same file again gives the same ids."""
+        if when != self._repeats_when:
+            self._repeats_when, self._repeats = when, {}
+        seen = self._repeats.get(line, 0) + 1
+        self._repeats[line] = seen
+        return _event_id(when, line) if seen == 1 else f"{_event_id(when, line)}~{seen}"
 
     def _read_header(self, text: str) -> bool:
         """Take the columns' order from a first line naming them; whether it was one."""
