@@ -11,8 +11,9 @@ the number of dashboard processes and pages.
   freshness (``live.freshness``). A payload holds at most 7,999 bytes (PostgreSQL's limit), so a
   batch's rows go in as many payloads as they need, ``part`` 1 to ``parts``; one transaction's
   notifications reach every listener together and in order. A batch whose rows would take more
-  than ``PARTS_MAX`` payloads (history imported, a feed catching up) says ``everything``: each
-  dashboard then reads the whole day once.
+  than ``PARTS_MAX`` payloads (a feed catching up) says ``everything``: each dashboard then reads
+  the whole day once. An import announces ``everything`` now and then instead of each of its
+  batches (ingest/backfill.py).
 - Alert changes go to ``callboard_alerts``: the alert as ``alert_views.alert`` gives it, or only its
   id when it does not fit in one payload (the dashboards then read that alert).
 

@@ -7,6 +7,10 @@ make it idempotent: importing a file twice, or history the live ingest already s
 event once. The import never moves the feed's resume point nor marks the feed as alive: the live
 ingest of the same feed is unaffected.
 
+Its batches are not announced one by one: each would make every open dashboard read the whole day
+again (a batch of history touches too many rows to announce them), several times a second. The
+import announces that once every ``ANNOUNCE_EVERY_S`` seconds while it stores, and once at its end.
+
 Bad lines are dead letters naming their line. A lost database is waited for, about a minute. At the end the
 per-day agent totals of the days the history touched are computed, so reports over them are fast.
 """
@@ -27,7 +31,8 @@ from tqdm import tqdm
 
 from callboard.metrics import Thresholds
 from callboard.settings import Settings
-from db.pool import DATA_ERRORS, TRANSIENT_ERRORS, create_pool
+from db.changes import announce_floor
+from db.pool import DATA_ERRORS, TRANSIENT_ERRORS, create_pool, transaction
 
 from .exceptions import ImportInterrupted, ImportRefused
 from .importers import Chunk, first_line, jsonl, queue_log
@@ -38,6 +43,8 @@ from .writer import EventWriter, Received
 logger = logging.getLogger(__name__)
 
 EVENTS_PER_CHUNK = 10_000
+# While an import stores, open dashboards read the whole day again at most this often (seconds).
+ANNOUNCE_EVERY_S = 5.0
 # Transactions in flight at once: while the database applies one chunk, the next is staged.
 WRITERS = 2
 # Chunks read ahead of the writers.
@@ -79,11 +86,16 @@ T = TypeVar("T")
 class Backfill:
     """Writes one file's chunks for ``feed`` through an :class:`EventWriter` that keeps no resume point."""
 
-    def __init__(self, pool: asyncpg.Pool, feed: str, thresholds: Thresholds) -> None:
+    def __init__(self, pool: asyncpg.Pool, feed: str, thresholds: Thresholds, *,
+                 announce_every_s: float = ANNOUNCE_EVERY_S) -> None:
         self._pool = pool
-        self._writer = EventWriter(pool, feed, keeps_resume_point=False)
+        self._feed = feed
+        self._writer = EventWriter(pool, feed, keeps_resume_point=False, announces=False)
         self._totals = AgentDayTotals(pool, thresholds)
         self._days_with_partitions: set[date] = set()
+        self._announce_every = announce_every_s
+        self._announced_at = time.monotonic()
+        self._unannounced = False  # whether something was stored since the last announcement
 
     async def run(self, path: Path, chunks: Iterator[Chunk], progress: Progress = lambda chunk: None) -> ImportSummary:
         summary = ImportSummary(path)
@@ -96,6 +108,8 @@ class Backfill:
         finally:
             for task in (reader, *writers):
                 task.cancel()
+        if self._unannounced:
+            await self._retrying(self._announce)
         summary.seconds = time.monotonic() - began
         summary.days_rolled_up = len(await self._retrying(self._totals.roll_up_stale))
         return summary
@@ -135,6 +149,15 @@ class Backfill:
         summary.stored += result.stored
         summary.duplicates += result.duplicates
         summary.dead_lettered += result.dead_lettered
+        self._unannounced |= bool(result.stored or result.dead_lettered)
+        if self._unannounced and time.monotonic() - self._announced_at >= self._announce_every:
+            await self._retrying(self._announce)
+
+    async def _announce(self) -> None:
+        """Tell every open dashboard to read the whole day again: what was stored may be in it."""
+        self._announced_at, self._unannounced = time.monotonic(), False
+        async with transaction(self._pool) as conn:
+            await announce_floor(conn, {"feed": self._feed, "imported": True}, None)
 
     async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
         for delay in (*RETRY_DELAYS, None):

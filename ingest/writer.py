@@ -40,12 +40,15 @@ class WriteResult:
 
 class EventWriter:
     """Writes batches of one feed. An importer's writer (``keeps_resume_point=False``) stores history
-    without moving the feed's resume point or marking the feed alive, which stay the live ingest's."""
+    without moving the feed's resume point or marking the feed alive, which stay the live ingest's;
+    and with ``announces=False`` its batches are not announced (the importer announces them itself)."""
 
-    def __init__(self, pool: asyncpg.Pool, feed: str, *, keeps_resume_point: bool = True) -> None:
+    def __init__(self, pool: asyncpg.Pool, feed: str, *, keeps_resume_point: bool = True,
+                 announces: bool = True) -> None:
         self._pool = pool
         self._feed = feed
         self._keeps_resume_point = keeps_resume_point
+        self._announces = announces
 
     async def write(self, batch: Iterable[Received],
                     resume_after: Callable[[int | None], int | None] | None = None) -> WriteResult:
@@ -85,7 +88,7 @@ class EventWriter:
                 resume_seq = batch_seq if resume_after is None else resume_after(batch_seq)
                 await conn.execute(QUERIES["ingest.record_commit"], self._feed, resume_seq)
             stored = sum(stored_by_type.values())
-            if stored or rejects or self._keeps_resume_point:
+            if self._announces and (stored or rejects or self._keeps_resume_point):
                 touched = touched_keys(self._feed, unique.values() if stored else ())
                 await announce_floor(conn, {"feed": self._feed, "stored": stored_by_type,
                                             "dead_lettered": len(rejects)}, touched)

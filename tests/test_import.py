@@ -7,6 +7,7 @@ the same events written through the live ingest's writer.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import os
@@ -21,7 +22,8 @@ from callboard import shifts
 from callboard.metrics import Thresholds
 from dashboard.data import LiveData
 from dashboard.history import History
-from db.pool import create_pool, recreate_database
+from db.changes import CHANNEL
+from db.pool import connect, create_pool, recreate_database
 from ingest.backfill import Backfill
 from ingest.importers import jsonl
 from ingest.protocol import parse_message
@@ -29,7 +31,7 @@ from ingest.writer import EventWriter, Received
 from simulator.floor import CallFloor
 from simulator.history import write_history
 
-from .conftest import TEMPLATE, timeout
+from .conftest import TEMPLATE, timeout, wait_for
 
 FEED = "pbx-history"
 # Two complete UTC days that end at the last midnight: their per-day totals are computed at the end.
@@ -132,6 +134,26 @@ async def test_an_import_leaves_the_live_feeds_resume_point_and_freshness_alone(
 
     row = await pool.fetchrow("SELECT last_seq, last_commit_at FROM feeds WHERE feed = $1", FEED)
     assert (row["last_seq"], row["last_commit_at"]) == (41, datetime(2026, 1, 1, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(("announce_every_s", "announcements"), [(60, 1), (0, 8)])
+async def test_open_dashboards_are_told_to_read_the_day_again_once_in_a_while_not_for_every_batch(
+        pool, database_url, tmp_path, history, announce_every_s, announcements):
+    heard: list[str] = []
+    listener = await connect(database_url)
+    await listener.add_listener(CHANNEL, lambda *args: heard.append(args[-1]))
+    try:
+        path = write_lines(tmp_path / "history.jsonl", as_lines(history[:4000]))
+        await Backfill(pool, FEED, THRESHOLDS, announce_every_s=announce_every_s).run(
+            path, jsonl.read_chunks(path, 500))  # 8 batches
+        await pool.execute("SELECT pg_notify($1, 'after the import')", CHANNEL)  # heard after all it sent
+        await wait_for(lambda: asyncio.sleep(0, "after the import" in heard), 10, "the import's announcements")
+    finally:
+        await listener.close()
+
+    told = [json.loads(payload) for payload in heard[:-1]]
+    assert len(told) == announcements
+    assert all(payload["everything"] and payload["imported"] for payload in told)
 
 
 def test_the_command_prints_a_summary(database_url, tmp_path, history):
