@@ -7,6 +7,7 @@ import contextlib
 import os
 import urllib.request
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from functools import cache
 
 import uvicorn
@@ -57,6 +58,13 @@ async def add_test_users(database_url: str) -> None:
                                "ON CONFLICT DO NOTHING", f"test-{role}", role, keys.digest(API_TOKENS[role]))
     finally:
         await conn.close()
+
+
+def zone_where_it_is_late_morning() -> str:
+    """A fixed-offset zone whose local time is now about 11:00, the simulated floor's busy hour:
+    what was written minutes ago is today's there, whenever the test runs."""
+    offset = 11 - datetime.now(UTC).hour  # from -12 to +11 hours, all real offsets
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # the Etc/GMT sign is inverted
 
 
 def settings_for_test(**overrides: str) -> settings_module.Settings:

@@ -157,19 +157,15 @@ window.SharedWorker = function (...args) {
 
 async def test_timers_turn_red_in_the_browser_when_a_hold_passes_the_limit_and_a_callback_falls_due(
         database_url, pool, browser, monkeypatch):
-    limit_s = 8  # short, so the test need not wait a minute; the wall uses the configured limit
-    now = datetime.now(UTC)
-    due = now + timedelta(seconds=limit_s)
+    limit_s = 10  # short, so the test need not wait a minute; the wall uses the configured limit
     events = [
         {"type": "agent.state", "agent": "a1", "state": "on_call", "name": "Agent One", "team": "Blue"},
         {"type": "call.queued", "call_id": "c1", "queue": "billing", "caller": "+44 20 7946 0001"},
         {"type": "call.answered", "call_id": "c1", "agent": "a1"},
         {"type": "call.hold_started", "call_id": "c1", "agent": "a1"},
         {"type": "complaint.opened", "complaint_id": "k1", "agent": "a1", "customer": "Customer One",
-         "due": due.isoformat()},
+         "due": None},
     ]
-    frame = json.dumps([{"id": f"t{n}", "ts": now.isoformat(), **e} for n, e in enumerate(events)])
-    await EventWriter(pool, "timers").write([Received(now, *parse_message(frame))])
 
     # Nothing is written after the page opens, and the dashboard's own refresh (which would also
     # push a figure that changes at the limit, such as the agent's hold discipline) is put off:
@@ -177,6 +173,11 @@ async def test_timers_turn_red_in_the_browser_when_a_hold_passes_the_limit_and_a
     monkeypatch.setattr(server, "SnapshotHub", functools.partial(SnapshotHub, heartbeat_s=timeout(120)))
     counting = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": COUNT_PUSHES})
     async with running_dashboard(database_url, settings_for_test(CALLBOARD_HOLD_LIMIT_S=str(limit_s))) as base_url:
+        # written once the dashboard has started, so the page has the whole limit to show the hold under it
+        now = datetime.now(UTC)
+        events[-1]["due"] = (now + timedelta(seconds=limit_s)).isoformat()
+        frame = json.dumps([{"id": f"t{n}", "ts": now.isoformat(), **e} for n, e in enumerate(events)])
+        await EventWriter(pool, "timers").write([Received(now, *parse_message(frame))])
         await asyncio.to_thread(browser.get, base_url + "/wall")
 
         def classes(selector: str) -> str:

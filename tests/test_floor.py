@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from selenium.webdriver.common.by import By
 
@@ -14,7 +15,7 @@ from dashboard.data import LiveData
 from dashboard.widgets import sorted_agents
 
 from .conftest import browser_errors, wait_for
-from .live_stack import running_dashboard, settings_for_test
+from .live_stack import running_dashboard, settings_for_test, zone_where_it_is_late_morning
 from .test_wall import write
 
 CALLER = "+86 138 0013 8000"
@@ -53,7 +54,7 @@ def test_agents_sort_by_any_figure_with_the_ones_without_data_last_either_way():
 async def test_an_agents_calls_today_and_a_calls_timeline_say_what_happened_without_the_callers_number(pool):
     now = datetime.now(UTC)
     await write(pool, floor_events(), now)
-    live = LiveData(pool, Thresholds(), UTC, stale_after_s=30)
+    live = LiveData(pool, Thresholds(), ZoneInfo(zone_where_it_is_late_morning()), stale_after_s=30)
 
     day = await live.agent_calls("a1", now=now)
     # c1: queued 600 s ago, first answered 10 s later; one hold of 30 s; ended by the customer, resolved, scored 5
@@ -123,7 +124,8 @@ STILL_SELECTED = "return {redrawn: !window.selectedRow.isConnected, selected: ge
 async def test_the_floor_filters_sorts_and_keeps_its_order_when_a_new_event_arrives(database_url, pool, browser):
     now = datetime.now(UTC)
     await write(pool, floor_events(), now)
-    async with running_dashboard(database_url, settings_for_test()) as base_url:
+    async with running_dashboard(database_url, settings_for_test(
+            CALLBOARD_TIMEZONE=zone_where_it_is_late_morning())) as base_url:
         await asyncio.to_thread(browser.get, base_url + "/")
 
         async def agents_are(expected: list[str]) -> bool:
@@ -205,7 +207,8 @@ async def test_drilling_into_an_agent_then_a_call_shows_its_timeline_in_chinese(
         database_url, pool, browser):
     now = datetime.now(UTC)
     await write(pool, floor_events(), now - timedelta(seconds=1))
-    async with running_dashboard(database_url, settings_for_test()) as base_url:
+    async with running_dashboard(database_url, settings_for_test(
+            CALLBOARD_TIMEZONE=zone_where_it_is_late_morning())) as base_url:
         await asyncio.to_thread(browser.get, base_url + "/?lang=zh-Hans")
         await wait_for(lambda: _has(browser, '.agent-table tr[data-agent="a1"] button.link'), 15, "the agent table")
         assert "综合评分" in _text(browser, ".agent-table thead") and "李娜" in _text(browser, ".agent-table tbody")

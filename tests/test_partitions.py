@@ -93,7 +93,7 @@ async def test_a_partition_left_half_detached_is_finished_at_the_next_round(pool
         reading = reader.transaction(isolation="repeatable_read")
         await reading.start()
         await reader.fetchval("SELECT count(*) FROM event_log")
-        await dropper.execute("SET statement_timeout = '300ms'")
+        await dropper.execute("SET statement_timeout = '2s'")  # well after the first step's commit
         with pytest.raises(asyncpg.QueryCanceledError):
             await dropper.execute(f"ALTER TABLE event_log DETACH PARTITION {name} CONCURRENTLY")
         await dropper.execute("RESET statement_timeout")

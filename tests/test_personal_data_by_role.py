@@ -19,7 +19,7 @@ from alerts.rules import complaint_subject
 from dashboard.personal_data import Found, PersonalData, with_personal_data
 
 from .conftest import browser_errors, sign_in_browser, wait_for
-from .live_stack import API_TOKENS, running_dashboard, settings_for_test
+from .live_stack import API_TOKENS, running_dashboard, settings_for_test, zone_where_it_is_late_morning
 from .test_docs import ROOT
 from .test_wall import write
 
@@ -100,7 +100,8 @@ async def test_the_api_gives_supervisors_and_admins_whole_numbers_and_customers_
         await outbox.raise_alert(conn, kind="callback_overdue", subject=complaint_subject("wall", "k2"), at=now,
                                  details={"queue": "billing", "agent": "a1", "customer": NUMBER_CUSTOMER,
                                           "due_at": now}, recipients=[])
-    async with running_dashboard(database_url, settings_for_test()) as base:
+    async with running_dashboard(database_url, settings_for_test(
+            CALLBOARD_TIMEZONE=zone_where_it_is_late_morning())) as base:
         async def live_ready() -> bool:
             live = await asyncio.to_thread(api, base + "/api/v1/live", "admin")
             return bool(live["abandoned_calls"] and live["alerts_open"])
@@ -133,7 +134,8 @@ async def test_the_floor_view_shows_supervisors_whole_numbers_and_customers_and_
     now = datetime.now(UTC)
     await write(pool, floor_events(now), now)
     shown = {}
-    async with running_dashboard(database_url, settings_for_test()) as base:
+    async with running_dashboard(database_url, settings_for_test(
+            CALLBOARD_TIMEZONE=zone_where_it_is_late_morning())) as base:
         for role in ("supervisor", "manager"):
             sign_in_browser(browser, role)
             await asyncio.to_thread(browser.get, base + "/?drill=a1&feed=wall&call=c1")

@@ -20,7 +20,7 @@ from alerts import outbox
 from alerts.rules import complaint_subject
 
 from .conftest import browser_errors, network_events, wait_for
-from .live_stack import running_dashboard, running_ingest, settings_for_test
+from .live_stack import running_dashboard, running_ingest, settings_for_test, zone_where_it_is_late_morning
 from .personal_data import CALLERS, CUSTOMERS, Feed, floor_events, numbers_in_sight, personal_data_in
 
 FEED = "pbx"
@@ -62,7 +62,7 @@ async def test_the_wall_never_receives_a_customers_number_or_name(database_url, 
     now = datetime.now(UTC)
     feed = Feed()
     feed.send(floor_events(now, first=1))
-    settings = settings_for_test()
+    settings = settings_for_test(CALLBOARD_TIMEZONE=zone_where_it_is_late_morning())
     async with (serve(feed.serve, "127.0.0.1", 0) as server,
                 running_ingest(database_url, f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}", FEED,
                                settings),
