@@ -203,7 +203,8 @@ def _account_commands(commands: argparse._SubParsersAction) -> None:
                                       description="Remove a user; their open sessions end at once.")
     remove.add_argument("name", metavar="NAME")
     set_role = user_commands.add_parser("set-role", help="change a user's role",
-                                        description="Change a user's role; their open sessions take it at once.")
+                                        description="Change a user's role; their open sessions end at once, "
+                                                    "and they sign in again with the new role.")
     set_role.add_argument("name", metavar="NAME")
     set_role.add_argument("role", choices=ROLES)
     set_password = user_commands.add_parser(

@@ -52,10 +52,16 @@ async def test_a_user_added_by_the_command_has_an_argon2_hash_and_the_change_is_
     assert keys.password_matches(stored["password_hash"], "correct horse battery")
     assert not keys.password_matches(stored["password_hash"], "correct horse battery\n")
 
-    assert callboard(database_url, "users", "set-role", "li.na", "manager").returncode == 0
     stored_id = await pool.fetchval("SELECT id FROM users WHERE name = 'li.na'")
-    await pool.execute(QUERIES["auth.start_session"], b"session of li.na", stored_id, None, "csrf",
-                       await pool.fetchval("SELECT now() + interval '1 h'"))
+
+    async def start_session() -> None:
+        await pool.execute(QUERIES["auth.start_session"], b"session of li.na", stored_id, None, "csrf",
+                           await pool.fetchval("SELECT now() + interval '1 h'"))
+
+    await start_session()
+    assert callboard(database_url, "users", "set-role", "li.na", "manager").returncode == 0
+    assert await pool.fetchval("SELECT count(*) FROM sessions WHERE user_id = $1", stored_id) == 0
+    await start_session()
     password.write_text("a new horse battery\n")
     changed = callboard(database_url, "users", "set-password", "li.na", "--password-file", str(password))
     assert changed.returncode == 0, changed.stderr

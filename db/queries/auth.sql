@@ -12,8 +12,15 @@ RETURNING id;
 DELETE FROM users WHERE name = $1 RETURNING id;
 
 -- name: set_role
--- Give the user named $1 the role $2 (their open sessions take it at once).
-UPDATE users SET role = $2 WHERE name = $1 RETURNING id;
+-- Give the user named $1 the role $2: every session of theirs ends, so that no page left open, nor
+-- its live push, goes on with what the old role could see. The user's id, or no row when there is
+-- no such user.
+WITH changed AS (
+    UPDATE users SET role = $2 WHERE name = $1 RETURNING id
+), ended AS (
+    DELETE FROM sessions s USING changed WHERE s.user_id = changed.id
+)
+SELECT id FROM changed;
 
 -- name: list_users
 -- Every user, by name.
