@@ -9,18 +9,23 @@ ingest of the same feed is unaffected.
 
 Its batches are not announced one by one: each would make every open dashboard read the whole day
 again (a batch of history touches too many rows to announce them), several times a second. The
-import announces that once every ``ANNOUNCE_EVERY_S`` seconds while it stores, and once at its end.
+import announces that once every ``ANNOUNCE_EVERY_S`` seconds while it stores, and once at its end
+(or when it stops early).
 
-Bad lines are dead letters naming their line. A lost database is waited for, about a minute. At the end the
-per-day agent totals of the days the history touched are computed, so reports over them are fast.
+Bad lines are dead letters naming their line; a compressed file cut short or damaged is stored up
+to the line where it can no longer be read, and the import then says which line that is. A lost
+database is waited for, about a minute. At the end the per-day agent totals of the days the history
+touched are computed, so reports over them are fast.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
@@ -34,7 +39,7 @@ from callboard.settings import Settings
 from db.changes import announce_floor
 from db.pool import DATA_ERRORS, TRANSIENT_ERRORS, create_pool, transaction
 
-from .exceptions import ImportInterrupted, ImportRefused
+from .exceptions import ImportInterrupted, ImportRefused, ImportUnreadable
 from .importers import Chunk, first_line, jsonl, queue_log
 from .partitions import make_partitions
 from .rollup import AgentDayTotals
@@ -104,22 +109,45 @@ class Backfill:
         reader = asyncio.create_task(self._read(chunks, queue))
         writers = [asyncio.create_task(self._write(queue, summary, progress)) for _ in range(WRITERS)]
         try:
-            await asyncio.gather(reader, *writers)
+            unreadable, *_ = await asyncio.gather(reader, *writers)
+        except (ImportRefused, ImportInterrupted):
+            if self._unannounced:  # what was stored before it stopped; the database may be gone, though
+                with contextlib.suppress(*TRANSIENT_ERRORS):
+                    await self._announce()
+            raise
         finally:
             for task in (reader, *writers):
                 task.cancel()
         if self._unannounced:
             await self._retrying(self._announce)
+        if unreadable is not None:
+            raise unreadable  # once what was read before it is stored
         summary.seconds = time.monotonic() - began
         summary.days_rolled_up = len(await self._retrying(self._totals.roll_up_stale))
         return summary
 
-    async def _read(self, chunks: Iterator[Chunk], queue: asyncio.Queue[Chunk | None]) -> None:
-        """Parse on a thread (the file may be large and compressed) so the writers' round trips go on."""
-        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+    async def _read(self, chunks: Iterator[Chunk], queue: asyncio.Queue[Chunk | None]) -> ImportUnreadable | None:
+        """Parse on a thread (the file may be large and compressed) so the writers' round trips go on.
+        A file that cannot be read to its end (compressed, and cut short or damaged) is read up to
+        there: what it returns says so, and the chunks read before are still stored."""
+        read_to = 0
+        while True:
+            try:
+                chunk = await asyncio.to_thread(next, chunks, None)
+            except (EOFError, OSError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+                unreadable = ImportUnreadable(
+                    f"the file cannot be read after line {read_to:,} ({exc}); the events up to that line are stored: "
+                    "import a whole copy of the file, and each event is stored once")
+                unreadable.__cause__ = exc
+                break
+            if chunk is None:
+                unreadable = None
+                break
+            read_to = chunk.last_line
             await queue.put(chunk)
         for _ in range(WRITERS):
             await queue.put(None)
+        return unreadable
 
     async def _write(self, queue: asyncio.Queue[Chunk | None], summary: ImportSummary, progress: Progress) -> None:
         while (chunk := await queue.get()) is not None:

@@ -25,6 +25,7 @@ from dashboard.history import History
 from db.changes import CHANNEL
 from db.pool import connect, create_pool, recreate_database
 from ingest.backfill import Backfill
+from ingest.exceptions import ImportUnreadable
 from ingest.importers import jsonl
 from ingest.protocol import parse_message
 from ingest.writer import EventWriter, Received
@@ -124,6 +125,25 @@ async def test_bad_lines_are_dead_letters_naming_their_line_and_the_rest_is_stor
     assert [(row["kind"], row["reason"].split(":")[0]) for row in letters] == [
         ("not_json", "line 10"), ("unknown_type", "line 20"), ("bad_timestamp", "line 30")]
     assert "call.teleported" in letters[1]["reason"]
+
+
+@pytest.mark.parametrize("damage", ["cut short", "damaged"])
+async def test_a_compressed_file_cut_short_or_damaged_is_stored_up_to_where_it_can_be_read(
+        pool, tmp_path, history, damage):
+    whole = write_lines(tmp_path / "history.jsonl.gz", as_lines(history))
+    packed = whole.read_bytes()
+    half = len(packed) // 2
+    broken = tmp_path / "broken.jsonl.gz"
+    broken.write_bytes(packed[:half] if damage == "cut short" else packed[:half] + bytes(500) + packed[half + 500:])
+
+    with pytest.raises(ImportUnreadable, match=r"cannot be read after line ([\d,]+) .*import a whole copy") as refused:
+        await load(pool, broken)
+
+    read_to = int(refused.value.args[0].split("after line ")[1].split(" ")[0].replace(",", ""))
+    assert 0 < read_to < len(history)
+    assert await pool.fetchval("SELECT count(*) FROM event_log") == read_to  # a line an event, each up to it
+    again = await load(pool, whole)
+    assert (again.stored, again.duplicates) == (len(history) - read_to, read_to)
 
 
 async def test_an_import_leaves_the_live_feeds_resume_point_and_freshness_alone(pool, tmp_path, history):
