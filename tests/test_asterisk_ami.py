@@ -534,8 +534,8 @@ async def test_an_asterisk_gone_silent_is_pinged_then_left_and_reconnected(datab
         await wait_for(reconnected, 10, "a new login after the silence")
         pbx.silent = False
         await logged_in(pbx, 2)
-    lost = [r for r in caplog.records if getattr(r, "action", None) == "ami_disconnected"]
-    assert lost[0].reason == "no answer to pings for 1 s"
+    lost = [r.reason for r in caplog.records if getattr(r, "action", None) == "ami_disconnected"]
+    assert "no answer to pings for 1 s" in lost  # (a slow moment before the silence may have been another)
     assert "Ping" in pbx.unanswered
 
 
