@@ -293,7 +293,7 @@ def _import(args: argparse.Namespace, settings: settings_module.Settings) -> Non
         raise ConfigError("name the feed the history belongs to: --feed-name NAME, as the live ingest stores it "
                           "(CALLBOARD_FEED_NAME, else host:port of CALLBOARD_FEED_URL)")
     if not args.file.is_file():
-        raise ConfigError(f"{args.file}: no such file")
+        raise ConfigError(f"{args.file}: {'not a file' if args.file.exists() else 'no such file'}")
     with database_url(settings) as url:
         summary = asyncio.run(import_file(settings, url, args.file, feed, file_format=args.file_format,
                                           zone=args.time_zone, show_progress=not args.no_progress))

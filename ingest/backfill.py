@@ -48,6 +48,8 @@ from .writer import EventWriter, Received
 logger = logging.getLogger(__name__)
 
 EVENTS_PER_CHUNK = 10_000
+# What reading a file that is not whole raises (a gzip cut short or damaged: gzip.BadGzipFile is an OSError).
+UNREADABLE = (EOFError, OSError, zlib.error)
 # While an import stores, open dashboards read the whole day again at most this often (seconds).
 ANNOUNCE_EVERY_S = 5.0
 # Transactions in flight at once: while the database applies one chunk, the next is staged.
@@ -134,7 +136,7 @@ class Backfill:
         while True:
             try:
                 chunk = await asyncio.to_thread(next, chunks, None)
-            except (EOFError, OSError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+            except UNREADABLE as exc:
                 unreadable = ImportUnreadable(
                     f"the file cannot be read after line {read_to:,} ({exc}); the events up to that line are stored: "
                     "import a whole copy of the file, and each event is stored once")
@@ -204,7 +206,11 @@ class Backfill:
 
 def recognise_format(path: Path) -> str:
     """``jsonl`` when the first line that is not blank is a JSON object or array, else ``queue_log``."""
-    return "jsonl" if first_line(path)[:1] in (b"{", b"[") else "queue_log"
+    try:
+        line = first_line(path)
+    except UNREADABLE as exc:
+        raise ImportUnreadable(f"{path}: cannot be read ({exc}); is it whole?") from exc
+    return "jsonl" if line[:1] in (b"{", b"[") else "queue_log"
 
 
 def read_chunks(path: Path, file_format: str, zone: tzinfo) -> Iterator[Chunk]:

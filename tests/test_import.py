@@ -188,6 +188,17 @@ def test_the_command_prints_a_summary(database_url, tmp_path, history):
     assert "1,001 lines, 1,000 events: 1,000 stored, 0 already stored; 1 dead-lettered" in done.stdout
 
 
+def test_the_command_refuses_what_it_cannot_read_saying_why(database_url, tmp_path):
+    (tmp_path / "history.jsonl.gz").write_bytes(b"\x1f\x8b" + bytes(100))  # gzip's mark, then nothing of gzip
+    env = {**os.environ, "DATABASE_URL": database_url}
+
+    for path, reason in ((tmp_path / "history.jsonl.gz", "cannot be read (Unknown compression method); is it whole?"),
+                         (tmp_path, "not a file"), (tmp_path / "nowhere.jsonl", "no such file")):
+        done = subprocess.run([sys.executable, "-m", "callboard", "import", str(path), "--feed-name", FEED],
+                              env=env, capture_output=True, text=True, timeout=timeout(60))
+        assert done.returncode == 2 and f"{path}: {reason}" in done.stderr, done.stderr
+
+
 def test_the_command_says_which_feed_to_name(database_url, tmp_path):
     path = write_lines(tmp_path / "history.jsonl", ["{}"])
     env = {key: value for key, value in os.environ.items() if not key.startswith("CALLBOARD_FEED")}
