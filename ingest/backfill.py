@@ -10,10 +10,10 @@ ingest of the same feed is unaffected.
 Its batches are not announced one by one: each would make every open dashboard read the whole day
 again (a batch of history touches too many rows to announce them), several times a second. The
 import announces that once every ``ANNOUNCE_EVERY_S`` seconds while it stores, and once at its end
-(or when it stops early).
+(or, if it can, when it fails or is interrupted).
 
 Bad lines are dead letters naming their line; a compressed file cut short or damaged is stored up
-to the line where it can no longer be read, and the import then says which line that is. A lost
+to the last line that can be read, and the import then fails naming that line. A lost
 database is waited for, about a minute. At the end the per-day agent totals of the days the history
 touched are computed, so reports over them are fast.
 """
@@ -25,7 +25,6 @@ import contextlib
 import dataclasses
 import logging
 import time
-import zlib
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
@@ -40,7 +39,7 @@ from db.changes import announce_floor
 from db.pool import DATA_ERRORS, TRANSIENT_ERRORS, create_pool, transaction
 
 from .exceptions import ImportInterrupted, ImportRefused, ImportUnreadable
-from .importers import Chunk, first_line, jsonl, queue_log
+from .importers import UNREADABLE, Chunk, first_line, jsonl, queue_log
 from .partitions import make_partitions
 from .rollup import AgentDayTotals
 from .writer import EventWriter, Received
@@ -48,10 +47,10 @@ from .writer import EventWriter, Received
 logger = logging.getLogger(__name__)
 
 EVENTS_PER_CHUNK = 10_000
-# What reading a file that is not whole raises (a gzip cut short or damaged: gzip.BadGzipFile is an OSError).
-UNREADABLE = (EOFError, OSError, zlib.error)
 # While an import stores, open dashboards read the whole day again at most this often (seconds).
 ANNOUNCE_EVERY_S = 5.0
+# How long an import that failed or was interrupted tries to tell open dashboards (seconds).
+LAST_ANNOUNCEMENT_WAIT_S = 5.0
 # Transactions in flight at once: while the database applies one chunk, the next is staged.
 WRITERS = 2
 # Chunks read ahead of the writers.
@@ -101,51 +100,52 @@ class Backfill:
         self._totals = AgentDayTotals(pool, thresholds)
         self._days_with_partitions: set[date] = set()
         self._announce_every = announce_every_s
-        self._announced_at = time.monotonic()
+        self._announced_at = 0.0  # when it last announced, or when the run began (time.monotonic())
         self._unannounced = False  # whether something was stored since the last announcement
 
     async def run(self, path: Path, chunks: Iterator[Chunk], progress: Progress = lambda chunk: None) -> ImportSummary:
         summary = ImportSummary(path)
-        began = time.monotonic()
+        began = self._announced_at = time.monotonic()
         queue: asyncio.Queue[Chunk | None] = asyncio.Queue(READ_AHEAD)
-        reader = asyncio.create_task(self._read(chunks, queue))
-        writers = [asyncio.create_task(self._write(queue, summary, progress)) for _ in range(WRITERS)]
+        tasks = [asyncio.create_task(self._read(chunks, queue)),
+                 *(asyncio.create_task(self._write(queue, summary, progress)) for _ in range(WRITERS))]
         try:
-            unreadable, *_ = await asyncio.gather(reader, *writers)
-        except (ImportRefused, ImportInterrupted):
-            if self._unannounced:  # what was stored before it stopped; the database may be gone, though
-                with contextlib.suppress(*TRANSIENT_ERRORS):
-                    await self._announce()
+            unreadable, *_ = await asyncio.gather(*tasks)
+        except BaseException:
+            await self._stop(tasks)
             raise
-        finally:
-            for task in (reader, *writers):
-                task.cancel()
         if self._unannounced:
             await self._retrying(self._announce)
-        if unreadable is not None:
-            raise unreadable  # once what was read before it is stored
         summary.seconds = time.monotonic() - began
         summary.days_rolled_up = len(await self._retrying(self._totals.roll_up_stale))
+        if unreadable is not None:  # raised once what was read before it is stored
+            raise ImportUnreadable(f"{unreadable} ({summary.text()})") from unreadable.__cause__
         return summary
+
+    async def _stop(self, tasks: list[asyncio.Task]) -> None:
+        """The import failed or was interrupted: stop its tasks, then tell open dashboards of what they
+        stored, trying once (the database may be what failed)."""
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._unannounced:
+            with contextlib.suppress(*TRANSIENT_ERRORS, TimeoutError):
+                async with asyncio.timeout(LAST_ANNOUNCEMENT_WAIT_S):
+                    await self._announce()
 
     async def _read(self, chunks: Iterator[Chunk], queue: asyncio.Queue[Chunk | None]) -> ImportUnreadable | None:
         """Parse on a thread (the file may be large and compressed) so the writers' round trips go on.
         A file that cannot be read to its end (compressed, and cut short or damaged) is read up to
-        there: what it returns says so, and the chunks read before are still stored."""
-        read_to = 0
+        there (ingest/importers: ``Lines``): the chunks read are stored, and the reason is returned."""
+        unreadable = None
         while True:
             try:
                 chunk = await asyncio.to_thread(next, chunks, None)
-            except UNREADABLE as exc:
-                unreadable = ImportUnreadable(
-                    f"the file cannot be read after line {read_to:,} ({exc}); the events up to that line are stored: "
-                    "import a whole copy of the file, and each event is stored once")
-                unreadable.__cause__ = exc
+            except ImportUnreadable as exc:
+                unreadable = exc
                 break
             if chunk is None:
-                unreadable = None
                 break
-            read_to = chunk.last_line
             await queue.put(chunk)
         for _ in range(WRITERS):
             await queue.put(None)

@@ -22,4 +22,5 @@ class ImportRefused(IngestError):
 
 
 class ImportUnreadable(IngestError):
-    """The history file cannot be read in its format at all (not one bad line): the message says why."""
+    """The history file cannot be read in its format (not one bad line), or not to its end (a compressed
+    file cut short or damaged): the message says why, and up to which line it was read."""

@@ -1,5 +1,6 @@
 """Write batches of events: the event log, dead letters and derived floor state, in one transaction,
-which ends by announcing the rows it touched to the dashboards (db/changes.py)."""
+which ends by announcing the rows it touched to the dashboards (db/changes.py); an import's writer
+leaves that to the import (ingest/backfill.py)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 The format of a feed's recording and of ``callboard simulate --write``: each line is a message
 as a feed would send it (docs/events.md). Blank lines are skipped; any other line that is not a
-valid event becomes a dead letter whose reason starts with its line number.
+valid event becomes a dead letter whose reason starts with its line number. A compressed file cut
+short or damaged is read up to there (:class:`~ingest.importers.Lines`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from ingest.protocol import parse_message
 
-from . import Chunk, open_history
+from . import Chunk, Lines, open_history
 
 
 def read_chunks(path: Path, events_per_chunk: int) -> Iterator[Chunk]:
@@ -22,7 +23,8 @@ def read_chunks(path: Path, events_per_chunk: int) -> Iterator[Chunk]:
     with raw, lines_file:
         events, rejects = [], []
         first, number = 1, 0
-        for number, line in enumerate(lines_file, start=1):
+        lines = Lines(lines_file)
+        for number, line in lines:
             if not line.strip():
                 continue
             parsed, refused = parse_message(line.rstrip(b"\r\n"))
@@ -33,3 +35,4 @@ def read_chunks(path: Path, events_per_chunk: int) -> Iterator[Chunk]:
                 yield Chunk(events, rejects, first, number, raw.tell())
                 events, rejects, first = [], [], number + 1
         yield Chunk(events, rejects, first, number, raw.tell())
+        lines.check_whole()

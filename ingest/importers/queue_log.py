@@ -34,7 +34,7 @@ import orjson
 from ingest.exceptions import ImportUnreadable
 from ingest.protocol import Event, Rejected, parse_event
 
-from . import Chunk, open_history
+from . import Chunk, Lines, open_history
 
 SYSTEM = "asterisk-queue_log"
 
@@ -69,7 +69,8 @@ def read_chunks(path: Path, events_per_chunk: int, zone: tzinfo = UTC) -> Iterat
     with raw, lines_file:
         events, rejects = [], []
         first, number, skipped = 1, 0, 0
-        for number, line in enumerate(lines_file, start=1):
+        lines = Lines(lines_file)
+        for number, line in lines:
             line = line.rstrip(b"\r\n")
             if not line.strip():
                 continue
@@ -84,6 +85,7 @@ def read_chunks(path: Path, events_per_chunk: int, zone: tzinfo = UTC) -> Iterat
             else:
                 rejects.append(outcome)
         yield Chunk(events, rejects, first, number, raw.tell(), skipped)
+        lines.check_whole()
 
 
 class Translator:
