@@ -71,6 +71,7 @@ class _Heard:
 
     rows: TouchedRows = dataclasses.field(default_factory=TouchedRows)
     alerts: dict[int, Mapping[str, Any] | None] = dataclasses.field(default_factory=dict)  # None: to read
+    freshness: Mapping[str, Any] | None = None  # the latest announced
     everything: bool = True
 
 
@@ -133,8 +134,8 @@ class LiveState:
                 "rows" in payload or "freshness" in payload):
             self.lost()
             return
-        if "freshness" in payload:
-            self._freshness = changes.moments(payload["freshness"])
+        if "freshness" in payload:  # kept with the rows: a whole day being read meanwhile holds an older one
+            self._heard.freshness = changes.moments(payload["freshness"])
         if "rows" not in payload:
             return
         heard = self._parts_heard
@@ -186,6 +187,8 @@ class LiveState:
             else:
                 self._apply(heard.rows)
                 await self._apply_alerts(heard.alerts)
+                if heard.freshness is not None:
+                    self._freshness = heard.freshness
         except BaseException:
             self._heard.everything = True  # what was applied so far may be half of a change's rows
             raise

@@ -293,6 +293,26 @@ async def test_a_batch_too_big_to_announce_row_by_row_makes_the_state_read_the_w
     assert snapshot == await live.snapshot(now=now)
 
 
+async def test_a_batch_heard_while_the_whole_day_is_read_leaves_the_freshness_it_announced(pool, database_url):
+    now = MIDNIGHT + timedelta(minutes=50)
+    state, live, reads = await counted_state(pool, now)
+    payloads = [json.loads(text) for text in await announced(database_url, pool, queued_calls(3))]
+    read_status = live.read_status
+
+    async def read_as_before_the_batch(conn):  # the day's read began before the batch committed
+        freshness, alerts = await read_status(conn)
+        for payload in payloads:  # and the batch is heard while it goes on
+            state.heard(payload)
+        return {**freshness, "last_commit_at": None}, alerts
+
+    live.read_status = read_as_before_the_batch
+    state.lost()
+    assert (await state.snapshot(now))["data_updated_at"] is None  # as the read found it
+    live.read_status = read_status
+    updated = (await state.snapshot(now))["data_updated_at"]
+    assert updated is not None and updated == (await live.snapshot(now=now))["data_updated_at"]
+
+
 async def test_a_difference_from_the_database_is_logged_and_repaired(pool, caplog):
     thresholds = Thresholds()
     live = LiveData(pool, thresholds, ZONE, stale_after_s=30)
