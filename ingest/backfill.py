@@ -170,6 +170,8 @@ class Backfill:
             self._days_with_partitions |= days
 
     async def _store(self, received_at: datetime, chunk: Chunk, summary: ImportSummary) -> None:
+        # Before the write too: a write cut off by an interruption may have committed all the same.
+        self._unannounced |= bool(chunk.events or chunk.rejects)
         try:
             result = await self._retrying(
                 lambda: self._writer.write([Received(received_at, chunk.events, chunk.rejects)]))
