@@ -181,7 +181,7 @@ class Backfill:
         summary.stored += result.stored
         summary.duplicates += result.duplicates
         summary.dead_lettered += result.dead_lettered
-        self._unannounced |= bool(result.stored or result.dead_lettered)
+        self._unannounced |= bool(result.stored or result.dead_lettered)  # the other writer may have announced
         if self._unannounced and time.monotonic() - self._announced_at >= self._announce_every:
             await self._retrying(self._announce)
 

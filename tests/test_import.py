@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import zlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -164,11 +165,24 @@ async def test_a_compressed_file_cut_short_or_damaged_is_stored_up_to_where_it_c
     assert (again.stored, again.duplicates) == (len(history) - stored, stored)
 
 
-async def test_an_import_interrupted_still_tells_open_dashboards_of_what_it_stored(
-        pool, database_url, tmp_path, history):
+@contextlib.asynccontextmanager
+async def floor_announcements(database_url: str, pool) -> AsyncIterator[list[dict]]:
+    """The floor announcements sent within the block, decoded (the list is filled as the block ends)."""
     heard: list[str] = []
     listener = await connect(database_url)
     await listener.add_listener(CHANNEL, lambda *args: heard.append(args[-1]))
+    told: list[dict] = []
+    try:
+        yield told
+        await pool.execute("SELECT pg_notify($1, 'the end')", CHANNEL)  # heard after all sent before it
+        await wait_for(lambda: asyncio.sleep(0, "the end" in heard), 10, "the announcements")
+    finally:
+        await listener.close()
+    told += [json.loads(payload) for payload in heard[:-1]]
+
+
+async def test_an_import_interrupted_still_tells_open_dashboards_of_what_it_stored(
+        pool, database_url, tmp_path, history):
     read_on = threading.Event()
 
     def three_chunks_then_a_wait(path: Path):  # the file is read no further until the import is stopped
@@ -178,24 +192,22 @@ async def test_an_import_interrupted_still_tells_open_dashboards_of_what_it_stor
             yield chunk
 
     try:
-        path = write_lines(tmp_path / "history.jsonl", as_lines(history))
-        importing = asyncio.create_task(Backfill(pool, FEED, THRESHOLDS, announce_every_s=3600).run(
-            path, three_chunks_then_a_wait(path)))
+        async with floor_announcements(database_url, pool) as told:
+            path = write_lines(tmp_path / "history.jsonl", as_lines(history))
+            importing = asyncio.create_task(Backfill(pool, FEED, THRESHOLDS, announce_every_s=3600).run(
+                path, three_chunks_then_a_wait(path)))
 
-        async def some_stored() -> bool:
-            return await pool.fetchval("SELECT count(*) FROM event_log") > 0
+            async def some_stored() -> bool:
+                return await pool.fetchval("SELECT count(*) FROM event_log") > 0
 
-        await wait_for(some_stored, 30, "the first chunks")
-        importing.cancel()  # as Ctrl-C does
-        with pytest.raises(asyncio.CancelledError):
-            await importing
-        await pool.execute("SELECT pg_notify($1, 'after the import')", CHANNEL)
-        await wait_for(lambda: asyncio.sleep(0, "after the import" in heard), 10, "the import's announcement")
+            await wait_for(some_stored, 30, "the first chunks")
+            importing.cancel()  # as Ctrl-C does
+            with pytest.raises(asyncio.CancelledError):
+                await importing
     finally:
         read_on.set()
-        await listener.close()
 
-    assert [json.loads(payload)["everything"] for payload in heard[:-1]] == [True]
+    assert [payload["everything"] for payload in told] == [True]
     assert 0 < await pool.fetchval("SELECT count(*) FROM event_log") <= 300  # the three chunks read
 
 
@@ -212,19 +224,11 @@ async def test_an_import_leaves_the_live_feeds_resume_point_and_freshness_alone(
 @pytest.mark.parametrize(("announce_every_s", "announcements"), [(60, 1), (0, 8)])
 async def test_open_dashboards_are_told_to_read_the_day_again_once_in_a_while_not_for_every_batch(
         pool, database_url, tmp_path, history, announce_every_s, announcements):
-    heard: list[str] = []
-    listener = await connect(database_url)
-    await listener.add_listener(CHANNEL, lambda *args: heard.append(args[-1]))
-    try:
+    async with floor_announcements(database_url, pool) as told:
         path = write_lines(tmp_path / "history.jsonl", as_lines(history[:4000]))
         await Backfill(pool, FEED, THRESHOLDS, announce_every_s=announce_every_s).run(
             path, jsonl.read_chunks(path, 500))  # 8 batches
-        await pool.execute("SELECT pg_notify($1, 'after the import')", CHANNEL)  # heard after all it sent
-        await wait_for(lambda: asyncio.sleep(0, "after the import" in heard), 10, "the import's announcements")
-    finally:
-        await listener.close()
 
-    told = [json.loads(payload) for payload in heard[:-1]]
     assert len(told) == announcements
     assert all(payload["everything"] and payload["imported"] for payload in told)
 
